@@ -1,0 +1,3 @@
+// mermaid-cli pulls in Puppeteer. Never let it download a browser: the
+// diagrams are rendered with Debian's chromium (see scripts/diagrams.ts).
+module.exports = { skipDownload: true };

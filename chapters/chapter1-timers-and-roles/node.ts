@@ -1,0 +1,107 @@
+/**
+ * Chapter 1: timers and roles.
+ *
+ * A node that starts as a follower, waits a random election timeout, and
+ * when it hears nothing becomes a candidate and asks everyone for a vote.
+ * Nobody answers yet: votes are Chapter 2.
+ *
+ * The lines between `@step N` and `@end` are the exercise; the skeleton
+ * in chapters/ has them replaced by a TODO.
+ */
+import type {
+  CreateNode,
+  LogEntry,
+  Message,
+  NodeEnvironment,
+  NodeId,
+  NodeView,
+  PersistentState,
+  ProposeResult,
+  RaftNode,
+  Role,
+  TimerName,
+} from "../../world/contract.ts";
+
+export const createNode: CreateNode = (env, saved) => new Node(env, saved);
+
+class Node implements RaftNode {
+  // Persistent state (Figure 2). The world hands back what was saved;
+  // on a first boot there is nothing, so everything starts from zero.
+  private currentTerm: number;
+  private votedFor: NodeId | null;
+  private log: LogEntry[];
+
+  // Volatile state (Figure 2). Nothing is committed or applied until Chapter 5.
+  private commitIndex = 0;
+  private lastApplied = 0;
+
+  // Which of the three roles this node plays, and the leader it knows of.
+  private role: Role = "follower";
+  private leaderId: NodeId | null = null;
+
+  constructor(
+    private readonly env: NodeEnvironment,
+    saved: PersistentState | null,
+  ) {
+    this.currentTerm = saved?.currentTerm ?? 0;
+    this.votedFor = saved?.votedFor ?? null;
+    this.log = saved ? [...saved.log] : [];
+  }
+
+  /** The node boots: Figure 2 says servers begin as followers. */
+  start(): void {
+    // TODO Step 1: Start as a follower.
+    throw new Error("Chapter 1, step 1 is not written yet: start as a follower. Read step 1 in chapters/chapter1-timers-and-roles/README.md.");
+  }
+
+  /** Messages are ignored until Chapter 2 teaches voting. */
+  receive(_from: NodeId, _message: Message): void {}
+
+  timerFired(timer: TimerName): void {
+    // TODO Step 3: When the election timer fires, start an election.
+    // Followers and candidates alike: a candidate whose election went
+    // nowhere simply tries again in the next term.
+    throw new Error("Chapter 1, step 3 is not written yet: when the election timer fires, start an election. Read step 3 in chapters/chapter1-timers-and-roles/README.md.");
+  }
+
+  /** Clients come in Chapter 5. */
+  propose(_command: string): ProposeResult {
+    return { accepted: false, leaderId: this.leaderId };
+  }
+
+  inspect(): NodeView {
+    return {
+      role: this.role,
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      leaderId: this.leaderId,
+      log: this.log,
+      commitIndex: this.commitIndex,
+      lastApplied: this.lastApplied,
+    };
+  }
+
+  /**
+   * Start (or restart) the election timer with a fresh random timeout.
+   * Drawing afresh every time is what breaks ties between nodes: two
+   * nodes that timed out together this time will most likely not next time.
+   */
+  private resetElectionTimer(): void {
+    // TODO Step 2: Draw a fresh election timeout and start the timer.
+    throw new Error("Chapter 1, step 2 is not written yet: draw a fresh election timeout and start the timer. Read step 2 in chapters/chapter1-timers-and-roles/README.md.");
+  }
+
+  /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
+  private startElection(): void {
+    // TODO Step 4: Become a candidate and ask for votes.
+    throw new Error("Chapter 1, step 4 is not written yet: become a candidate and ask for votes. Read step 4 in chapters/chapter1-timers-and-roles/README.md.");
+  }
+
+  private lastLogIndex(): number {
+    return this.log.length;
+  }
+
+  private lastLogTerm(): number {
+    return this.log.at(-1)?.term ?? 0;
+  }
+}

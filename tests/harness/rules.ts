@@ -1,0 +1,33 @@
+/**
+ * The rules the graded tests check, in the paper's own words where the
+ * paper states them (Figure 2, §5), so a failure points straight at the
+ * line of the paper to read again.
+ */
+export const RULE = {
+  startAsFollower: "When servers start up, they begin as followers (§5.2). currentTerm is initialized to 0 on first boot (Figure 2, State).",
+  electionTimeoutRange:
+    "Election timeouts are chosen randomly from a fixed interval (e.g., 150–300 ms) (§5.2); here: a whole number of ms in [electionTimeoutMin, electionTimeoutMax) from env.randomInt.",
+  freshTimeout:
+    "Each candidate restarts its randomized election timeout at the start of an election (§5.2): draw a new random timeout every time the timer is reset.",
+  followerTimeout:
+    "Followers: if election timeout elapses without receiving AppendEntries RPC from current leader or granting vote to candidate: convert to candidate (Figure 2).",
+  startElection:
+    "On conversion to candidate, start election: increment currentTerm; vote for self; reset election timer; send RequestVote RPCs to all other servers (Figure 2, Candidates).",
+  candidateTimeout: "Candidates: if election timeout elapses: start new election (Figure 2).",
+  replyFalseOldTerm: "RequestVote receiver: 1. Reply false if term < currentTerm (Figure 2, §5.1).",
+  grantVote:
+    "RequestVote receiver: 2. If votedFor is null or candidateId, and candidate's log is at least as up-to-date as receiver's log, grant vote (Figure 2, §5.2, §5.4).",
+  oneVotePerTerm: "Each server will vote for at most one candidate in a given term, on a first-come-first-served basis (§5.2).",
+  newerTerm:
+    "All Servers: if RPC request or response contains term T > currentTerm: set currentTerm = T, convert to follower (Figure 2, §5.1).",
+  resetOnGrant:
+    "Followers: if election timeout elapses without receiving AppendEntries RPC from current leader or granting vote to candidate: convert to candidate (Figure 2). Granting a vote resets the timer; refusing one does not.",
+  majority:
+    "Candidates: if votes received from majority of servers: become leader (Figure 2). A majority is more than half of the whole cluster, counting the candidate's own vote.",
+  countCurrentTerm:
+    "A candidate wins an election if it receives votes from a majority of the servers in the full cluster for the same term (§5.2): only replies for its current term count, each voter once.",
+  electionSafety: "Election Safety: at most one leader can be elected in a given term (Figure 3, §5.2).",
+  liveness:
+    "Raft uses randomized election timeouts to ensure that split votes are rare and that they are resolved quickly (§5.2): a leader must be elected within a bounded time.",
+  termsGrow: "currentTerm: latest term server has seen (initialized to 0 on first boot, increases monotonically) (Figure 2, State).",
+} as const;

@@ -1,0 +1,62 @@
+/**
+ * The world's agenda: a binary min-heap of events ordered by
+ * (time, sequence number). The sequence number is given at scheduling
+ * time, so two events due at the same millisecond always run in the order
+ * they were scheduled. That total order is what keeps runs repeatable:
+ * nothing depends on how the heap happens to arrange equal keys.
+ */
+export interface Scheduled<T> {
+  readonly time: number;
+  readonly sequence: number;
+  readonly item: T;
+}
+
+export class EventQueue<T> {
+  private readonly heap: Scheduled<T>[] = [];
+  private nextSequence = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  schedule(time: number, item: T): void {
+    const entry: Scheduled<T> = { time, sequence: this.nextSequence++, item };
+    const heap = this.heap;
+    heap.push(entry);
+    let child = heap.length - 1;
+    while (child > 0) {
+      const parent = (child - 1) >> 1;
+      if (!before(entry, heap[parent]!)) break;
+      heap[child] = heap[parent]!;
+      child = parent;
+    }
+    heap[child] = entry;
+  }
+
+  peek(): Scheduled<T> | undefined {
+    return this.heap[0];
+  }
+
+  pop(): Scheduled<T> | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    let parent = 0;
+    for (;;) {
+      const left = 2 * parent + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const smaller = right < heap.length && before(heap[right]!, heap[left]!) ? right : left;
+      if (!before(heap[smaller]!, last)) break;
+      heap[parent] = heap[smaller]!;
+      parent = smaller;
+    }
+    heap[parent] = last;
+    return top;
+  }
+}
+
+function before<T>(a: Scheduled<T>, b: Scheduled<T>): boolean {
+  return a.time < b.time || (a.time === b.time && a.sequence < b.sequence);
+}

@@ -1,0 +1,286 @@
+/**
+ * The five guarantees of Figure 3, checked after every event of every run.
+ *
+ * The world calls `afterEvent` each time a node has handled something (a
+ * message, a timer, a client's command, a boot). The checks are
+ * incremental: a node's log is compared with the copy taken after its
+ * previous event, so only what changed is looked at again.
+ *
+ * Besides Figure 3, two of Figure 2's "only grows" promises are checked
+ * too, because breaking them is how the guarantees usually end up broken:
+ * currentTerm and commitIndex never go backwards (a restart may go back
+ * to what the node saved, nothing else).
+ */
+import type { LogEntry, NodeId, NodeView } from "./contract.ts";
+
+export type Guarantee =
+  | "Election Safety"
+  | "Leader Append-Only"
+  | "Log Matching"
+  | "Leader Completeness"
+  | "State Machine Safety"
+  | "Terms only grow"
+  | "Commits only grow"
+  | "Apply in order, exactly once";
+
+/** Each guarantee in the paper's words (Figure 3) or Figure 2's. */
+export const GUARANTEE_TEXT: Record<Guarantee, string> = {
+  "Election Safety": "at most one leader can be elected in a given term (Figure 3, §5.2).",
+  "Leader Append-Only": "a leader never overwrites or deletes entries in its log; it only appends new entries (Figure 3, §5.3).",
+  "Log Matching":
+    "if two logs contain an entry with the same index and term, then the logs are identical in all entries up through the given index (Figure 3, §5.3).",
+  "Leader Completeness":
+    "if a log entry is committed in a given term, then that entry will be present in the logs of the leaders for all higher-numbered terms (Figure 3, §5.4).",
+  "State Machine Safety":
+    "if a server has applied a log entry at a given index to its state machine, no other server will ever apply a different log entry for the same index (Figure 3, §5.4.3).",
+  "Terms only grow": "currentTerm is initialized to 0 on first boot and increases monotonically (Figure 2, State).",
+  "Commits only grow": "commitIndex is initialized to 0 and increases monotonically (Figure 2, State).",
+  "Apply in order, exactly once":
+    "if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2, Rules for Servers).",
+};
+
+export class InvariantViolation extends Error {
+  constructor(
+    readonly guarantee: Guarantee,
+    readonly detail: string,
+    readonly time: number,
+  ) {
+    super(`${guarantee} broken at ${time} ms: ${detail}\n  The guarantee: ${GUARANTEE_TEXT[guarantee]}`);
+    this.name = "InvariantViolation";
+  }
+}
+
+interface NodeRecord {
+  role: NodeView["role"];
+  term: number;
+  commitIndex: number;
+  log: LogEntry[];
+  /** prefixHash[i] identifies the whole log up to index i + 1. */
+  prefixHash: number[];
+  lastApplied: number;
+  /** Indexes applied during the event being checked. */
+  appliedThisEvent: number[];
+}
+
+interface CommittedEntry {
+  readonly entry: LogEntry;
+  /** The term of the node that first saw it committed: leaders of later terms must hold it. */
+  readonly committedInTerm: number;
+  readonly seenBy: NodeId;
+}
+
+const sameEntry = (a: LogEntry, b: LogEntry): boolean => a.term === b.term && a.command === b.command;
+const showEntry = (e: LogEntry): string => `"${e.command}" (term ${e.term})`;
+
+function hashStep(previous: number, entry: LogEntry): number {
+  let hash = Math.imul(previous ^ entry.term, 0x01000193);
+  for (let i = 0; i < entry.command.length; i++) hash = Math.imul(hash ^ entry.command.charCodeAt(i), 0x01000193);
+  return Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 0;
+}
+
+export class InvariantChecker {
+  private readonly records = new Map<NodeId, NodeRecord>();
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** `${index}/${term}` -> the hash of the log prefix that holds that entry. */
+  private readonly prefixOfEntry = new Map<string, { hash: number; node: NodeId }>();
+  private readonly committed = new Map<number, CommittedEntry>();
+  private readonly appliedAt = new Map<number, { entry: LogEntry; node: NodeId }>();
+
+  /** A node (re)boots: its volatile state starts over, its saved state carries on. */
+  boot(node: NodeId, view: NodeView, time: number): void {
+    this.records.set(node, {
+      role: view.role,
+      term: view.currentTerm,
+      commitIndex: 0,
+      log: [],
+      prefixHash: [],
+      lastApplied: 0,
+      appliedThisEvent: [],
+    });
+    this.afterEvent(node, view, time);
+  }
+
+  /** `env.apply` was called: check order now, and content once the event is over. */
+  applied(node: NodeId, index: number, entry: LogEntry, time: number): void {
+    const record = this.mustRecord(node);
+    if (index !== record.lastApplied + 1) {
+      throw new InvariantViolation(
+        "Apply in order, exactly once",
+        index <= record.lastApplied
+          ? `node ${node} applied index ${index} again (it had already applied up to ${record.lastApplied}).`
+          : `node ${node} applied index ${index} but had only applied up to ${record.lastApplied}; index ${record.lastApplied + 1} was skipped.`,
+        time,
+      );
+    }
+    record.lastApplied = index;
+    record.appliedThisEvent.push(index);
+    const earlier = this.appliedAt.get(index);
+    if (earlier && !sameEntry(earlier.entry, entry)) {
+      throw new InvariantViolation(
+        "State Machine Safety",
+        `node ${node} applied ${showEntry(entry)} at index ${index}, but node ${earlier.node} had applied ${showEntry(earlier.entry)} there.`,
+        time,
+      );
+    }
+    if (!earlier) this.appliedAt.set(index, { entry, node });
+  }
+
+  /** Everything a node may have changed while handling one event. */
+  afterEvent(node: NodeId, view: NodeView, time: number): void {
+    const record = this.mustRecord(node);
+
+    // Terms only grow.
+    if (view.currentTerm < record.term) {
+      throw new InvariantViolation("Terms only grow", `node ${node} went from term ${record.term} back to term ${view.currentTerm}.`, time);
+    }
+
+    // Election Safety.
+    const becameLeader = view.role === "leader" && (record.role !== "leader" || record.term !== view.currentTerm);
+    if (view.role === "leader") {
+      const other = this.leaderOfTerm.get(view.currentTerm);
+      if (other !== undefined && other !== node) {
+        throw new InvariantViolation(
+          "Election Safety",
+          `nodes ${other} and ${node} were both leader in term ${view.currentTerm}.`,
+          time,
+        );
+      }
+      this.leaderOfTerm.set(view.currentTerm, node);
+    }
+
+    // Log changes: Leader Append-Only and Log Matching.
+    const log = view.log;
+    const old = record.log;
+    let firstChange = 0;
+    const shared = Math.min(old.length, log.length);
+    while (firstChange < shared && sameEntry(old[firstChange]!, log[firstChange]!)) firstChange++;
+    const logChanged = firstChange < old.length || log.length !== old.length;
+    if (logChanged) {
+      const wasSameLeader = record.role === "leader" && view.role === "leader" && record.term === view.currentTerm;
+      if (wasSameLeader && firstChange < old.length) {
+        const index = firstChange + 1;
+        throw new InvariantViolation(
+          "Leader Append-Only",
+          firstChange < log.length
+            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(old[firstChange]!)} became ${showEntry(log[firstChange]!)}.`
+            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${old.length} to ${log.length}).`,
+          time,
+        );
+      }
+      record.log = log.slice();
+      record.prefixHash.length = firstChange;
+      let hash = firstChange === 0 ? 0 : record.prefixHash[firstChange - 1]!;
+      for (let i = firstChange; i < log.length; i++) {
+        const entry = log[i]!;
+        hash = hashStep(hash, entry);
+        record.prefixHash.push(hash);
+        const key = `${i + 1}/${entry.term}`;
+        const known = this.prefixOfEntry.get(key);
+        if (known === undefined) this.prefixOfEntry.set(key, { hash, node });
+        else if (known.hash !== hash) {
+          throw new InvariantViolation(
+            "Log Matching",
+            `node ${node} and node ${known.node} both hold an entry at index ${i + 1} with term ${entry.term}, but their logs differ at or before that index (node ${node} holds ${showEntry(entry)} there).`,
+            time,
+          );
+        }
+      }
+    }
+
+    // Commits only grow, and what is committed is recorded once.
+    if (view.commitIndex < record.commitIndex) {
+      throw new InvariantViolation(
+        "Commits only grow",
+        `node ${node} moved commitIndex back from ${record.commitIndex} to ${view.commitIndex}.`,
+        time,
+      );
+    }
+    const newlyCommitted: number[] = [];
+    if (view.commitIndex > record.commitIndex) {
+      if (view.commitIndex > log.length) {
+        throw new InvariantViolation(
+          "Commits only grow",
+          `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${log.length} entries.`,
+          time,
+        );
+      }
+      for (let index = record.commitIndex + 1; index <= view.commitIndex; index++) {
+        const entry = log[index - 1]!;
+        const known = this.committed.get(index);
+        if (known && !sameEntry(known.entry, entry)) {
+          throw new InvariantViolation(
+            "State Machine Safety",
+            `node ${node} committed ${showEntry(entry)} at index ${index}, but node ${known.seenBy} had committed ${showEntry(known.entry)} there.`,
+            time,
+          );
+        }
+        if (!known) {
+          this.committed.set(index, { entry, committedInTerm: view.currentTerm, seenBy: node });
+          newlyCommitted.push(index);
+        }
+      }
+      record.commitIndex = view.commitIndex;
+    }
+
+    // Applied entries must be committed and match this node's own log.
+    for (const index of record.appliedThisEvent) {
+      if (index > view.commitIndex) {
+        throw new InvariantViolation(
+          "State Machine Safety",
+          `node ${node} applied index ${index} while its commitIndex was ${view.commitIndex}: only committed entries may be applied.`,
+          time,
+        );
+      }
+      const own = log[index - 1];
+      const applied = this.appliedAt.get(index);
+      if (own && applied && applied.node === node && !sameEntry(own, applied.entry)) {
+        throw new InvariantViolation(
+          "State Machine Safety",
+          `node ${node} applied ${showEntry(applied.entry)} at index ${index}, but its own log holds ${showEntry(own)} there.`,
+          time,
+        );
+      }
+    }
+    record.appliedThisEvent.length = 0;
+
+    record.role = view.role;
+    record.term = view.currentTerm;
+
+    // Leader Completeness: check a new leader against everything committed,
+    // and every leader whenever something new is committed.
+    if (becameLeader) this.checkLeaderCompleteness(node, record, this.committed.keys(), time);
+    if (newlyCommitted.length > 0) {
+      for (const [other, otherRecord] of this.records) {
+        if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyCommitted, time);
+      }
+    }
+  }
+
+  /** A crashed node is out of the checks until it boots again. */
+  crashed(node: NodeId): void {
+    const record = this.records.get(node);
+    if (record) record.role = "follower";
+  }
+
+  /** Leaders only append while they lead, so each leader needs checking once per committed index. */
+  private checkLeaderCompleteness(node: NodeId, record: NodeRecord, indexes: Iterable<number>, time: number): void {
+    for (const index of indexes) {
+      const committed = this.committed.get(index)!;
+      if (committed.committedInTerm >= record.term) continue;
+      const held = record.log[index - 1];
+      if (!held || !sameEntry(held, committed.entry)) {
+        throw new InvariantViolation(
+          "Leader Completeness",
+          `node ${node} is leader of term ${record.term} but ${held ? `holds ${showEntry(held)}` : "has nothing"} at index ${index}, where ${showEntry(committed.entry)} was committed in term ${committed.committedInTerm} (seen by node ${committed.seenBy}).`,
+          time,
+        );
+      }
+    }
+  }
+
+  private mustRecord(node: NodeId): NodeRecord {
+    const record = this.records.get(node);
+    if (!record) throw new Error(`invariant checker: node ${node} has not booted`);
+    return record;
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The trace: every event of a run, in order, and two ways to draw it.
+ *
+ * A failing test prints the end of the trace; `npm run replay` prints the
+ * whole run as a timeline with one column per node, and can write it as a
+ * Mermaid sequence diagram.
+ */
+import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
+
+export type DropReason = "partition" | "loss" | "crashed";
+
+export type TraceEvent =
+  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean }
+  | { readonly time: number; readonly kind: "crash"; readonly node: NodeId }
+  | {
+      readonly time: number;
+      readonly kind: "send";
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly message: Message;
+      readonly messageId: number;
+      /** When the network will hand it over; absent when it was lost on the way. */
+      readonly arrivesAt?: number;
+      readonly duplicated?: boolean;
+    }
+  | {
+      readonly time: number;
+      readonly kind: "deliver";
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly message: Message;
+      readonly messageId: number;
+    }
+  | {
+      readonly time: number;
+      readonly kind: "drop";
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly message: Message;
+      readonly messageId: number;
+      readonly reason: DropReason;
+    }
+  | { readonly time: number; readonly kind: "timer-set"; readonly node: NodeId; readonly timer: TimerName; readonly delay: number }
+  | { readonly time: number; readonly kind: "timer-cancel"; readonly node: NodeId; readonly timer: TimerName }
+  | { readonly time: number; readonly kind: "timer-fire"; readonly node: NodeId; readonly timer: TimerName }
+  | { readonly time: number; readonly kind: "role"; readonly node: NodeId; readonly from: Role; readonly to: Role; readonly term: number }
+  | { readonly time: number; readonly kind: "term"; readonly node: NodeId; readonly from: number; readonly to: number }
+  | { readonly time: number; readonly kind: "vote"; readonly node: NodeId; readonly votedFor: NodeId; readonly term: number }
+  | { readonly time: number; readonly kind: "propose"; readonly node: NodeId; readonly command: string; readonly result: ProposeResult }
+  | { readonly time: number; readonly kind: "commit"; readonly node: NodeId; readonly commitIndex: number }
+  | { readonly time: number; readonly kind: "apply"; readonly node: NodeId; readonly index: number; readonly entry: LogEntry }
+  | { readonly time: number; readonly kind: "save"; readonly node: NodeId }
+  | { readonly time: number; readonly kind: "network"; readonly description: string }
+  | { readonly time: number; readonly kind: "note"; readonly node: NodeId; readonly text: string };
+
+export type TraceKind = TraceEvent["kind"];
+
+/** A message in a few words: `RequestVote(term 4, C, last 0/0)`. */
+export function describeMessage(message: Message): string {
+  switch (message.type) {
+    case "RequestVote":
+      return `RequestVote(term ${message.term}, last log ${message.lastLogIndex}/${message.lastLogTerm})`;
+    case "RequestVoteReply":
+      return `Vote(term ${message.term}, ${message.voteGranted ? "granted" : "refused"})`;
+    case "AppendEntries": {
+      const what = message.entries.length === 0 ? "heartbeat" : `${message.entries.length} entr${message.entries.length === 1 ? "y" : "ies"}`;
+      return `AppendEntries(term ${message.term}, ${what}, prev ${message.prevLogIndex}/${message.prevLogTerm}, commit ${message.leaderCommit})`;
+    }
+    case "AppendEntriesReply":
+      return message.success
+        ? `AppendOk(term ${message.term}, match ${message.matchIndex})`
+        : `AppendRefused(term ${message.term}, last ${message.lastLogIndex})`;
+  }
+}
+
+/** A message in a dozen characters, for the timeline's narrow columns. */
+export function shortMessage(message: Message): string {
+  switch (message.type) {
+    case "RequestVote":
+      return `RequestVote t${message.term}`;
+    case "RequestVoteReply":
+      return `vote t${message.term} ${message.voteGranted ? "yes" : "no"}`;
+    case "AppendEntries":
+      return message.entries.length === 0
+        ? `heartbeat t${message.term} c${message.leaderCommit}`
+        : `append t${message.term} @${message.prevLogIndex + 1}+${message.entries.length} c${message.leaderCommit}`;
+    case "AppendEntriesReply":
+      return message.success ? `ok t${message.term} m${message.matchIndex}` : `refused t${message.term}`;
+  }
+}
+
+/** One event in one line, as the node it happened on would tell it. */
+export function describeEvent(event: TraceEvent, short = false): string {
+  const message = short ? shortMessage : describeMessage;
+  switch (event.kind) {
+    case "boot":
+      return event.restart ? "restarts from its saved state" : "boots";
+    case "crash":
+      return "crashes";
+    case "send":
+      return `→${event.to} ${message(event.message)}${event.arrivesAt === undefined ? " (lost)" : ""}${event.duplicated ? " (x2)" : ""}`;
+    case "deliver":
+      return `←${event.from} ${message(event.message)}`;
+    case "drop":
+      return `✗ ${event.from}→${event.to} ${message(event.message)} (${event.reason})`;
+    case "timer-set":
+      return `${event.timer} timer: ${event.delay} ms`;
+    case "timer-cancel":
+      return `cancels ${event.timer} timer`;
+    case "timer-fire":
+      return `⏰ ${event.timer} timer fires`;
+    case "role":
+      return `becomes ${event.to.toUpperCase()} (t${event.term})`;
+    case "term":
+      return `term ${event.from} → ${event.to}`;
+    case "vote":
+      return `votes for ${event.votedFor} (t${event.term})`;
+    case "propose":
+      return `client proposes "${event.command}": ${event.result.accepted ? `accepted at index ${event.result.index}` : `refused (leader: ${event.result.leaderId ?? "unknown"})`}`;
+    case "commit":
+      return `commitIndex → ${event.commitIndex}`;
+    case "apply":
+      return `applies ${event.index}: "${event.entry.command}" (term ${event.entry.term})`;
+    case "save":
+      return "saves state";
+    case "network":
+      return event.description;
+    case "note":
+      return `note: ${event.text}`;
+  }
+}
+
+/** The node an event belongs to in the timeline (deliveries belong to the receiver). */
+export function eventNode(event: TraceEvent): NodeId | undefined {
+  switch (event.kind) {
+    case "send":
+      return event.from;
+    case "deliver":
+      return event.to;
+    case "drop":
+      return event.to;
+    case "network":
+      return undefined;
+    default:
+      return event.node;
+  }
+}
+
+function formatTime(time: number): string {
+  return `${Number.isInteger(time) ? time : time.toFixed(1)}`.padStart(7) + " ms";
+}
+
+/** The trace as a list of lines: `   163 ms  A  ⏰ election timer fires`. */
+export function formatTrace(events: readonly TraceEvent[]): string {
+  return events
+    .map((event) => `${formatTime(event.time)}  ${(eventNode(event) ?? "*").padEnd(2)} ${describeEvent(event)}`)
+    .join("\n");
+}
+
+/**
+ * The run as a timeline: one column per node, time running down the page.
+ * Timer settings are left out unless asked for; they are many and rarely
+ * the story.
+ */
+export function formatTimeline(
+  events: readonly TraceEvent[],
+  nodes: readonly NodeId[],
+  options: { columnWidth?: number; showTimerSets?: boolean } = {},
+): string {
+  const width = options.columnWidth ?? 24;
+  const header = `${"time".padStart(10)}  ${nodes.map((n) => n.padEnd(width)).join(" ")}`.trimEnd();
+  const lines = [header, "-".repeat(header.length)];
+  for (const event of events) {
+    if (!options.showTimerSets && (event.kind === "timer-set" || event.kind === "timer-cancel")) continue;
+    const owner = eventNode(event);
+    const text = describeEvent(event, true);
+    if (owner === undefined) {
+      lines.push(`${formatTime(event.time)}  ==== ${text} ====`);
+      continue;
+    }
+    const cells = nodes.map((n) => (n === owner ? clip(text, width) : "").padEnd(width));
+    lines.push(`${formatTime(event.time)}  ${cells.join(" ").trimEnd()}`);
+  }
+  return lines.join("\n");
+}
+
+function clip(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
+/** The run as a Mermaid sequence diagram, for `npm run replay -- ... --mermaid run.mmd`. */
+export function formatMermaid(events: readonly TraceEvent[], nodes: readonly NodeId[]): string {
+  const lines = ["sequenceDiagram", ...nodes.map((n) => `  participant ${n}`)];
+  for (const event of events) {
+    const at = `${event.time} ms`;
+    switch (event.kind) {
+      case "deliver":
+        lines.push(`  ${event.from}->>${event.to}: ${mermaidText(describeMessage(event.message))} @${at}`);
+        break;
+      case "drop":
+        lines.push(`  ${event.from}-x${event.to}: ${mermaidText(describeMessage(event.message))} lost (${event.reason}) @${at}`);
+        break;
+      case "role":
+      case "crash":
+      case "boot":
+      case "timer-fire":
+      case "apply":
+      case "propose":
+        lines.push(`  Note over ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
+        break;
+      case "network":
+        lines.push(`  Note over ${nodes[0]},${nodes[nodes.length - 1]}: ${mermaidText(event.description)} @${at}`);
+        break;
+      default:
+        break;
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function mermaidText(text: string): string {
+  // Mermaid treats ; and # specially inside messages.
+  return text.replace(/[;#]/g, ",");
+}
