@@ -11,7 +11,7 @@ const resultsFile = process.env.RAFT_RESULTS_FILE;
 
 export default defineConfig({
   test: {
-    include: ["tests/*.test.ts"],
+    include: ["tests/**/*.test.ts"],
     // Threads start faster than processes; the suites share no state.
     pool: "threads",
     // Keep transformed files between runs: a learner re-runs one suite often.

@@ -82,6 +82,7 @@ export class ScoreReporter implements Reporter {
 export function scoreModules(testModules: ReadonlyArray<TestModule>): ChapterScore[] {
   const titles = new Map(listChapters().map((c) => [c.dir, c]));
   return testModules
+    .filter((module) => /^chapter\d+-/.test(path.basename(module.moduleId)))
     .map((module) => {
       const dir = path.basename(module.moduleId).replace(/\.test\.ts$/, "");
       const chapter = titles.get(dir);

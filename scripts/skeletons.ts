@@ -41,7 +41,12 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
       if (open) throw new Error(`${chapter.dir}: @step on line ${i + 1} opens inside step ${open.number}`);
       const [, indent, number, title] = start;
       open = { number: Number(number), title: title!.trim() };
-      if (!steps.some((s) => s.number === open!.number)) steps.push(open);
+      if (!steps.some((s) => s.number === open!.number)) {
+        // The reading walks through the steps in order, so the file must too.
+        const last = steps.at(-1);
+        if (last && last.number > open.number) throw new Error(`${chapter.dir}: step ${open.number} comes after step ${last.number} in the file; keep the steps in order`);
+        steps.push(open);
+      }
       const what = `${title!.trim().replace(/\.$/, "")}`;
       const message =
         `Chapter ${chapter.number}, step ${number} is not written yet: ${what.charAt(0).toLowerCase()}${what.slice(1)}. ` +
@@ -65,7 +70,7 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
     if (!open) out.push(line);
   });
   if (open) throw new Error(`${chapter.dir}: step ${open.number} has no @end`);
-  return { text: out.join("\n"), steps: steps.sort((a, b) => a.number - b.number) };
+  return { text: out.join("\n"), steps };
 }
 
 export function solutionFile(chapter: Chapter): string {

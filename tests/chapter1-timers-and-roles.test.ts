@@ -99,7 +99,7 @@ graded(3, "every reset draws a fresh timeout (not one drawn once at boot)", () =
     const timeouts = electionTimeouts(w, "A");
     expectRule(timeouts.length >= 10, RULE.candidateTimeout, () => `in 3 s of silence node A started its election timer only ${timeouts.length} times: ${timeouts.join(", ")} ms.`);
     const distinct = new Set(timeouts).size;
-    expectRule(distinct >= Math.ceil(timeouts.length * 0.6), RULE.freshTimeout, () => `node A's ${timeouts.length} election timeouts were ${timeouts.join(", ")} ms: only ${distinct} different values. Is it drawing once and reusing the number?`);
+    expectRule(distinct >= Math.ceil(timeouts.length * 0.6), RULE.freshTimeout, () => `node A's ${timeouts.length} election timeouts were ${timeouts.join(", ")} ms: only ${distinct} distinct value${distinct === 1 ? "" : "s"}. Is it drawing once and reusing the number?`);
   }
 });
 

@@ -45,8 +45,8 @@ export class InvariantViolation extends Error {
     readonly detail: string,
     readonly time: number,
   ) {
-    super(`${guarantee} broken at ${time} ms: ${detail}\n  The guarantee: ${GUARANTEE_TEXT[guarantee]}`);
-    this.name = "InvariantViolation";
+    super(`${guarantee}: ${GUARANTEE_TEXT[guarantee]}\nInstead:     at ${time} ms, ${detail}`);
+    this.name = "Guarantee broken";
   }
 }
 

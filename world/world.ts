@@ -24,7 +24,7 @@ import type {
   Timing,
 } from "./contract.ts";
 import { EventQueue } from "./event-queue.ts";
-import { InvariantChecker } from "./invariants.ts";
+import { InvariantChecker, InvariantViolation } from "./invariants.ts";
 import { RandomStream } from "./random.ts";
 import { describeMessage, type DropReason, type TraceEvent, type TraceKind } from "./trace.ts";
 
@@ -94,7 +94,7 @@ export class NodeFailure extends Error {
   ) {
     const reason = thrown instanceof Error ? thrown.message : String(thrown);
     super(`node ${node} threw while ${during} at ${time} ms:\n  ${reason}`);
-    this.name = "NodeFailure";
+    this.name = "Node threw";
     // Point the stack at the node's own code, so a test report shows the
     // line of node.ts that threw rather than the world's machinery.
     if (thrown instanceof Error && thrown.stack) {
@@ -112,7 +112,7 @@ export class RunawayNode extends Error {
     detail: string,
   ) {
     super(detail);
-    this.name = "RunawayNode";
+    this.name = "Runaway node";
   }
 }
 
@@ -699,7 +699,7 @@ export class World {
       insideTheWorld(callback);
     } catch (error) {
       if (error instanceof RunawayNode || error instanceof NodeFailure) throw error;
-      if (error instanceof Error && error.name === "InvariantViolation") throw error;
+      if (error instanceof InvariantViolation) throw error;
       throw new NodeFailure(slot.id, during, this.clock, error);
     }
     const view = this.inspect(slot, during);

@@ -54,15 +54,32 @@ class Node implements RaftNode {
     throw new Error("Chapter 1, step 1 is not written yet: start as a follower. Read step 1 in chapters/chapter1-timers-and-roles/README.md.");
   }
 
-  /** Messages are ignored until Chapter 2 teaches voting. */
-  receive(_from: NodeId, _message: Message): void {}
+  /**
+   * Start (or restart) the election timer with a fresh random timeout.
+   * Drawing afresh every time is what breaks ties between nodes: two
+   * nodes that timed out together this time will most likely not next time.
+   */
+  private resetElectionTimer(): void {
+    // TODO Step 2: Draw a fresh election timeout and start the timer.
+    throw new Error("Chapter 1, step 2 is not written yet: draw a fresh election timeout and start the timer. Read step 2 in chapters/chapter1-timers-and-roles/README.md.");
+  }
 
+  /** A timer set with env.setTimer has gone off. */
   timerFired(timer: TimerName): void {
     // TODO Step 3: When the election timer fires, start an election.
     // Followers and candidates alike: a candidate whose election went
     // nowhere simply tries again in the next term.
     throw new Error("Chapter 1, step 3 is not written yet: when the election timer fires, start an election. Read step 3 in chapters/chapter1-timers-and-roles/README.md.");
   }
+
+  /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
+  private startElection(): void {
+    // TODO Step 4: Become a candidate and ask for votes.
+    throw new Error("Chapter 1, step 4 is not written yet: become a candidate and ask for votes. Read step 4 in chapters/chapter1-timers-and-roles/README.md.");
+  }
+
+  /** Messages are ignored until Chapter 2 teaches voting. */
+  receive(_from: NodeId, _message: Message): void {}
 
   /** Clients come in Chapter 5. */
   propose(_command: string): ProposeResult {
@@ -79,22 +96,6 @@ class Node implements RaftNode {
       commitIndex: this.commitIndex,
       lastApplied: this.lastApplied,
     };
-  }
-
-  /**
-   * Start (or restart) the election timer with a fresh random timeout.
-   * Drawing afresh every time is what breaks ties between nodes: two
-   * nodes that timed out together this time will most likely not next time.
-   */
-  private resetElectionTimer(): void {
-    // TODO Step 2: Draw a fresh election timeout and start the timer.
-    throw new Error("Chapter 1, step 2 is not written yet: draw a fresh election timeout and start the timer. Read step 2 in chapters/chapter1-timers-and-roles/README.md.");
-  }
-
-  /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
-  private startElection(): void {
-    // TODO Step 4: Become a candidate and ask for votes.
-    throw new Error("Chapter 1, step 4 is not written yet: become a candidate and ask for votes. Read step 4 in chapters/chapter1-timers-and-roles/README.md.");
   }
 
   private lastLogIndex(): number {

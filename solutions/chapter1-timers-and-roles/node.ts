@@ -56,34 +56,6 @@ class Node implements RaftNode {
     // @end
   }
 
-  /** Messages are ignored until Chapter 2 teaches voting. */
-  receive(_from: NodeId, _message: Message): void {}
-
-  timerFired(timer: TimerName): void {
-    // @step 3: When the election timer fires, start an election
-    // Followers and candidates alike: a candidate whose election went
-    // nowhere simply tries again in the next term.
-    if (timer === "election" && this.role !== "leader") this.startElection();
-    // @end
-  }
-
-  /** Clients come in Chapter 5. */
-  propose(_command: string): ProposeResult {
-    return { accepted: false, leaderId: this.leaderId };
-  }
-
-  inspect(): NodeView {
-    return {
-      role: this.role,
-      currentTerm: this.currentTerm,
-      votedFor: this.votedFor,
-      leaderId: this.leaderId,
-      log: this.log,
-      commitIndex: this.commitIndex,
-      lastApplied: this.lastApplied,
-    };
-  }
-
   /**
    * Start (or restart) the election timer with a fresh random timeout.
    * Drawing afresh every time is what breaks ties between nodes: two
@@ -93,6 +65,15 @@ class Node implements RaftNode {
     // @step 2: Draw a fresh election timeout and start the timer
     const { electionTimeoutMin, electionTimeoutMax } = this.env.timing;
     this.env.setTimer("election", this.env.randomInt(electionTimeoutMin, electionTimeoutMax));
+    // @end
+  }
+
+  /** A timer set with env.setTimer has gone off. */
+  timerFired(timer: TimerName): void {
+    // @step 3: When the election timer fires, start an election
+    // Followers and candidates alike: a candidate whose election went
+    // nowhere simply tries again in the next term.
+    if (timer === "election" && this.role !== "leader") this.startElection();
     // @end
   }
 
@@ -114,6 +95,26 @@ class Node implements RaftNode {
       });
     }
     // @end
+  }
+
+  /** Messages are ignored until Chapter 2 teaches voting. */
+  receive(_from: NodeId, _message: Message): void {}
+
+  /** Clients come in Chapter 5. */
+  propose(_command: string): ProposeResult {
+    return { accepted: false, leaderId: this.leaderId };
+  }
+
+  inspect(): NodeView {
+    return {
+      role: this.role,
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      leaderId: this.leaderId,
+      log: this.log,
+      commitIndex: this.commitIndex,
+      lastApplied: this.lastApplied,
+    };
   }
 
   private lastLogIndex(): number {

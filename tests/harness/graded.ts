@@ -7,10 +7,10 @@
  * node threw, a guarantee of Figure 3 broke, a node ran away), the
  * failure says:
  *
- *   Rule:     the rule that was broken, in the paper's words
- *   Instead:  what the node did
- *   Seed:     the seed of the run
- *   Replay:   the command that runs exactly this again and draws it
+ *   Rule broken:  the rule, in the paper's words
+ *   Instead:      what the node did
+ *   Seed:         the seed of the run
+ *   Replay:       the command that runs exactly this again and draws it
  *   Last events before the failure
  */
 import path from "node:path";
@@ -30,8 +30,8 @@ declare module "vitest" {
 /** Thrown by expectRule: a rule of the paper was broken. */
 export class RuleBroken extends Error {
   constructor(rule: string, instead: string) {
-    super(`Rule:    ${rule}\nInstead: ${instead}`);
-    this.name = "RuleBroken";
+    super(`${rule}\nInstead:     ${instead}`);
+    this.name = "Rule broken";
   }
 }
 
@@ -95,7 +95,7 @@ function replayCommand(seedValue: number): string {
 function explain(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   if (seedOfThisTest === undefined) return error;
-  const lines = [error.message, "", `Seed:    ${seedOfThisTest}`, `Replay:  ${replayCommand(seedOfThisTest)}`];
+  const lines = [error.message, "", `Seed:        ${seedOfThisTest}`, `Replay:      ${replayCommand(seedOfThisTest)}`];
   const latest = worldsOfThisTest.at(-1);
   const tail = latest?.seed === seedOfThisTest ? latest.trace.slice(-14) : [];
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));

@@ -1,0 +1,204 @@
+/**
+ * npm run check: everything that must hold before a change lands.
+ *
+ *   1. types        tsc over the whole project, strict
+ *   2. markdown     markdownlint over every Markdown file
+ *   3. world        the simulated world's own tests (tests/world)
+ *   4. skeletons    chapters/…/node.ts is exactly what scripts/skeletons.ts makes from solutions/
+ *   5. diagrams     every diagrams/*.mmd renders
+ *   6. solutions    every chapter's suite passes against its reference solution
+ *   7. later        each reference also passes every earlier chapter's suite
+ *   8. skeletons    every graded test fails against the untouched skeleton
+ *   9. mutants      each classic mistake, planted in a copy of the reference, loses points
+ *
+ * It ends by writing the number of graded tests that passed and failed
+ * against the solutions to .workbook-cache/check-summary.txt, which
+ * .ci/run prints as its last line.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import pc from "picocolors";
+import { listChapters, PROJECT_ROOT, runMain, type Chapter } from "./chapters.mjs";
+import { findBrowser, NO_BROWSER, renderDiagrams } from "./diagrams.ts";
+import { MUTANTS, writeMutant } from "./mutants.ts";
+import type { GradescopeResults } from "./score-reporter.ts";
+import { outdatedSkeletons } from "./skeletons.ts";
+
+const CACHE = path.join(PROJECT_ROOT, ".workbook-cache");
+const BIN = path.join(PROJECT_ROOT, "node_modules", ".bin");
+
+interface StepResult {
+  readonly ok: boolean;
+  readonly summary: string;
+}
+
+type TestOutcome = GradescopeResults["tests"][number];
+
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { status: number; output: string } {
+  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+}
+
+/** Run chapters' suites against some code, through the grade command, and read back each test's outcome. */
+function runSuites(chapters: readonly Chapter[], subject: string[], label: string): TestOutcome[] {
+  const out = path.join(CACHE, `results-${label}.json`);
+  rmSync(out, { force: true });
+  const { output } = run(process.execPath, [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--out", out]);
+  try {
+    return (JSON.parse(readFileSync(out, "utf8")) as GradescopeResults).tests;
+  } catch {
+    throw new Error(`the suites did not run (${label}):\n${output}`);
+  }
+}
+
+const steps: { name: string; run: () => StepResult | Promise<StepResult> }[] = [];
+let solutionOutcomes: TestOutcome[] = [];
+
+steps.push({
+  name: "types (tsc, strict)",
+  run: () => {
+    const { status, output } = run(path.join(BIN, "tsc"), ["-p", "."]);
+    return { ok: status === 0, summary: status === 0 ? "no type errors" : output.trim() };
+  },
+});
+
+steps.push({
+  name: "markdown (markdownlint)",
+  run: () => {
+    const { status, output } = run(path.join(BIN, "markdownlint"), ["**/*.md", "--ignore", "node_modules", "--ignore", ".workbook-cache"]);
+    return { ok: status === 0, summary: status === 0 ? "every Markdown file is clean" : output.trim() };
+  },
+});
+
+steps.push({
+  name: "the simulated world's own tests",
+  run: () => {
+    const { status, output } = run(path.join(BIN, "vitest"), ["run", "tests/world"], { RAFT_SCORE: "off" });
+    const summary = /Tests\s+(.+)/.exec(output)?.[1]?.trim() ?? "";
+    return { ok: status === 0, summary: status === 0 ? summary : output.trim() };
+  },
+});
+
+steps.push({
+  name: "skeletons match the solutions",
+  run: () => {
+    const outdated = outdatedSkeletons();
+    return outdated.length === 0
+      ? { ok: true, summary: `${listChapters().length} skeletons are exactly what scripts/skeletons.ts makes` }
+      : { ok: false, summary: `out of date: ${outdated.map((c) => `chapters/${c.dir}/node.ts`).join(", ")}; run: npm run skeletons -- --write` };
+  },
+});
+
+steps.push({
+  name: "diagrams render",
+  run: async () => {
+    if (!findBrowser()) return { ok: false, summary: NO_BROWSER };
+    const written = await renderDiagrams(path.join(CACHE, "diagrams"));
+    const empty = written.filter((file) => !readFileSync(file, "utf8").includes("<svg"));
+    return empty.length === 0 ? { ok: true, summary: `${written.length} diagrams rendered to SVG` } : { ok: false, summary: `no SVG in ${empty.join(", ")}` };
+  },
+});
+
+steps.push({
+  name: "every suite passes against its reference solution",
+  run: () => {
+    solutionOutcomes = runSuites(listChapters(), ["--solutions"], "solutions");
+    const failed = solutionOutcomes.filter((t) => t.status !== "passed");
+    const points = solutionOutcomes.reduce((sum, t) => sum + t.max_score, 0);
+    return failed.length === 0
+      ? { ok: true, summary: `${solutionOutcomes.length} graded tests, ${points} points, all earned` }
+      : { ok: false, summary: failed.map((t) => `${t.name}\n${indent(t.output)}`).join("\n") };
+  },
+});
+
+steps.push({
+  name: "each reference passes every earlier chapter's suite",
+  run: () => {
+    const chapters = listChapters();
+    const problems: string[] = [];
+    let runs = 0;
+    for (const later of chapters.slice(1)) {
+      const earlier = chapters.filter((c) => c.number < later.number);
+      const outcomes = runSuites(earlier, ["--node", path.join("solutions", later.dir, "node.ts")], `later-${later.short}`);
+      runs += outcomes.length;
+      for (const t of outcomes) if (t.status !== "passed") problems.push(`solutions/${later.dir} fails ${t.name}\n${indent(t.output)}`);
+    }
+    return problems.length === 0 ? { ok: true, summary: `${runs} earlier-chapter tests passed by later references` } : { ok: false, summary: problems.join("\n") };
+  },
+});
+
+steps.push({
+  name: "every graded test fails against the untouched skeleton",
+  run: () => {
+    const outcomes = runSuites(listChapters(), [], "skeletons");
+    const passing = outcomes.filter((t) => t.status === "passed");
+    const expected = listChapters().reduce((n, c) => n + (solutionOutcomes.filter((t) => t.name.startsWith(`${c.short}:`)).length), 0);
+    if (outcomes.length !== expected) return { ok: false, summary: `${outcomes.length} tests ran against the skeletons but ${expected} against the solutions` };
+    return passing.length === 0
+      ? { ok: true, summary: `all ${outcomes.length} graded tests fail on the skeletons (0 points each)` }
+      : { ok: false, summary: `these tests pass on the untouched skeleton, so they earn points for nothing:\n${passing.map((t) => `  ${t.name}`).join("\n")}` };
+  },
+});
+
+steps.push({
+  name: "each planted mistake loses points",
+  run: () => {
+    const lines: string[] = [];
+    const survivors: string[] = [];
+    for (const mutant of MUTANTS) {
+      const file = writeMutant(mutant, path.join(CACHE, "mutants"));
+      const chapters = listChapters().filter((c) => mutant.suites.includes(c.short));
+      const outcomes = runSuites(chapters, ["--node", file], `mutant-${mutant.name}`);
+      const failed = outcomes.filter((t) => t.status !== "passed");
+      const lost = failed.reduce((sum, t) => sum + t.max_score, 0);
+      if (failed.length === 0) survivors.push(`${mutant.name}: ${mutant.mistake}`);
+      lines.push(`  ${failed.length === 0 ? pc.red("survived") : "caught  "} ${mutant.name.padEnd(28)} loses ${String(lost).padStart(3)} points (${failed.length} tests)`);
+    }
+    if (MUTANTS.length === 0) return { ok: true, summary: "no mutants defined yet" };
+    return survivors.length === 0
+      ? { ok: true, summary: `all ${MUTANTS.length} mutants caught\n${lines.join("\n")}` }
+      : { ok: false, summary: `no test catches:\n${survivors.map((s) => `  ${s}`).join("\n")}\n${lines.join("\n")}` };
+  },
+});
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .slice(0, 12)
+    .map((l) => `      ${l}`)
+    .join("\n");
+}
+
+await runMain(async () => {
+  mkdirSync(CACHE, { recursive: true });
+  const summaryFile = path.join(CACHE, "check-summary.txt");
+  rmSync(summaryFile, { force: true });
+  let failures = 0;
+  for (const [i, step] of steps.entries()) {
+    const started = Date.now();
+    process.stdout.write(`${pc.bold(`[${i + 1}/${steps.length}]`)} ${step.name} ... `);
+    let result: StepResult;
+    try {
+      result = await step.run();
+    } catch (error) {
+      result = { ok: false, summary: error instanceof Error ? error.message : String(error) };
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`${result.ok ? pc.green("ok") : pc.red("FAILED")} (${seconds} s)\n${indentSummary(result.summary)}`);
+    if (!result.ok) failures++;
+  }
+  const passed = solutionOutcomes.filter((t) => t.status === "passed").length;
+  const failed = solutionOutcomes.length - passed;
+  writeFileSync(summaryFile, `${passed} passed, ${failed} failed\n`);
+  console.log(failures === 0 ? pc.green(pc.bold("\nAll checks passed.")) : pc.red(pc.bold(`\n${failures} check(s) failed.`)));
+  console.log(`Graded tests against the solutions: ${passed} passed, ${failed} failed`);
+  return failures === 0 ? 0 : 1;
+});
+
+function indentSummary(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `      ${l}`)
+    .join("\n");
+}

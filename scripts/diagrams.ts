@@ -1,0 +1,83 @@
+/**
+ * npm run diagrams [-- --out DIR]
+ *
+ * Renders every diagrams/*.mmd to an SVG beside it (or into DIR) with
+ * mermaid-cli, driving Debian's chromium through Puppeteer. Puppeteer
+ * never downloads a browser here (see .puppeteerrc.cjs); it uses the one
+ * installed on the machine.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { renderMermaid } from "@mermaid-js/mermaid-cli";
+import puppeteer from "puppeteer";
+import { PROJECT_ROOT, runMain, UsageError } from "./chapters.mjs";
+
+const BROWSERS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
+
+export function findBrowser(): string | undefined {
+  const configured = process.env.PUPPETEER_EXECUTABLE_PATH ?? process.env.CHROME_PATH;
+  if (configured) return existsSync(configured) ? configured : undefined;
+  return BROWSERS.find((file) => existsSync(file));
+}
+
+export const NO_BROWSER = [
+  "No Chromium or Chrome was found to render the diagrams with.",
+  "  Debian or Ubuntu:  sudo apt-get install -y chromium",
+  "  macOS:             brew install --cask chromium",
+  "  Or point to a browser you have:  PUPPETEER_EXECUTABLE_PATH=/path/to/chrome npm run diagrams",
+  `Looked for: ${BROWSERS.join(", ")}`,
+].join("\n");
+
+/** Render every diagram into `outDir`; returns the files written. */
+export async function renderDiagrams(outDir: string): Promise<string[]> {
+  const executablePath = findBrowser();
+  if (!executablePath) throw new UsageError(NO_BROWSER);
+  const sourceDir = path.join(PROJECT_ROOT, "diagrams");
+  const sources = readdirSync(sourceDir).filter((f) => f.endsWith(".mmd")).sort();
+  mkdirSync(outDir, { recursive: true });
+  const browser = await puppeteer.launch({
+    executablePath,
+    headless: true,
+    // Flags for a sandboxed machine with no network: no sandbox (often run
+    // as root in CI), no GPU, and no background calls home.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const written: string[] = [];
+  try {
+    for (const source of sources) {
+      const definition = readFileSync(path.join(sourceDir, source), "utf8");
+      const name = source.replace(/\.mmd$/, "");
+      let svg: Uint8Array;
+      try {
+        ({ data: svg } = await renderMermaid(browser, definition, "svg", {
+          backgroundColor: "white",
+          svgId: name,
+          mermaidConfig: { theme: "neutral" },
+        }));
+      } catch (error) {
+        throw new Error(`diagrams/${source} does not render: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const target = path.join(outDir, `${name}.svg`);
+      writeFileSync(target, svg);
+      written.push(target);
+    }
+  } finally {
+    await browser.close();
+  }
+  return written;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  let outDir = path.join(PROJECT_ROOT, "diagrams");
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--out" && args[i + 1]) outDir = path.resolve(process.cwd(), args[++i]!);
+    else throw new UsageError(`Unknown option "${args[i]}".\nUsage: npm run diagrams [-- --out DIR]`);
+  }
+  const written = await renderDiagrams(outDir);
+  for (const file of written) console.log(`rendered ${path.relative(process.cwd(), file)}`);
+  console.log(`${written.length} diagram(s) rendered with ${findBrowser()}.`);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) await runMain(main);

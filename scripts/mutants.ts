@@ -1,0 +1,74 @@
+/**
+ * Mutants: copies of a reference solution with one classic mistake
+ * planted (the ones learners make, from the list in the project's Raft
+ * reference). `npm run check` runs the chosen suites against each mutant
+ * and fails if any mutant keeps every point: a mistake no test notices
+ * is a hole in the grading.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "./chapters.mjs";
+
+export interface Mutant {
+  /** A short name, used as the folder name. */
+  readonly name: string;
+  /** The mistake, in a learner's words. */
+  readonly mistake: string;
+  /** The solution folder the mutant is made from. */
+  readonly from: string;
+  /** The suites that must catch it ("chapter1", ...). */
+  readonly suites: readonly string[];
+  /** Exact text to find (it must occur once) and what to put instead. */
+  readonly edits: readonly (readonly [find: string, replace: string])[];
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: "timeout-always-150",
+    mistake: "waits exactly electionTimeoutMin every time instead of a random timeout",
+    from: "chapter1-timers-and-roles",
+    suites: ["chapter1"],
+    edits: [["this.env.randomInt(electionTimeoutMin, electionTimeoutMax)", "electionTimeoutMin + 0 * electionTimeoutMax"]],
+  },
+  {
+    name: "timeout-drawn-once",
+    mistake: "draws the election timeout once at boot and reuses it at every reset",
+    from: "chapter1-timers-and-roles",
+    suites: ["chapter1"],
+    edits: [
+      [
+        "this.env.setTimer(\"election\", this.env.randomInt(electionTimeoutMin, electionTimeoutMax));",
+        "const self = this as unknown as { drawnOnce?: number };\n    self.drawnOnce ??= this.env.randomInt(electionTimeoutMin, electionTimeoutMax);\n    this.env.setTimer(\"election\", self.drawnOnce);",
+      ],
+    ],
+  },
+  {
+    name: "term-plus-two",
+    mistake: "increments currentTerm twice when starting an election",
+    from: "chapter1-timers-and-roles",
+    suites: ["chapter1"],
+    edits: [["this.currentTerm += 1;", "this.currentTerm += 2;"]],
+  },
+  {
+    name: "no-timer-reset-as-candidate",
+    mistake: "does not restart the election timer on becoming candidate, so a failed election is never retried",
+    from: "chapter1-timers-and-roles",
+    suites: ["chapter1"],
+    edits: [["    this.leaderId = null;\n    this.resetElectionTimer();\n", "    this.leaderId = null;\n"]],
+  },
+];
+
+/** Write the mutant's node.ts under `root` and return its path. */
+export function writeMutant(mutant: Mutant, root: string): string {
+  let text = readFileSync(path.join(PROJECT_ROOT, "solutions", mutant.from, "node.ts"), "utf8");
+  for (const [find, replace] of mutant.edits) {
+    const count = text.split(find).length - 1;
+    if (count !== 1) throw new Error(`mutant ${mutant.name}: expected to find this text once in solutions/${mutant.from}/node.ts, found it ${count} times:\n${find}`);
+    text = text.replace(find, replace);
+  }
+  const dir = path.join(root, mutant.name);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "node.ts");
+  writeFileSync(file, `// Mutant "${mutant.name}": ${mutant.mistake}.\n${text}`);
+  return file;
+}

@@ -1,0 +1,295 @@
+/**
+ * The simulated world's own tests (not graded): determinism, the network,
+ * timers, the runaway guard, and the invariant checks. They use tiny
+ * hand-written nodes, so they say nothing about any chapter's code.
+ */
+import { describe, expect, test } from "vitest";
+import type { CreateNode, LogEntry, Message, NodeEnvironment, NodeId, NodeView, PersistentState, RaftNode, Role, TimerName } from "../../world/contract.ts";
+import { InvariantViolation } from "../../world/invariants.ts";
+import { formatTimeline, formatTrace } from "../../world/trace.ts";
+import { NodeFailure, RunawayNode, World } from "../../world/world.ts";
+import { createNode as chapter1Node } from "../../solutions/chapter1-timers-and-roles/node.ts";
+
+/** A node whose behaviour the test writes inline, with state it can poke. */
+class PuppetNode implements RaftNode {
+  role: Role = "follower";
+  currentTerm = 0;
+  votedFor: NodeId | null = null;
+  log: LogEntry[] = [];
+  commitIndex = 0;
+  received: { from: NodeId; message: Message; at: number }[] = [];
+  constructor(
+    readonly env: NodeEnvironment,
+    private readonly behaviour: Partial<{ start(n: PuppetNode): void; timer(n: PuppetNode, t: TimerName): void; receive(n: PuppetNode, from: NodeId, m: Message): void }>,
+  ) {}
+  start(): void {
+    this.behaviour.start?.(this);
+  }
+  receive(from: NodeId, message: Message): void {
+    this.received.push({ from, message, at: this.env.now() });
+    this.behaviour.receive?.(this, from, message);
+  }
+  timerFired(timer: TimerName): void {
+    this.behaviour.timer?.(this, timer);
+  }
+  propose(): { accepted: false; leaderId: null } {
+    return { accepted: false, leaderId: null };
+  }
+  inspect(): NodeView {
+    return { role: this.role, currentTerm: this.currentTerm, votedFor: this.votedFor, leaderId: null, log: this.log, commitIndex: this.commitIndex, lastApplied: 0 };
+  }
+}
+
+function puppets(behaviour: ConstructorParameters<typeof PuppetNode>[1], nodes: PuppetNode[] = []): { create: CreateNode; nodes: PuppetNode[] } {
+  return {
+    nodes,
+    create: (env) => {
+      const node = new PuppetNode(env, behaviour);
+      nodes.push(node);
+      return node;
+    },
+  };
+}
+
+describe("determinism", () => {
+  test("the same seed gives the same trace, event for event; another seed gives another", () => {
+    const run = (seed: number) => {
+      const w = new World({ nodes: 5, createNode: chapter1Node, seed, network: { dropRate: 0.1, duplicateRate: 0.1, reorderRate: 0.1 } });
+      w.runFor(5_000);
+      return formatTrace(w.trace);
+    };
+    expect(run(42)).toBe(run(42));
+    expect(run(42)).not.toBe(run(43));
+  });
+
+  test("one node drawing more random numbers does not change another node's draws", () => {
+    const drawsOfB = (extraDrawsByA: number) => {
+      const nodes: PuppetNode[] = [];
+      const p = puppets({ start: (n) => { if (n.env.id === "A") for (let i = 0; i < extraDrawsByA; i++) n.env.randomInt(0, 1000); } }, nodes);
+      new World({ nodes: 2, createNode: p.create, seed: 7 });
+      const b = nodes.find((n) => n.env.id === "B")!;
+      return [b.env.randomInt(0, 1000), b.env.randomInt(0, 1000), b.env.randomInt(0, 1000)];
+    };
+    expect(drawsOfB(0)).toEqual(drawsOfB(25));
+  });
+
+  test("events due at the same time run in the order they were scheduled", () => {
+    const order: string[] = [];
+    const w = new World({ nodes: 1, createNode: puppets({}).create, seed: 1 });
+    for (const label of ["first", "second", "third", "fourth"]) w.at(10, label, () => order.push(label));
+    w.runFor(20);
+    expect(order).toEqual(["first", "second", "third", "fourth"]);
+  });
+
+  test("a node that calls Math.random or Date.now is stopped with an explanation", () => {
+    const sneaky = puppets({ start: () => void Math.random() });
+    expect(() => new World({ nodes: 1, createNode: sneaky.create, seed: 1 })).toThrow(/Math\.random\(\).*env\.randomInt/);
+    const clocky = puppets({ start: () => void Date.now() });
+    expect(() => new World({ nodes: 1, createNode: clocky.create, seed: 1 })).toThrow(/Date\.now\(\).*env\.now/);
+    expect(typeof Math.random()).toBe("number");
+  });
+});
+
+describe("the network", () => {
+  const sender = (count: number) =>
+    puppets({
+      start: (n) => {
+        if (n.env.id !== "A") return;
+        for (let i = 0; i < count; i++) n.env.send("B", { type: "RequestVote", term: i, candidateId: "A", lastLogIndex: 0, lastLogTerm: 0 });
+      },
+    });
+
+  test("latency stays in its range, and messages can overtake each other", () => {
+    const p = sender(200);
+    const w = new World({ nodes: 2, createNode: p.create, seed: 3, network: { latency: [5, 20] } });
+    w.runFor(100);
+    const b = p.nodes[1]!;
+    expect(b.received).toHaveLength(200);
+    expect(Math.min(...b.received.map((r) => r.at))).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...b.received.map((r) => r.at))).toBeLessThan(20);
+    const terms = b.received.map((r) => (r.message as { term: number }).term);
+    expect(terms).not.toEqual([...terms].sort((x, y) => x - y));
+  });
+
+  test("drop and duplicate rates are honoured", () => {
+    const p = sender(2000);
+    const w = new World({ nodes: 2, createNode: p.create, seed: 5, network: { dropRate: 0.25, duplicateRate: 0.1 } });
+    w.runFor(100);
+    const dropped = w.traceOf("drop").length;
+    const delivered = p.nodes[1]!.received.length;
+    expect(dropped / 2000).toBeGreaterThan(0.2);
+    expect(dropped / 2000).toBeLessThan(0.3);
+    expect(delivered).toBeGreaterThan(2000 - dropped);
+  });
+
+  test("partitions cut both ways, one-way cuts only one, heal restores everything", () => {
+    const nodes: PuppetNode[] = [];
+    const p = puppets({}, nodes);
+    const w = new World({ nodes: 3, createNode: p.create, seed: 1 });
+    const [a, b, c] = nodes as [PuppetNode, PuppetNode, PuppetNode];
+    const hello = (from: PuppetNode, to: NodeId) => w.at(w.now, `${from.env.id} says hello`, () => from.env.send(to, { type: "RequestVoteReply", term: 0, voteGranted: true }));
+    w.partition(["A"], ["B", "C"]);
+    hello(a, "B");
+    hello(b, "A");
+    hello(b, "C");
+    w.runFor(50);
+    expect(b.received.filter((r) => r.from === "A")).toHaveLength(0);
+    expect(a.received).toHaveLength(0);
+    expect(c.received).toHaveLength(1);
+    w.heal();
+    w.cutOneWay("A", "B");
+    hello(a, "B");
+    hello(b, "A");
+    w.runFor(50);
+    expect(b.received.filter((r) => r.from === "A")).toHaveLength(0);
+    expect(a.received).toHaveLength(1);
+    w.heal();
+    hello(a, "B");
+    w.runFor(50);
+    expect(b.received.filter((r) => r.from === "A")).toHaveLength(1);
+  });
+
+  test("a crashed node loses its memory and timers; a restart boots it from what it saved", () => {
+    const nodes: PuppetNode[] = [];
+    const p = puppets(
+      {
+        start: (n) => {
+          n.env.setTimer("election", 100);
+          if (n.env.id === "A") n.env.save({ currentTerm: 7, votedFor: "B", log: [{ term: 7, command: "x" }] });
+        },
+      },
+      nodes,
+    );
+    const saved: PersistentState[] = [];
+    const w = new World({
+      nodes: 2,
+      createNode: (env, s) => {
+        if (s) saved.push(s);
+        return p.create(env, s);
+      },
+      seed: 1,
+    });
+    w.crash("A");
+    expect(w.isUp("A")).toBe(false);
+    expect(w.timer("A", "election")).toBeUndefined();
+    w.restart("A");
+    expect(saved).toEqual([{ currentTerm: 7, votedFor: "B", log: [{ term: 7, command: "x" }] }]);
+    expect(w.traceOf("boot").filter((e) => e.node === "A").map((e) => e.restart)).toEqual([false, true]);
+  });
+});
+
+describe("timers", () => {
+  test("setting a pending timer replaces it, and cancel stops it", () => {
+    const fired: number[] = [];
+    const p = puppets({
+      start: (n) => {
+        n.env.setTimer("election", 100);
+        n.env.setTimer("election", 150);
+        n.env.setTimer("heartbeat", 50);
+        n.env.cancelTimer("heartbeat");
+      },
+      timer: (n) => fired.push(n.env.now()),
+    });
+    const w = new World({ nodes: 1, createNode: p.create, seed: 1 });
+    w.runFor(1000);
+    expect(fired).toEqual([150]);
+  });
+});
+
+describe("runaway guard", () => {
+  test("a zero-delay timer is refused with a message that says why", () => {
+    const p = puppets({ start: (n) => n.env.setTimer("heartbeat", 0) });
+    expect(() => new World({ nodes: 1, createNode: p.create, seed: 1 })).toThrow(RunawayNode);
+  });
+
+  test("a node that answers every message with two more floods, and is stopped", () => {
+    const p = puppets({
+      start: (n) => n.env.send(n.env.peers[0]!, { type: "RequestVoteReply", term: 0, voteGranted: true }),
+      receive: (n, from) => {
+        n.env.send(from, { type: "RequestVoteReply", term: 0, voteGranted: true });
+        n.env.send(from, { type: "RequestVoteReply", term: 0, voteGranted: true });
+      },
+    });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
+    expect(() => w.runFor(10_000)).toThrow(/sent more than 5000 messages within one simulated second/);
+  });
+
+  test("a node that throws is reported with what it was doing", () => {
+    const p = puppets({ timer: () => { throw new Error("boom"); }, start: (n) => n.env.setTimer("election", 10) });
+    const w = new World({ nodes: 1, createNode: p.create, seed: 1 });
+    expect(() => w.runFor(20)).toThrow(NodeFailure);
+  });
+});
+
+describe("invariants", () => {
+  function worldOf(count: number) {
+    const nodes: PuppetNode[] = [];
+    const p = puppets({}, nodes);
+    const w = new World({ nodes: count, createNode: p.create, seed: 1 });
+    /** Change a node's state while it handles a message, so the world checks it as it would any event. */
+    const poke = (index: number, change: (n: PuppetNode) => void) => {
+      const node = nodes[index]!;
+      const original = node.receive.bind(node);
+      node.receive = () => {
+        node.receive = original;
+        change(node);
+      };
+      w.sendAs(w.nodes[(index + 1) % count]!, w.nodes[index]!, { type: "RequestVoteReply", term: 0, voteGranted: false });
+    };
+    return { w, nodes, poke };
+  }
+
+  test("Election Safety: two leaders in one term", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { role: "leader", currentTerm: 1 }));
+    expect(() => poke(1, (n) => Object.assign(n, { role: "leader", currentTerm: 1 }))).toThrow(/Election Safety/);
+  });
+
+  test("Leader Append-Only: a leader rewrites its log", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { role: "leader", currentTerm: 1, log: [{ term: 1, command: "a" }] }));
+    expect(() => poke(0, (n) => Object.assign(n, { log: [{ term: 1, command: "b" }] }))).toThrow(/Leader Append-Only/);
+  });
+
+  test("Log Matching: same index and term, different history", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { log: [{ term: 1, command: "a" }, { term: 2, command: "c" }] }));
+    expect(() => poke(1, (n) => Object.assign(n, { log: [{ term: 1, command: "b" }, { term: 2, command: "c" }] }))).toThrow(/Log Matching/);
+  });
+
+  test("Leader Completeness: a new leader lacks a committed entry", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { currentTerm: 1, log: [{ term: 1, command: "a" }], commitIndex: 1 }));
+    expect(() => poke(1, (n) => Object.assign(n, { role: "leader", currentTerm: 2, log: [] }))).toThrow(/Leader Completeness/);
+  });
+
+  test("State Machine Safety: two nodes apply different entries at one index", () => {
+    const { poke } = worldOf(2);
+    poke(0, (n) => {
+      Object.assign(n, { log: [{ term: 1, command: "a" }], commitIndex: 1 });
+      n.env.apply(1, { term: 1, command: "a" });
+    });
+    expect(() =>
+      poke(1, (n) => {
+        Object.assign(n, { log: [{ term: 2, command: "b" }], commitIndex: 1 });
+        n.env.apply(1, { term: 2, command: "b" });
+      }),
+    ).toThrow(InvariantViolation);
+  });
+
+  test("terms only grow", () => {
+    const { poke } = worldOf(2);
+    poke(0, (n) => Object.assign(n, { currentTerm: 3 }));
+    expect(() => poke(0, (n) => Object.assign(n, { currentTerm: 2 }))).toThrow(/Terms only grow/);
+  });
+});
+
+describe("trace", () => {
+  test("the timeline has one column per node", () => {
+    const w = new World({ nodes: 3, createNode: chapter1Node, seed: 1 });
+    w.runFor(400);
+    const timeline = formatTimeline(w.trace, w.nodes);
+    expect(timeline.split("\n")[0]).toMatch(/time\s+A\s+B\s+C/);
+    expect(timeline).toContain("becomes CANDIDATE");
+  });
+});
