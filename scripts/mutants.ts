@@ -56,6 +56,62 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter1"],
     edits: [["    this.leaderId = null;\n    this.resetElectionTimer();\n", "    this.leaderId = null;\n"]],
   },
+  {
+    name: "duplicate-votes-counted",
+    mistake: "counts every granted reply, so a duplicated reply counts twice",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["this.votesReceived.add(from);", "this.votesReceived.add(`${from}#${this.votesReceived.size}`);"]],
+  },
+  {
+    name: "stale-votes-counted",
+    mistake: "counts votes granted for an earlier term",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["if (this.role !== \"candidate\" || reply.term !== this.currentTerm || !reply.voteGranted) return;", "if (this.role !== \"candidate\" || !reply.voteGranted) return;"]],
+  },
+  {
+    name: "refusal-resets-timer",
+    mistake: "resets the election timer whenever it answers a RequestVote, even with a refusal",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["    if (grant) {\n      this.votedFor = request.candidateId;", "    this.resetElectionTimer();\n    if (grant) {\n      this.votedFor = request.candidateId;"]],
+  },
+  {
+    name: "grant-keeps-timer",
+    mistake: "does not reset the election timer when it grants a vote",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["      // timer (the other is hearing from the leader). Refusing is not.\n      this.resetElectionTimer();", "      // timer (the other is hearing from the leader). Refusing is not."]],
+  },
+  {
+    name: "half-is-majority",
+    mistake: "treats half of the cluster as a majority (2 of 4)",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["return Math.floor(clusterSize / 2) + 1;", "return Math.ceil(clusterSize / 2);"]],
+  },
+  {
+    name: "vote-kept-across-terms",
+    mistake: "keeps votedFor when moving to a newer term",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["      this.currentTerm = term;\n      this.votedFor = null;", "      this.currentTerm = term;"]],
+  },
+  {
+    name: "older-term-granted",
+    mistake: "grants votes to candidates from an older term",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["      request.term === this.currentTerm && (this.votedFor", "      request.term <= this.currentTerm && (this.votedFor"]],
+  },
+  {
+    name: "newer-reply-ignored",
+    mistake: "a candidate ignores the newer term in a reply instead of stepping down",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    edits: [["    if (reply.term > this.currentTerm) {\n      this.becomeFollower(reply.term);\n      return;\n    }\n", ""]],
+  },
 ];
 
 /** Write the mutant's node.ts under `root` and return its path. */

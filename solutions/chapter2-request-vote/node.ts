@@ -1,0 +1,210 @@
+/**
+ * Chapter 2: RequestVote and majority.
+ *
+ * Chapter 1's node, now voting: followers answer RequestVote, candidates
+ * count the answers, and a majority makes a leader. Only followers vote
+ * in this chapter; candidates and leaders that are asked refuse (Chapter
+ * 3 is about what they should really do).
+ *
+ * The lines between `@step N` and `@end` are this chapter's exercise; the
+ * skeleton in chapters/ has them replaced by a TODO.
+ */
+import type {
+  CreateNode,
+  LogEntry,
+  Message,
+  NodeEnvironment,
+  NodeId,
+  NodeView,
+  PersistentState,
+  ProposeResult,
+  RaftNode,
+  RequestVote,
+  RequestVoteReply,
+  Role,
+  TimerName,
+} from "../../world/contract.ts";
+
+export const createNode: CreateNode = (env, saved) => new Node(env, saved);
+
+class Node implements RaftNode {
+  // Persistent state (Figure 2). The world hands back what was saved;
+  // on a first boot there is nothing, so everything starts from zero.
+  private currentTerm: number;
+  private votedFor: NodeId | null;
+  private log: LogEntry[];
+
+  // Volatile state (Figure 2). Nothing is committed or applied until Chapter 5.
+  private commitIndex = 0;
+  private lastApplied = 0;
+
+  // Which of the three roles this node plays, and the leader it knows of.
+  private role: Role = "follower";
+  private leaderId: NodeId | null = null;
+
+  // The voters who granted this candidate their vote in currentTerm
+  // (itself included). startElection() starts a fresh set every election.
+  private votesReceived = new Set<NodeId>();
+
+  constructor(
+    private readonly env: NodeEnvironment,
+    saved: PersistentState | null,
+  ) {
+    this.currentTerm = saved?.currentTerm ?? 0;
+    this.votedFor = saved?.votedFor ?? null;
+    this.log = saved ? [...saved.log] : [];
+  }
+
+  /** The node boots: Figure 2 says servers begin as followers. */
+  start(): void {
+    this.role = "follower";
+    this.resetElectionTimer();
+  }
+
+  /**
+   * Start (or restart) the election timer with a fresh random timeout.
+   * Drawing afresh every time is what breaks ties between nodes: two
+   * nodes that timed out together this time will most likely not next time.
+   */
+  private resetElectionTimer(): void {
+    const { electionTimeoutMin, electionTimeoutMax } = this.env.timing;
+    this.env.setTimer("election", this.env.randomInt(electionTimeoutMin, electionTimeoutMax));
+  }
+
+  /** A timer set with env.setTimer has gone off. */
+  timerFired(timer: TimerName): void {
+    // Followers and candidates alike: a candidate whose election went
+    // nowhere simply tries again in the next term.
+    if (timer === "election" && this.role !== "leader") this.startElection();
+  }
+
+  /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
+  private startElection(): void {
+    this.role = "candidate";
+    this.currentTerm += 1;
+    this.votedFor = this.env.id;
+    this.votesReceived = new Set([this.env.id]);
+    this.leaderId = null;
+    this.resetElectionTimer();
+    for (const peer of this.env.peers) {
+      this.env.send(peer, {
+        type: "RequestVote",
+        term: this.currentTerm,
+        candidateId: this.env.id,
+        lastLogIndex: this.lastLogIndex(),
+        lastLogTerm: this.lastLogTerm(),
+      });
+    }
+  }
+
+  /** A message has arrived: hand it to the code for its type. */
+  receive(from: NodeId, message: Message): void {
+    switch (message.type) {
+      case "RequestVote":
+        // Only followers vote in this chapter. A candidate has voted for
+        // itself and a leader has won; both refuse (Chapter 3 revisits this).
+        if (this.role === "follower") this.handleRequestVote(from, message);
+        else this.env.send(from, { type: "RequestVoteReply", term: this.currentTerm, voteGranted: false });
+        break;
+      case "RequestVoteReply":
+        this.handleRequestVoteReply(from, message);
+        break;
+      default:
+        // AppendEntries and its replies: Chapter 4.
+        break;
+    }
+  }
+
+  /**
+   * Figure 2, All Servers: "If RPC request or response contains term
+   * T > currentTerm: set currentTerm = T, convert to follower".
+   */
+  private becomeFollower(term: number): void {
+    // @step 1: A newer term makes you a follower
+    // A new term means a new election: any vote cast in the old one is void.
+    if (term > this.currentTerm) {
+      this.currentTerm = term;
+      this.votedFor = null;
+    }
+    // A leader runs no election timer; a node that stops leading needs one.
+    if (this.role === "leader") this.resetElectionTimer();
+    this.role = "follower";
+    this.leaderId = null;
+    // @end
+  }
+
+  /** Figure 2, RequestVote RPC, receiver implementation (as a follower). */
+  private handleRequestVote(from: NodeId, request: RequestVote): void {
+    // @step 2: Answer a RequestVote
+    if (request.term > this.currentTerm) this.becomeFollower(request.term);
+    const grant =
+      request.term === this.currentTerm && (this.votedFor === null || this.votedFor === request.candidateId);
+    if (grant) {
+      this.votedFor = request.candidateId;
+      // Granting a vote is one of the two things that reset a follower's
+      // timer (the other is hearing from the leader). Refusing is not.
+      this.resetElectionTimer();
+    }
+    this.env.send(from, { type: "RequestVoteReply", term: this.currentTerm, voteGranted: grant });
+    // @end
+  }
+
+  /** More than half of the whole cluster, this node included. */
+  private majority(): number {
+    // @step 3: How many votes are a majority
+    const clusterSize = this.env.peers.length + 1;
+    return Math.floor(clusterSize / 2) + 1;
+    // @end
+  }
+
+  /** Figure 2, Candidates: "If votes received from majority of servers: become leader". */
+  private handleRequestVoteReply(from: NodeId, reply: RequestVoteReply): void {
+    // @step 4: Count the votes
+    if (reply.term > this.currentTerm) {
+      this.becomeFollower(reply.term);
+      return;
+    }
+    // A reply from an earlier election, or to a node that is no longer
+    // standing, counts for nothing.
+    if (this.role !== "candidate" || reply.term !== this.currentTerm || !reply.voteGranted) return;
+    // A set, so a duplicated reply cannot count twice.
+    this.votesReceived.add(from);
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+    // @end
+  }
+
+  /** The candidate has won its term. */
+  private becomeLeader(): void {
+    // @step 5: Become leader
+    this.role = "leader";
+    this.leaderId = this.env.id;
+    // A leader does not wait for a leader.
+    this.env.cancelTimer("election");
+    // @end
+  }
+
+  /** Clients come in Chapter 5. */
+  propose(_command: string): ProposeResult {
+    return { accepted: false, leaderId: this.leaderId };
+  }
+
+  inspect(): NodeView {
+    return {
+      role: this.role,
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      leaderId: this.leaderId,
+      log: this.log,
+      commitIndex: this.commitIndex,
+      lastApplied: this.lastApplied,
+    };
+  }
+
+  private lastLogIndex(): number {
+    return this.log.length;
+  }
+
+  private lastLogTerm(): number {
+    return this.log.at(-1)?.term ?? 0;
+  }
+}

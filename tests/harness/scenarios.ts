@@ -1,0 +1,67 @@
+/**
+ * Building blocks the chapter suites share: one real node among scripted
+ * peers, message builders, and ways to read what a node sent.
+ */
+import type { AppendEntries, AppendEntriesReply, CreateNode, LogEntry, Message, NodeId, PersistentState, RequestVote, RequestVoteReply } from "../../world/contract.ts";
+import { nodeIds, type World, type WorldOptions } from "../../world/world.ts";
+import { world } from "./graded.ts";
+
+/**
+ * Node A is real; the other `size - 1` nodes are played by the test.
+ * `saved` gives A a starting disk (e.g. to begin in term 3).
+ */
+export function nodeAmongScriptedPeers(createNode: CreateNode, size: number, seed: number, saved?: PersistentState, extra: Partial<WorldOptions> = {}): World {
+  const nodes = nodeIds(size);
+  return world({ nodes, scripted: nodes.slice(1), createNode, seed, ...(saved ? { saved: { A: saved } } : {}), ...extra });
+}
+
+export function requestVote(term: number, candidateId: NodeId, lastLogIndex = 0, lastLogTerm = 0): RequestVote {
+  return { type: "RequestVote", term, candidateId, lastLogIndex, lastLogTerm };
+}
+
+export function vote(term: number, voteGranted: boolean): RequestVoteReply {
+  return { type: "RequestVoteReply", term, voteGranted };
+}
+
+export function appendEntries(term: number, leaderId: NodeId, fields: Partial<Omit<AppendEntries, "type" | "term" | "leaderId">> = {}): AppendEntries {
+  return { type: "AppendEntries", term, leaderId, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, ...fields };
+}
+
+export function appendReply(term: number, success: boolean, matchIndex = 0, lastLogIndex = 0): AppendEntriesReply {
+  return { type: "AppendEntriesReply", term, success, matchIndex, lastLogIndex };
+}
+
+/** Messages of one type a scripted peer has received, oldest first. */
+export function received<T extends Message["type"]>(w: World, peer: NodeId, type: T): Extract<Message, { type: T }>[] {
+  return w
+    .inbox(peer)
+    .map((m) => m.message)
+    .filter((m): m is Extract<Message, { type: T }> => m.type === type);
+}
+
+/** The last message of a type a scripted peer received, if any. */
+export function lastReceived<T extends Message["type"]>(w: World, peer: NodeId, type: T): Extract<Message, { type: T }> | undefined {
+  return received(w, peer, type).at(-1);
+}
+
+/** Run until node A stands for election (it must within the longest timeout). */
+export function untilCandidate(w: World, id: NodeId = "A"): boolean {
+  return w.runUntil(() => w.view(id).role === "candidate", w.timing.electionTimeoutMax + 1);
+}
+
+/** A log of the given terms: [1, 1, 2] gives three entries with commands "1.1", "2.1", "3.2". */
+export function logOf(terms: readonly number[], tag = ""): LogEntry[] {
+  return terms.map((term, i) => ({ term, command: `${tag}${i + 1}.${term}` }));
+}
+
+/** "the leader A", "no leader", "two leaders (A, C)" */
+export function describeLeaders(w: World): string {
+  const leaders = w.leaders();
+  if (leaders.length === 0) return "no leader";
+  return leaders.map((id) => `${id} (term ${w.view(id).currentTerm})`).join(" and ");
+}
+
+/** Whether the node ever held the given role, judging by the trace. */
+export function everBecame(w: World, id: NodeId, role: "leader" | "candidate" | "follower"): boolean {
+  return w.traceOf("role").some((e) => e.node === id && e.to === role);
+}
