@@ -153,7 +153,7 @@ steps.push({
       const failed = outcomes.filter((t) => t.status !== "passed");
       const lost = failed.reduce((sum, t) => sum + t.max_score, 0);
       if (failed.length === 0) survivors.push(`${mutant.name}: ${mutant.mistake}`);
-      lines.push(`  ${failed.length === 0 ? pc.red("survived") : "caught  "} ${mutant.name.padEnd(28)} loses ${String(lost).padStart(3)} points (${failed.length} tests)`);
+      lines.push(`  ${failed.length === 0 ? pc.red("survived") : "caught  "} ${mutant.name.padEnd(34)} loses ${String(lost).padStart(3)} points (${failed.length} test${failed.length === 1 ? "" : "s"})`);
     }
     if (MUTANTS.length === 0) return { ok: true, summary: "no mutants defined yet" };
     return survivors.length === 0

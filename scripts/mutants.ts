@@ -112,6 +112,32 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter2"],
     edits: [["    if (reply.term > this.currentTerm) {\n      this.becomeFollower(reply.term);\n      return;\n    }\n", ""]],
   },
+  {
+    name: "candidates-ignore-newer-requests",
+    mistake: "a candidate or leader refuses a RequestVote for a newer term instead of giving up and voting",
+    from: "chapter3-split-votes",
+    suites: ["chapter3"],
+    edits: [["if (message.term > this.currentTerm) this.becomeFollower(message.term);", "if (message.term > this.currentTerm && (message.type !== \"RequestVote\" || this.role === \"follower\")) this.becomeFollower(message.term);"]],
+  },
+  {
+    name: "split-votes-timeout-drawn-once",
+    mistake: "draws the election timeout once at boot and reuses it, so tied nodes stay tied",
+    from: "chapter3-split-votes",
+    suites: ["chapter3"],
+    edits: [
+      [
+        "this.env.setTimer(\"election\", this.env.randomInt(electionTimeoutMin, electionTimeoutMax));",
+        "const self = this as unknown as { drawnOnce?: number };\n    self.drawnOnce ??= this.env.randomInt(electionTimeoutMin, electionTimeoutMax);\n    this.env.setTimer(\"election\", self.drawnOnce);",
+      ],
+    ],
+  },
+  {
+    name: "split-votes-refusal-resets-timer",
+    mistake: "resets the election timer on every RequestVote, refusals included",
+    from: "chapter3-split-votes",
+    suites: ["chapter3"],
+    edits: [["    if (grant) {\n      this.votedFor = request.candidateId;", "    this.resetElectionTimer();\n    if (grant) {\n      this.votedFor = request.candidateId;"]],
+  },
 ];
 
 /** Write the mutant's node.ts under `root` and return its path. */

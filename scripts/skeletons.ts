@@ -22,6 +22,16 @@ import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from ".
 const START = /^(\s*)\/\/ @step (\d+): (.+)$/;
 const END = /^\s*\/\/ @end\s*$/;
 
+/** Whether the region starting at line `start` is the last thing in its block. */
+function endsBlock(lines: readonly string[], start: number, indent: string): boolean {
+  let i = start + 1;
+  while (i < lines.length && !END.test(lines[i]!)) i++;
+  i++;
+  while (i < lines.length && lines[i]!.trim() === "") i++;
+  const next = lines[i] ?? "";
+  return next.trim().startsWith("}") && next.length - next.trimStart().length < indent.length;
+}
+
 export interface Step {
   readonly number: number;
   readonly title: string;
@@ -34,6 +44,7 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
   let open: Step | undefined;
   // Comment lines at the top of a region are hints: the skeleton keeps them.
   let inHint = false;
+  let needsHelper = false;
   const lines = source.split("\n");
   lines.forEach((line, i) => {
     const start = START.exec(line);
@@ -52,7 +63,14 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
         `Chapter ${chapter.number}, step ${number} is not written yet: ${what.charAt(0).toLowerCase()}${what.slice(1)}. ` +
         `Read step ${number} in chapters/${chapter.dir}/README.md.`;
       out.push(`${indent}// TODO Step ${number}: ${what}.`);
-      out.push(`${indent}throw new Error(${JSON.stringify(message)});`);
+      // At the end of a block, a plain throw. In the middle of one, code
+      // after a throw would be unreachable, and TypeScript stops narrowing
+      // types there; a call that happens to throw keeps the rest checked.
+      if (endsBlock(lines, i, indent!)) out.push(`${indent}throw new Error(${JSON.stringify(message)});`);
+      else {
+        out.push(`${indent}stepNotWritten(${JSON.stringify(message)});`);
+        needsHelper = true;
+      }
       inHint = true;
       return;
     }
@@ -70,6 +88,10 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
     if (!open) out.push(line);
   });
   if (open) throw new Error(`${chapter.dir}: step ${open.number} has no @end`);
+  if (needsHelper) {
+    while (out.at(-1) === "") out.pop();
+    out.push("", "/** Stops the run at a step that is not written yet. */", "function stepNotWritten(message: string): void {", "  throw new Error(message);", "}", "");
+  }
   return { text: out.join("\n"), steps };
 }
 

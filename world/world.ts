@@ -66,6 +66,12 @@ export interface WorldOptions {
   readonly timing?: Partial<Timing>;
   /** State on each node's disk before it first boots (e.g. to start in term 3). */
   readonly saved?: Readonly<Record<NodeId, PersistentState>>;
+  /**
+   * The first random draws of each node, used before its seeded stream
+   * (see forceRandomDraws). This is how a test chooses election timeouts
+   * from the very first boot.
+   */
+  readonly randomDraws?: Readonly<Record<NodeId, readonly number[]>>;
   readonly limits?: Partial<RunawayLimits>;
   /** Keep only the last N trace events (for long runs); all when absent. */
   readonly traceLimit?: number;
@@ -158,32 +164,45 @@ const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /**
  * While node code runs, the real clock, real randomness and real timers
  * throw: a node that used them would make runs unrepeatable, and the
- * error says what to use instead.
+ * error says what to use instead. The guards are installed once, and pass
+ * every call through unless a node is running (swapping globals at every
+ * event would cost more than the rest of the event).
  */
+let nodeCodeRunning = false;
+
+function guard<F extends (...args: never[]) => unknown>(original: F, what: string, instead: string): F {
+  const guarded = function (this: unknown, ...args: Parameters<F>): ReturnType<F> {
+    if (nodeCodeRunning) {
+      throw new Error(`node code called ${what}. In the simulated world use ${instead}, so the same seed replays the same run.`);
+    }
+    return original.apply(this, args) as ReturnType<F>;
+  };
+  // Keep what hangs off the original (setTimeout's promisified form, for one).
+  for (const key of Reflect.ownKeys(original)) {
+    if (key === "length" || key === "name" || key === "prototype") continue;
+    const descriptor = Object.getOwnPropertyDescriptor(original, key);
+    if (descriptor) Object.defineProperty(guarded, key, descriptor);
+  }
+  return guarded as unknown as F;
+}
+
+const GUARDS_INSTALLED = Symbol.for("raft-workbook.world-guards");
+if (!(GUARDS_INSTALLED in globalThis)) {
+  Object.defineProperty(globalThis, GUARDS_INSTALLED, { value: true });
+  Math.random = guard(Math.random, "Math.random()", "env.randomInt(min, max)");
+  Date.now = guard(Date.now, "Date.now()", "env.now()");
+  performance.now = guard(performance.now.bind(performance), "performance.now()", "env.now()");
+  globalThis.setTimeout = guard(globalThis.setTimeout, "setTimeout()", 'env.setTimer("election" or "heartbeat", delayMs)');
+  globalThis.setInterval = guard(globalThis.setInterval, "setInterval()", "env.setTimer(...) again each time the timer fires");
+}
+
 function insideTheWorld<T>(run: () => T): T {
-  const saved = {
-    random: Math.random,
-    dateNow: Date.now,
-    performanceNow: performance.now,
-    setTimeout: globalThis.setTimeout,
-    setInterval: globalThis.setInterval,
-  };
-  const forbid = (what: string, instead: string) => (): never => {
-    throw new Error(`node code called ${what}. In the simulated world use ${instead}, so the same seed replays the same run.`);
-  };
-  Math.random = forbid("Math.random()", "env.randomInt(min, max)");
-  Date.now = forbid("Date.now()", "env.now()");
-  performance.now = forbid("performance.now()", "env.now()");
-  globalThis.setTimeout = forbid("setTimeout()", 'env.setTimer("election" or "heartbeat", delayMs)') as unknown as typeof setTimeout;
-  globalThis.setInterval = forbid("setInterval()", "env.setTimer(...) again each time the timer fires") as unknown as typeof setInterval;
+  if (nodeCodeRunning) return run();
+  nodeCodeRunning = true;
   try {
     return run();
   } finally {
-    Math.random = saved.random;
-    Date.now = saved.dateNow;
-    performance.now = saved.performanceNow;
-    globalThis.setTimeout = saved.setTimeout;
-    globalThis.setInterval = saved.setInterval;
+    nodeCodeRunning = false;
   }
 }
 
@@ -207,6 +226,7 @@ export class World {
   private readonly slots = new Map<NodeId, Slot>();
   private readonly links = new Map<string, RandomStream>();
   private readonly blocked = new Set<string>();
+  private readonly linkLatency = new Map<string, readonly [number, number]>();
   private readonly checker = new InvariantChecker();
   private readonly createNode: CreateNode;
   private readonly traceLimit: number;
@@ -239,7 +259,7 @@ export class World {
         timers: new Map(),
         timerGeneration: 0,
         lastView: null,
-        forcedDraws: [],
+        forcedDraws: [...(options.randomDraws?.[id] ?? [])],
         inbox: [],
         applied: [],
         sendWindowStart: 0,
@@ -456,6 +476,14 @@ export class World {
     this.record({ time: this.clock, kind: "network", description: "heal: every link works again" });
   }
 
+  /**
+   * Give one link its own latency range, in ms [min, max), overriding the
+   * network's. A test uses it to decide which of two messages arrives first.
+   */
+  setLinkLatency(from: NodeId, to: NodeId, latency: readonly [number, number]): void {
+    this.linkLatency.set(`${from}>${to}`, latency);
+  }
+
   /** How the network treats messages now. */
   get network(): NetworkSettings {
     return this.networkSettings;
@@ -616,16 +644,20 @@ export class World {
       this.record({ time: this.clock, kind: "drop", from: slot.id, to, message, messageId, reason: "loss" });
       return;
     }
-    const delay = (): number => {
-      let d = link.int(net.latency[0], net.latency[1]);
-      if (link.chance(net.reorderRate)) d += link.int(net.reorderDelay[0], net.reorderDelay[1]);
-      return d;
-    };
-    const arrivesAt = this.clock + delay();
+    const latency = this.linkLatency.get(`${slot.id}>${to}`) ?? net.latency;
+    const arrivesAt = this.clock + this.delay(link, latency);
     const duplicated = link.chance(net.duplicateRate);
     this.record({ time: this.clock, kind: "send", from: slot.id, to, message, messageId, arrivesAt, duplicated });
     this.agenda.schedule(arrivesAt, { kind: "deliver", from: slot.id, to, message, messageId });
-    if (duplicated) this.agenda.schedule(this.clock + delay(), { kind: "deliver", from: slot.id, to, message, messageId });
+    if (duplicated) this.agenda.schedule(this.clock + this.delay(link, latency), { kind: "deliver", from: slot.id, to, message, messageId });
+  }
+
+  /** One message's trip time on a link: its latency, plus a hold-back if it is to be overtaken. */
+  private delay(link: RandomStream, latency: readonly [number, number]): number {
+    const net = this.networkSettings;
+    let d = link.int(latency[0], latency[1]);
+    if (link.chance(net.reorderRate)) d += link.int(net.reorderDelay[0], net.reorderDelay[1]);
+    return d;
   }
 
   private countSend(slot: Slot): void {
@@ -675,7 +707,7 @@ export class World {
     slot.timers.delete(name);
     this.record({ time: this.clock, kind: "timer-fire", node: id, timer: name });
     const node = slot.node;
-    this.runNode(slot, `handling its ${name} timer`, () => node.timerFired(name));
+    this.runNode(slot, () => `handling its ${name} timer`, () => node.timerFired(name));
   }
 
   private deliver(from: NodeId, to: NodeId, message: Message, messageId: number): void {
@@ -689,18 +721,18 @@ export class World {
     }
     this.record({ time: this.clock, kind: "deliver", from, to, message, messageId });
     const node = slot.node!;
-    this.runNode(slot, `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
+    this.runNode(slot, () => `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
   }
 
   /** Run one callback of a node's, then trace what changed and check the guarantees. */
-  private runNode(slot: Slot, during: string, callback: () => void): void {
+  private runNode(slot: Slot, during: string | (() => string), callback: () => void): void {
     const mark = this.events.length;
     try {
       insideTheWorld(callback);
     } catch (error) {
       if (error instanceof RunawayNode || error instanceof NodeFailure) throw error;
       if (error instanceof InvariantViolation) throw error;
-      throw new NodeFailure(slot.id, during, this.clock, error);
+      throw new NodeFailure(slot.id, typeof during === "string" ? during : during(), this.clock, error);
     }
     const view = this.inspect(slot, during);
     const before = slot.lastView;
@@ -728,13 +760,13 @@ export class World {
     this.checker.afterEvent(slot.id, view, this.clock);
   }
 
-  private inspect(slot: Slot, during: string): NodeView {
+  private inspect(slot: Slot, during: string | (() => string)): NodeView {
     try {
       const view = insideTheWorld(() => slot.node!.inspect());
       // Copy the log reference so later changes are visible as changes.
       return { ...view };
     } catch (error) {
-      throw new NodeFailure(slot.id, `reporting its state (inspect) after ${during}`, this.clock, error);
+      throw new NodeFailure(slot.id, `reporting its state (inspect) after ${typeof during === "string" ? during : during()}`, this.clock, error);
     }
   }
 }
