@@ -138,6 +138,55 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter3"],
     edits: [["    if (grant) {\n      this.votedFor = request.candidateId;", "    this.resetElectionTimer();\n    if (grant) {\n      this.votedFor = request.candidateId;"]],
   },
+  {
+    name: "first-heartbeat-waits",
+    mistake: "a new leader waits for its heartbeat timer instead of announcing itself at once",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["    // would leave the others time to stand against you.\n    this.sendHeartbeats();", "    // would leave the others time to stand against you.\n    this.env.setTimer(\"heartbeat\", this.env.timing.heartbeatInterval);"]],
+  },
+  {
+    name: "stale-leader-obeyed",
+    mistake: "accepts AppendEntries from a leader of an older term",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["    if (request.term < this.currentTerm) {\n      // A leader from the past", "    if (request.term < 0) {\n      // A leader from the past"]],
+  },
+  {
+    name: "heartbeat-keeps-timer",
+    mistake: "a follower does not reset its election timer when the leader's heartbeat arrives",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["    this.leaderId = request.leaderId;\n    this.resetElectionTimer();", "    this.leaderId = request.leaderId;"]],
+  },
+  {
+    name: "candidate-ignores-leader",
+    mistake: "a candidate that hears the leader of its own term stays a candidate",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["    if (this.role !== \"follower\") this.becomeFollower(request.term);\n", ""]],
+  },
+  {
+    name: "deposed-leader-keeps-beating",
+    mistake: "a leader that steps down keeps its heartbeat timer running",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["      this.env.cancelTimer(\"heartbeat\");\n", ""]],
+  },
+  {
+    name: "heartbeat-on-every-reply",
+    mistake: "a leader answers every heartbeat reply with another round of heartbeats",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["      case \"AppendEntriesReply\":\n", "      case \"AppendEntriesReply\":\n        if (this.role === \"leader\") this.sendHeartbeats();\n"]],
+  },
+  {
+    name: "leader-not-remembered",
+    mistake: "a follower does not remember who its leader is",
+    from: "chapter4-heartbeats",
+    suites: ["chapter4"],
+    edits: [["    this.leaderId = request.leaderId;\n", ""]],
+  },
 ];
 
 /** Write the mutant's node.ts under `root` and return its path. */

@@ -29,5 +29,15 @@ export const RULE = {
   electionSafety: "Election Safety: at most one leader can be elected in a given term (Figure 3, §5.2).",
   liveness:
     "Raft uses randomized election timeouts to ensure that split votes are rare and that they are resolved quickly (§5.2): a leader must be elected within a bounded time.",
+  heartbeatAtOnce:
+    "Leaders: upon election: send initial empty AppendEntries RPCs (heartbeat) to each server (Figure 2).",
+  heartbeatsRepeat:
+    "Leaders: repeat [heartbeats] during idle periods to prevent election timeouts (Figure 2), once every heartbeat interval, and no more.",
+  followerKnowsLeader: "AppendEntries carries leaderId, so followers can redirect clients (Figure 2): a follower remembers the leader of its term.",
+  appendReply: "Followers respond to RPCs from candidates and leaders (Figure 2): every AppendEntries gets a reply carrying the follower's currentTerm.",
+  appendOldTerm:
+    "AppendEntries receiver: 1. Reply false if term < currentTerm (Figure 2, §5.1). A message from an old leader is not from the current leader, so it resets no timer.",
+  candidateLoses:
+    "Candidates: if AppendEntries RPC received from new leader: convert to follower (Figure 2). If the leader's term is at least as large as the candidate's current term, the candidate recognizes the leader as legitimate (§5.2).",
   termsGrow: "currentTerm: latest term server has seen (initialized to 0 on first boot, increases monotonically) (Figure 2, State).",
 } as const;
