@@ -15,7 +15,8 @@
  * against the solutions to .workbook-cache/check-summary.txt, which
  * .ci/run prints as its last line.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { cpus } from "node:os";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
@@ -40,16 +41,41 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
   return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }
 
+/** Randomized runs in the check (learners' default is 100, for speed). */
+const CHECK_RANDOM_RUNS = "1000";
+
 /** Run chapters' suites against some code, through the grade command, and read back each test's outcome. */
-function runSuites(chapters: readonly Chapter[], subject: string[], label: string): TestOutcome[] {
+function runSuites(chapters: readonly Chapter[], subject: string[], label: string, env: NodeJS.ProcessEnv = {}): Promise<TestOutcome[]> {
   const out = path.join(CACHE, `results-${label}.json`);
   rmSync(out, { force: true });
-  const { output } = run(process.execPath, [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--out", out]);
-  try {
-    return (JSON.parse(readFileSync(out, "utf8")) as GradescopeResults).tests;
-  } catch {
-    throw new Error(`the suites did not run (${label}):\n${output}`);
-  }
+  const args = [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--out", out];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" } });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("close", () => {
+      try {
+        resolve((JSON.parse(readFileSync(out, "utf8")) as GradescopeResults).tests);
+      } catch {
+        reject(new Error(`the suites did not run (${label}):\n${output}`));
+      }
+    });
+  });
+}
+
+/** Run tasks with at most one per core at a time. */
+async function inParallel<T, R>(items: readonly T[], task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(cpus().length, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
 }
 
 const steps: { name: string; run: () => StepResult | Promise<StepResult> }[] = [];
@@ -102,8 +128,8 @@ steps.push({
 
 steps.push({
   name: "every suite passes against its reference solution",
-  run: () => {
-    solutionOutcomes = runSuites(listChapters(), ["--solutions"], "solutions");
+  run: async () => {
+    solutionOutcomes = await runSuites(listChapters(), ["--solutions"], "solutions", { RAFT_RANDOM_RUNS: CHECK_RANDOM_RUNS });
     const failed = solutionOutcomes.filter((t) => t.status !== "passed");
     const points = solutionOutcomes.reduce((sum, t) => sum + t.max_score, 0);
     return failed.length === 0
@@ -114,24 +140,26 @@ steps.push({
 
 steps.push({
   name: "each reference passes every earlier chapter's suite",
-  run: () => {
+  run: async () => {
     const chapters = listChapters();
     const problems: string[] = [];
     let runs = 0;
-    for (const later of chapters.slice(1)) {
-      const earlier = chapters.filter((c) => c.number < later.number);
-      const outcomes = runSuites(earlier, ["--node", path.join("solutions", later.dir, "node.ts")], `later-${later.short}`);
+    const later = chapters.slice(1);
+    const all = await inParallel(later, (chapter) =>
+      runSuites(chapters.filter((c) => c.number < chapter.number), ["--node", path.join("solutions", chapter.dir, "node.ts")], `later-${chapter.short}`),
+    );
+    all.forEach((outcomes, i) => {
       runs += outcomes.length;
-      for (const t of outcomes) if (t.status !== "passed") problems.push(`solutions/${later.dir} fails ${t.name}\n${indent(t.output)}`);
-    }
+      for (const t of outcomes) if (t.status !== "passed") problems.push(`solutions/${later[i]!.dir} fails ${t.name}\n${indent(t.output)}`);
+    });
     return problems.length === 0 ? { ok: true, summary: `${runs} earlier-chapter tests passed by later references` } : { ok: false, summary: problems.join("\n") };
   },
 });
 
 steps.push({
   name: "every graded test fails against the untouched skeleton",
-  run: () => {
-    const outcomes = runSuites(listChapters(), [], "skeletons");
+  run: async () => {
+    const outcomes = await runSuites(listChapters(), [], "skeletons");
     const passing = outcomes.filter((t) => t.status === "passed");
     const expected = listChapters().reduce((n, c) => n + (solutionOutcomes.filter((t) => t.name.startsWith(`${c.short}:`)).length), 0);
     if (outcomes.length !== expected) return { ok: false, summary: `${outcomes.length} tests ran against the skeletons but ${expected} against the solutions` };
@@ -143,13 +171,16 @@ steps.push({
 
 steps.push({
   name: "each planted mistake loses points",
-  run: () => {
+  run: async () => {
     const lines: string[] = [];
     const survivors: string[] = [];
-    for (const mutant of MUTANTS) {
+    const outcomesPerMutant = await inParallel(MUTANTS, (mutant) => {
       const file = writeMutant(mutant, path.join(CACHE, "mutants"));
       const chapters = listChapters().filter((c) => mutant.suites.includes(c.short));
-      const outcomes = runSuites(chapters, ["--node", file], `mutant-${mutant.name}`);
+      return runSuites(chapters, ["--node", file], `mutant-${mutant.name}`);
+    });
+    for (const [i, mutant] of MUTANTS.entries()) {
+      const outcomes = outcomesPerMutant[i]!;
       const failed = outcomes.filter((t) => t.status !== "passed");
       const lost = failed.reduce((sum, t) => sum + t.max_score, 0);
       if (failed.length === 0) survivors.push(`${mutant.name}: ${mutant.mistake}`);

@@ -187,6 +187,121 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter4"],
     edits: [["    this.leaderId = request.leaderId;\n", ""]],
   },
+  // Chapter 5: one mutant per mistake in the project's list of where
+  // learners go wrong, each run against every chapter's suite.
+  {
+    name: "pitfall-1-heartbeats-unchecked",
+    mistake: "treats heartbeats as special: skips the prevLogIndex/prevLogTerm check when there are no entries",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["if (request.prevLogIndex > this.lastLogIndex() || this.termAt(request.prevLogIndex) !== request.prevLogTerm) {", "if (request.entries.length > 0 && (request.prevLogIndex > this.lastLogIndex() || this.termAt(request.prevLogIndex) !== request.prevLogTerm)) {"]],
+  },
+  {
+    name: "pitfall-2-truncate-always",
+    mistake: "truncates the log after prevLogIndex on every AppendEntries, conflict or not",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["    request.entries.forEach((entry, offset) => {", "    this.log.length = request.prevLogIndex;\n    request.entries.forEach((entry, offset) => {"]],
+  },
+  {
+    name: "pitfall-3-stale-leader-resets-timer",
+    mistake: "resets the election timer on any AppendEntries, even one from an older term",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["  private handleAppendEntries(from: NodeId, request: AppendEntries): void {\n", "  private handleAppendEntries(from: NodeId, request: AppendEntries): void {\n    this.resetElectionTimer();\n"]],
+  },
+  {
+    name: "pitfall-4-candidate-never-retries",
+    mistake: "a candidate whose election timer fires again does not start a fresh election",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["if (timer === \"election\" && this.role !== \"leader\") this.startElection();", "if (timer === \"election\" && this.role === \"follower\") this.startElection();"]],
+  },
+  {
+    name: "pitfall-5-term-adopted-after",
+    mistake: "handles a message first and only then moves to its newer term",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [
+      ["    if (message.term > this.currentTerm) this.becomeFollower(message.term);\n    switch (message.type) {", "    switch (message.type) {"],
+      ["        this.handleAppendEntriesReply(from, message);\n        break;\n    }\n", "        this.handleAppendEntriesReply(from, message);\n        break;\n    }\n    if (message.term > this.currentTerm) this.becomeFollower(message.term);\n"],
+    ],
+  },
+  {
+    name: "pitfall-6-refusal-falls-through",
+    mistake: "replies false on a log mismatch but carries on storing the entries",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["      this.replyToAppend(from, false, 0);\n      return;\n    }\n    // 3 and 4.", "      this.replyToAppend(from, false, 0);\n    }\n    // 3 and 4."]],
+  },
+  {
+    name: "pitfall-6-past-the-end-matches",
+    mistake: "treats a prevLogIndex past the end of the log as a match",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["if (request.prevLogIndex > this.lastLogIndex() || this.termAt(request.prevLogIndex) !== request.prevLogTerm) {", "if (request.prevLogIndex <= this.lastLogIndex() && this.termAt(request.prevLogIndex) !== request.prevLogTerm) {"]],
+  },
+  {
+    name: "pitfall-6-commit-past-new-entries",
+    mistake: "sets commitIndex to min(leaderCommit, its own last index) instead of the last new entry's index",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["Math.min(request.leaderCommit, lastNewIndex)", "Math.min(request.leaderCommit, this.lastLogIndex())"]],
+  },
+  {
+    name: "pitfall-6-up-to-date-by-length",
+    mistake: "compares only log lengths when deciding whether a candidate is up to date",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["    return (\n      request.lastLogTerm > this.lastLogTerm() ||\n      (request.lastLogTerm === this.lastLogTerm() && request.lastLogIndex >= this.lastLogIndex())\n    );", "    return request.lastLogIndex >= this.lastLogIndex();"]],
+  },
+  {
+    name: "pitfall-7-commit-older-terms",
+    mistake: "commits an entry of an older term by counting its replicas (Figure 8)",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["      if (this.termAt(n) !== this.currentTerm) break;\n", ""]],
+  },
+  {
+    name: "pitfall-8-stale-replies-counted",
+    mistake: "acts on AppendEntries replies from an older term",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["if (this.role !== \"leader\" || reply.term !== this.currentTerm) return;", "if (this.role !== \"leader\") return;"]],
+  },
+  {
+    name: "pitfall-8-match-from-own-log",
+    mistake: "on success, sets matchIndex to its own last index instead of what the reply vouches for",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["const newMatch = Math.max(match, reply.matchIndex);", "const newMatch = this.lastLogIndex();"]],
+  },
+  {
+    name: "pitfall-9-apply-from-the-start",
+    mistake: "applies every committed entry again each time commitIndex moves",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["    while (this.lastApplied < this.commitIndex) {\n      this.lastApplied += 1;\n      this.env.apply(this.lastApplied, this.log[this.lastApplied - 1]!);\n    }", "    for (let i = 1; i <= this.commitIndex; i++) this.env.apply(i, this.log[i - 1]!);\n    this.lastApplied = this.commitIndex;"]],
+  },
+  {
+    name: "pitfall-10-timeout-drawn-once",
+    mistake: "draws the election timeout once at boot instead of at every reset",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [
+      [
+        "this.env.setTimer(\"election\", this.env.randomInt(electionTimeoutMin, electionTimeoutMax));",
+        "const self = this as unknown as { drawnOnce?: number };\n    self.drawnOnce ??= this.env.randomInt(electionTimeoutMin, electionTimeoutMax);\n    this.env.setTimer(\"election\", self.drawnOnce);",
+      ],
+    ],
+  },
+  {
+    name: "unbatched-sends",
+    mistake: "sends AppendEntries to every follower on every proposal, so entries travel many times",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    edits: [["    this.log.push({ term: this.currentTerm, command });\n", "    this.log.push({ term: this.currentTerm, command });\n    for (const peer of this.env.peers) this.sendAppendEntries(peer);\n"]],
+  },
 ];
 
 /** Write the mutant's node.ts under `root` and return its path. */

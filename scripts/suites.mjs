@@ -51,6 +51,7 @@ const COMMANDS = {
     options: {
       ...SUBJECT_OPTIONS,
       "--seed": { takesValue: true, help: "the seed to replay (required)" },
+      "--path": { takesValue: true, help: "for a randomized (fast-check) test: the path of the failing run, as printed" },
       "--test": { takesValue: true, help: "the test's full name, as the failure printed it (required)" },
       "--mermaid": { takesValue: true, help: "also write the run as a Mermaid sequence diagram to this file" },
     },
@@ -140,6 +141,8 @@ function main(name) {
       if (!/^-?\d+$/.test(seed)) throw new UsageError(`--seed must be a whole number, not "${seed}".`);
       process.env.RAFT_SEED = seed;
     }
+    const fcPath = flags.get("--path");
+    if (typeof fcPath === "string") process.env.RAFT_FC_PATH = fcPath;
     const testName = flags.get("--test");
     /** @type {RegExp | undefined} */
     let testNamePattern = typeof testName === "string" ? new RegExp(escapeRegExp(testName)) : undefined;

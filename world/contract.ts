@@ -143,7 +143,10 @@ export interface NodeEnvironment {
   readonly id: NodeId;
   /** The ids of all the other nodes in the cluster (not including this one). */
   readonly peers: readonly NodeId[];
-  /** The cluster's timing settings. Draw election timeouts from this range. */
+  /**
+   * The cluster's timing settings. Draw election timeouts from this range.
+   * Read it each time you need it: a test may change it during a run.
+   */
   readonly timing: Timing;
 
   /** The current simulated time in milliseconds. */

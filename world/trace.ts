@@ -7,7 +7,7 @@
  */
 import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
 
-export type DropReason = "partition" | "loss" | "crashed";
+export type DropReason = "partition" | "loss" | "crashed" | "paused";
 
 export type TraceEvent =
   | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean }

@@ -72,6 +72,8 @@ export interface WorldOptions {
    * from the very first boot.
    */
   readonly randomDraws?: Readonly<Record<NodeId, readonly number[]>>;
+  /** Timing for particular nodes, e.g. one node with a short election timeout. */
+  readonly nodeTiming?: Readonly<Record<NodeId, Partial<Timing>>>;
   readonly limits?: Partial<RunawayLimits>;
   /** Keep only the last N trace events (for long runs); all when absent. */
   readonly traceLimit?: number;
@@ -140,6 +142,10 @@ interface Slot {
   readonly random: RandomStream;
   node: RaftNode | null;
   up: boolean;
+  /** Stopped like a frozen process: memory kept, no messages, no timers until resumed. */
+  paused: boolean;
+  /** This node's timing (the cluster's, unless a test changed it). */
+  timing: Timing;
   /** Counts boots, so a crashed incarnation's environment can no longer act. */
   incarnation: number;
   disk: PersistentState | null;
@@ -254,6 +260,8 @@ export class World {
         random: new RandomStream(this.seed, `election-timeouts:${id}`),
         node: null,
         up: false,
+        paused: false,
+        timing: { ...this.timing, ...options.nodeTiming?.[id] },
         incarnation: 0,
         disk: options.saved?.[id] ? copyState(options.saved[id]) : null,
         timers: new Map(),
@@ -500,11 +508,41 @@ export class World {
     this.record({ time: this.clock, kind: "network", description: `network now ${JSON.stringify(settings)}` });
   }
 
+  /**
+   * The node freezes, as a process stopped by its operating system would:
+   * it keeps its memory, but hears nothing (messages to it are lost) and
+   * its timers wait. `resume` lets it carry on; timers that came due in
+   * the meantime fire at once.
+   */
+  pause(id: NodeId): void {
+    const slot = this.slot(id);
+    if (!slot.up || slot.paused) return;
+    slot.paused = true;
+    this.record({ time: this.clock, kind: "network", description: `pause ${id}` });
+  }
+
+  resume(id: NodeId): void {
+    const slot = this.slot(id);
+    if (!slot.paused) return;
+    slot.paused = false;
+    this.record({ time: this.clock, kind: "network", description: `resume ${id}` });
+    for (const [timer, pending] of slot.timers) {
+      if (pending.dueAt <= this.clock) this.agenda.schedule(this.clock, { kind: "timer", node: id, timer, generation: pending.generation });
+    }
+  }
+
+  /** Change one node's timing from its next timer on (e.g. make it the first to stand). */
+  setTiming(id: NodeId, timing: Partial<Timing>): void {
+    const slot = this.slot(id);
+    slot.timing = { ...slot.timing, ...timing };
+  }
+
   /** The node stops: its memory and timers are gone; only what it saved survives. */
   crash(id: NodeId): void {
     const slot = this.slot(id);
     if (!slot.up) return;
     slot.up = false;
+    slot.paused = false;
     slot.node = null;
     slot.timers.clear();
     slot.timerGeneration++;
@@ -526,7 +564,7 @@ export class World {
   /** A client asks node `id` to add `command` to the log. */
   propose(id: NodeId, command: string): ProposeResult {
     const slot = this.slot(id);
-    if (!slot.up || slot.node === null) return { accepted: false, leaderId: null };
+    if (!slot.up || slot.node === null || slot.paused) return { accepted: false, leaderId: null };
     const node = slot.node;
     let result: ProposeResult = { accepted: false, leaderId: null };
     this.runNode(slot, `handling a client's command "${command}"`, () => {
@@ -585,7 +623,10 @@ export class World {
     return {
       id: slot.id,
       peers,
-      timing: this.timing,
+      // Read afresh each time: a test may change a node's timing mid-run.
+      get timing(): Timing {
+        return slot.timing;
+      },
       now: () => world.clock,
       randomInt(min: number, max: number): number {
         const forced = slot.forcedDraws.shift();
@@ -704,6 +745,8 @@ export class World {
     const pending = slot.timers.get(name);
     // A timer that was replaced or cancelled since leaves a stale agenda entry behind.
     if (!slot.up || slot.node === null || pending === undefined || pending.generation !== generation) return;
+    // A paused node's timer stays pending; resume() fires it.
+    if (slot.paused) return;
     slot.timers.delete(name);
     this.record({ time: this.clock, kind: "timer-fire", node: id, timer: name });
     const node = slot.node;
@@ -714,6 +757,7 @@ export class World {
     const slot = this.slot(to);
     let reason: DropReason | undefined;
     if (!slot.up || slot.node === null) reason = "crashed";
+    else if (slot.paused) reason = "paused";
     else if (this.blocked.has(`${from}>${to}`)) reason = "partition";
     if (reason !== undefined) {
       this.record({ time: this.clock, kind: "drop", from, to, message, messageId, reason });

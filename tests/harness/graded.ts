@@ -40,6 +40,17 @@ let worldsOfThisTest: World[] = [];
 /** The seed of the newest world, kept even when building it failed (a skeleton's start() throws). */
 let seedOfThisTest: number | undefined;
 
+/** Replay arguments that replace "--seed N" in this test's report (for fast-check runs). */
+let replayArgsOfThisTest: string | undefined;
+
+/**
+ * For a test whose runs come from fast-check: report its seed and path
+ * (e.g. "--seed 42 --path 3:1") instead of the world's seed.
+ */
+export function overrideReplay(args: string): void {
+  replayArgsOfThisTest = args;
+}
+
 /** Build a world for this test; its seed goes into any failure report. */
 export function world(options: WorldOptions): World {
   seedOfThisTest = options.seed;
@@ -84,18 +95,24 @@ function chapterOf(testPath: string | undefined): string {
   return match?.[1] ?? "chapterN";
 }
 
-function replayCommand(seedValue: number): string {
+function replayCommand(seedArgs: string): string {
   const state = expect.getState();
   const name = state.currentTestName ?? "";
-  const solutions = process.env.RAFT_NODE_ROOT === "solutions" ? " --solutions" : "";
-  return `npm run replay -- ${chapterOf(state.testPath)} --seed ${seedValue} --test ${shellQuote(name)}${solutions}`;
+  const subject = process.env.RAFT_NODE_FILE
+    ? ` --node ${path.relative(process.cwd(), process.env.RAFT_NODE_FILE)}`
+    : process.env.RAFT_NODE_ROOT === "solutions"
+      ? " --solutions"
+      : "";
+  return `npm run replay -- ${chapterOf(state.testPath)} ${seedArgs} --test ${shellQuote(name)}${subject}`;
 }
 
 /** Add the seed, the replay command and the end of the trace to a failure. */
 function explain(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   if (seedOfThisTest === undefined) return error;
-  const lines = [error.message, "", `Seed:        ${seedOfThisTest}`, `Replay:      ${replayCommand(seedOfThisTest)}`];
+  const seedArgs = replayArgsOfThisTest ?? `--seed ${seedOfThisTest}`;
+  const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
+  const lines = [error.message, "", `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
   const latest = worldsOfThisTest.at(-1);
   const tail = latest?.seed === seedOfThisTest ? latest.trace.slice(-14) : [];
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
@@ -122,6 +139,7 @@ export function graded(points: number, name: string, body: () => void | Promise<
   test(name, { meta: { points } }, async () => {
     worldsOfThisTest = [];
     seedOfThisTest = undefined;
+    replayArgsOfThisTest = undefined;
     try {
       await body();
     } catch (error) {

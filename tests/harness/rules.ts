@@ -39,5 +39,28 @@ export const RULE = {
     "AppendEntries receiver: 1. Reply false if term < currentTerm (Figure 2, §5.1). A message from an old leader is not from the current leader, so it resets no timer.",
   candidateLoses:
     "Candidates: if AppendEntries RPC received from new leader: convert to follower (Figure 2). If the leader's term is at least as large as the candidate's current term, the candidate recognizes the leader as legitimate (§5.2).",
+  clientToLeader:
+    "Leaders: if command received from client: append entry to local log (Figure 2). Clients send all their requests to the leader; a server that is not the leader rejects the request and supplies information about the most recent leader it has heard from (§8).",
+  replicate:
+    "Leaders: if last log index ≥ nextIndex for a follower: send AppendEntries RPC with log entries starting at nextIndex; if successful: update nextIndex and matchIndex for follower; if AppendEntries fails because of log inconsistency: decrement nextIndex and retry (Figure 2).",
+  commitMajority:
+    "Leaders: if there exists an N such that N > commitIndex, a majority of matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N (Figure 2, §5.3, §5.4).",
+  figure8:
+    "Raft never commits log entries from previous terms by counting replicas. Only log entries from the leader's current term are committed by counting replicas (§5.4.2, Figure 8).",
+  applyInOrder: "All Servers: if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2).",
+  prevLogCheck:
+    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). Heartbeats too: an empty AppendEntries is checked like any other.",
+  conflictOnly:
+    "AppendEntries receiver: 3. If an existing entry conflicts with a new one (same index but different terms), delete the existing entry and all that follow it. 4. Append any new entries not already in the log (Figure 2). Never truncate when nothing conflicts.",
+  leaderCommitMin:
+    "AppendEntries receiver: 5. If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry) (Figure 2).",
+  upToDate:
+    "RequestVote receiver: grant only if the candidate's log is at least as up-to-date as the receiver's: if the logs have last entries with different terms, the log with the later term is more up-to-date; if they end with the same term, the longer log is more up-to-date (§5.4.1).",
+  staleReplies:
+    "A leader acts only on replies to its own current term, and sets matchIndex from what the reply vouches for (prevLogIndex + entries sent), never from nextIndex or its own log length (Figure 2, §5.3).",
+  logsConverge:
+    "Log Matching and Leader Completeness (Figure 3): once the network heals and a leader commits an entry of its term, every log agrees with the leader's and every node applies the same commands in the same order.",
+  batching:
+    "Leaders send each follower the entries it is missing, batched into AppendEntries (Figure 2): each entry travels to each follower about once.",
   termsGrow: "currentTerm: latest term server has seen (initialized to 0 on first boot, increases monotonically) (Figure 2, State).",
 } as const;

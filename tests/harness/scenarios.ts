@@ -65,3 +65,56 @@ export function describeLeaders(w: World): string {
 export function everBecame(w: World, id: NodeId, role: "leader" | "candidate" | "follower"): boolean {
   return w.traceOf("role").some((e) => e.node === id && e.to === role);
 }
+
+/**
+ * The leader everyone can follow: a running node that leads a term at
+ * least as high as every other running node's. A leader cut off in a
+ * minority, or not yet told of a newer term, does not count.
+ */
+export function currentLeader(w: World, among: readonly NodeId[] = w.runningNodes()): NodeId | undefined {
+  const highest = Math.max(...among.map((id) => w.view(id).currentTerm));
+  return among.find((id) => w.view(id).role === "leader" && w.view(id).currentTerm === highest);
+}
+
+/** Run until there is a current leader (among `among`, within `withinMs`); return it. */
+export function awaitLeader(w: World, withinMs = 1000, among: readonly NodeId[] = w.nodes): NodeId | undefined {
+  w.runUntil(() => currentLeader(w, among) !== undefined, withinMs);
+  return currentLeader(w, among);
+}
+
+/**
+ * Get one command committed on every listed node: propose it to the
+ * current leader and wait; if that leader is deposed before it commits,
+ * propose it again to the next. Returns the index, or undefined.
+ */
+export function commitOnAll(w: World, command: string, withinMs = 3000, ids: readonly NodeId[] = w.nodes): number | undefined {
+  const deadline = w.now + withinMs;
+  let attempt = 0;
+  while (w.now < deadline) {
+    const leader = currentLeader(w, ids);
+    if (leader === undefined) {
+      w.runUntil(() => currentLeader(w, ids) !== undefined, Math.min(100, deadline - w.now));
+      continue;
+    }
+    const result = w.propose(leader, attempt === 0 ? command : `${command}#${attempt}`);
+    attempt++;
+    if (!result.accepted) continue;
+    if (awaitCommitted(w, result.index, ids, Math.min(500, deadline - w.now))) return result.index;
+  }
+  return undefined;
+}
+
+/** Run until every listed node has committed `index` (within `withinMs`). */
+export function awaitCommitted(w: World, index: number, ids: readonly NodeId[] = w.runningNodes(), withinMs = 1000): boolean {
+  return w.runUntil(() => ids.every((id) => w.view(id).commitIndex >= index), withinMs);
+}
+
+/** The commands a node has applied since it booted, in order. */
+export function appliedCommands(w: World, id: NodeId): string[] {
+  return w.applied(id).map((a) => a.entry.command);
+}
+
+/** A log in a few words: [1:a 1:b 2:x]. */
+export function showLog(log: readonly LogEntry[]): string {
+  return `[${log.map((e) => `${e.term}:${e.command}`).join(" ")}]`;
+}
