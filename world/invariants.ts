@@ -153,7 +153,8 @@ export class InvariantChecker {
     const old = record.log;
     let firstChange = 0;
     const shared = Math.min(old.length, log.length);
-    while (firstChange < shared && sameEntry(old[firstChange]!, log[firstChange]!)) firstChange++;
+    // Most nodes keep their entry objects, so a reference check settles most positions.
+    while (firstChange < shared && (old[firstChange] === log[firstChange] || sameEntry(old[firstChange]!, log[firstChange]!))) firstChange++;
     const logChanged = firstChange < old.length || log.length !== old.length;
     if (logChanged) {
       const wasSameLeader = record.role === "leader" && view.role === "leader" && record.term === view.currentTerm;

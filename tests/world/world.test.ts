@@ -178,6 +178,43 @@ describe("the network", () => {
   });
 });
 
+describe("pause, timing and forced draws", () => {
+  test("a paused node hears nothing and its timers wait; on resume, overdue timers fire at once", () => {
+    const fired: number[] = [];
+    const p = puppets({ start: (n) => n.env.setTimer("election", 100), timer: (n) => fired.push(n.env.now()) });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
+    w.runFor(50);
+    w.pause("A");
+    w.sendAs("B", "A", { type: "RequestVoteReply", term: 0, voteGranted: true });
+    w.runFor(100);
+    expect(fired).toEqual([100]);
+    expect(p.nodes[0]!.received).toHaveLength(0);
+    expect(w.traceOf("drop").at(-1)?.reason).toBe("paused");
+    w.resume("A");
+    w.runFor(1);
+    expect(fired).toEqual([100, 150]);
+  });
+
+  test("per-node timing and forced draws reach the node through its environment", () => {
+    const seen: string[] = [];
+    const p = puppets({ start: (n) => seen.push(`${n.env.id}:${n.env.timing.electionTimeoutMin}:${n.env.randomInt(150, 300)}`) });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1, nodeTiming: { B: { electionTimeoutMin: 400 } }, randomDraws: { A: [155] } });
+    expect(seen[0]).toBe("A:150:155");
+    expect(seen[1]).toMatch(/^B:400:/);
+    w.setTiming("A", { electionTimeoutMin: 10 });
+    expect(p.nodes[0]!.env.timing.electionTimeoutMin).toBe(10);
+  });
+
+  test("a link's own latency overrides the network's", () => {
+    const p = puppets({});
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
+    w.setLinkLatency("A", "B", [40, 41]);
+    w.at(0, "A sends", () => p.nodes[0]!.env.send("B", { type: "RequestVoteReply", term: 0, voteGranted: true }));
+    w.runFor(100);
+    expect(p.nodes[1]!.received.map((r) => r.at)).toEqual([40]);
+  });
+});
+
 describe("timers", () => {
   test("setting a pending timer replaces it, and cancel stops it", () => {
     const fired: number[] = [];
