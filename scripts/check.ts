@@ -20,7 +20,7 @@ import { cpus } from "node:os";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
-import { listChapters, PROJECT_ROOT, runMain, type Chapter } from "./chapters.mjs";
+import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from "./chapters.mjs";
 import { findBrowser, NO_BROWSER, renderDiagrams } from "./diagrams.ts";
 import { MUTANTS, writeMutant } from "./mutants.ts";
 import type { GradescopeResults } from "./score-reporter.ts";
@@ -202,6 +202,7 @@ function indent(text: string): string {
 }
 
 await runMain(async () => {
+  if (process.argv.length > 2) throw new UsageError(`npm run check takes no options (got ${process.argv.slice(2).join(" ")}). It runs every check; see the top of scripts/check.ts.`);
   mkdirSync(CACHE, { recursive: true });
   const summaryFile = path.join(CACHE, "check-summary.txt");
   rmSync(summaryFile, { force: true });

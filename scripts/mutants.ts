@@ -232,7 +232,7 @@ export const MUTANTS: readonly Mutant[] = [
     mistake: "replies false on a log mismatch but carries on storing the entries",
     from: "chapter5-log-replication",
     suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
-    edits: [["      this.replyToAppend(from, false, 0);\n      return;\n    }\n    // 3 and 4.", "      this.replyToAppend(from, false, 0);\n    }\n    // 3 and 4."]],
+    edits: [["      this.replyToAppend(from, false, 0);\n      return;\n    }\n    request.entries.forEach", "      this.replyToAppend(from, false, 0);\n    }\n    request.entries.forEach"]],
   },
   {
     name: "pitfall-6-past-the-end-matches",
@@ -301,6 +301,13 @@ export const MUTANTS: readonly Mutant[] = [
     from: "chapter5-log-replication",
     suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
     edits: [["    this.log.push({ term: this.currentTerm, command });\n", "    this.log.push({ term: this.currentTerm, command });\n    for (const peer of this.env.peers) this.sendAppendEntries(peer);\n"]],
+  },
+  {
+    name: "commit-index-goes-back",
+    mistake: "sets commitIndex to min(leaderCommit, last new index) even when that is lower than before",
+    from: "chapter5-log-replication",
+    suites: ["chapter5"],
+    edits: [["this.commitIndex = Math.max(this.commitIndex, Math.min(request.leaderCommit, lastNewIndex));", "this.commitIndex = Math.min(request.leaderCommit, lastNewIndex);"]],
   },
 ];
 

@@ -15,6 +15,8 @@ export interface TestScore {
   readonly points: number;
   readonly earned: number;
   readonly passed: boolean;
+  /** Not run this time (filtered out with -t, for example). */
+  readonly skipped: boolean;
   readonly output: string;
 }
 
@@ -93,7 +95,8 @@ export function scoreModules(testModules: ReadonlyArray<TestModule>): ChapterSco
         const errors = result.state === "failed" ? result.errors : [];
         const moduleErrors = module.errors().map((e) => e.message);
         const output = passed ? "" : [...errors.map((e) => e.message), ...moduleErrors].join("\n\n").replace(ANSI, "") || result.state;
-        return { chapter: chapter?.short ?? dir, name: test.name, points, earned: passed ? points : 0, passed, output };
+        const skipped = result.state === "skipped" || result.state === "pending";
+        return { chapter: chapter?.short ?? dir, name: test.name, points, earned: passed ? points : 0, passed, skipped, output: skipped ? "not run" : output };
       });
       return {
         chapter: chapter?.short ?? dir,
@@ -113,7 +116,7 @@ function listTests(scores: readonly ChapterScore[]): string {
   for (const chapter of scores) {
     lines.push("", pc.bold(`${chapter.chapter}  ${chapter.title}`));
     for (const test of chapter.tests) {
-      const mark = test.passed ? pc.green("✓") : pc.red("✗");
+      const mark = test.passed ? pc.green("✓") : test.skipped ? pc.dim("-") : pc.red("✗");
       lines.push(`  ${mark} ${`${test.earned}/${test.points}`.padStart(5)}  ${test.name}`);
     }
   }
@@ -132,7 +135,8 @@ export function scoreTable(scores: readonly ChapterScore[], subject?: string): s
     const label = `${s.chapter}  ${s.title}`.padEnd(width);
     const points = `${s.earned} / ${s.possible}`.padStart(10);
     const colour = s.earned === s.possible ? pc.green : s.earned === 0 ? pc.red : pc.yellow;
-    lines.push(`${label}  ${colour(points)}`);
+    const notRun = s.tests.filter((t) => t.skipped).length;
+    lines.push(`${label}  ${colour(points)}${notRun > 0 ? pc.dim(`  (partial run: ${notRun} of ${s.tests.length} tests not run)`) : ""}`);
   }
   if (scores.length > 1) {
     lines.push(rule);

@@ -20,6 +20,10 @@ import path from "node:path";
 import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from "./chapters.mjs";
 
 const START = /^(\s*)\/\/ @step (\d+): (.+)$/;
+
+/** The solution's header says where the exercise is; the skeleton's says what to do. */
+const SOLUTION_HEADER = " * The lines between `@step N` and `@end` are this chapter's exercise; the\n * skeleton in chapters/ has them replaced by a TODO.\n";
+const SKELETON_HEADER = " * Your part: each `TODO Step N` below throws until you write it. Do them\n * in order, with the chapter's README.md beside you.\n";
 const END = /^\s*\/\/ @end\s*$/;
 
 /** Whether the region starting at line `start` is the last thing in its block. */
@@ -45,7 +49,8 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
   // Comment lines at the top of a region are hints: the skeleton keeps them.
   let inHint = false;
   let needsHelper = false;
-  const lines = source.split("\n");
+  if (!source.includes(SOLUTION_HEADER)) throw new Error(`${chapter.dir}: the solution's header must say where the exercise is:\n${SOLUTION_HEADER}`);
+  const lines = source.replace(SOLUTION_HEADER, SKELETON_HEADER).split("\n");
   lines.forEach((line, i) => {
     const start = START.exec(line);
     if (start) {

@@ -104,6 +104,23 @@ function parseArgs(argv, command) {
   return { chapters: resolveChapters(words), flags };
 }
 
+/**
+ * How many tests actually ran (not skipped by a name filter).
+ * @param {readonly { type: string, mode?: string, result?: { state?: string }, tasks?: unknown[] }[]} tasks
+ * @returns {number}
+ */
+function countRun(tasks) {
+  let count = 0;
+  for (const task of tasks) {
+    if (task.type === "test") {
+      if (task.result?.state === "pass" || task.result?.state === "fail") count++;
+    } else if (Array.isArray(task.tasks)) {
+      count += countRun(/** @type {Parameters<typeof countRun>[0]} */ (task.tasks));
+    }
+  }
+  return count;
+}
+
 /** @param {string} text */
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -151,7 +168,8 @@ function main(name) {
       if (chapters.length !== 1 || typeof seed !== "string" || typeof testName !== "string") {
         throw new UsageError(`Replay needs one chapter, a --seed and a --test name.\n\n${helpText(command.usage, command.options)}`);
       }
-      testNamePattern = new RegExp(`^${escapeRegExp(testName)}$`);
+      // The whole name as printed, or any part of it (all matching tests are replayed).
+      testNamePattern = new RegExp(escapeRegExp(testName));
       process.env.RAFT_DRAW = "1";
       const mermaid = flags.get("--mermaid");
       if (typeof mermaid === "string") process.env.RAFT_MERMAID = path.resolve(process.cwd(), mermaid);
@@ -177,9 +195,16 @@ function main(name) {
     if (watch || ui) return 0;
     const failed = vitest.state.getCountOfFailedTests();
     const errors = vitest.state.getUnhandledErrors().length;
+    const ran = countRun(vitest.state.getFiles());
     await vitest.close();
-    if (name === "replay" && typeof flags.get("--mermaid") === "string") {
-      console.log(`Sequence diagram written to ${flags.get("--mermaid")} (render it: npx mmdc -i FILE -o run.svg).`);
+    if (testNamePattern && ran === 0) {
+      console.error(`\nNo test of ${chapters.map((c) => c.short).join(", ")} has a name containing "${testName}". Run \`npm test -- ${chapters.map((c) => c.short).join(" ")}\` to see the names.`);
+      return 2;
+    }
+    const mermaid = flags.get("--mermaid");
+    if (name === "replay" && typeof mermaid === "string") {
+      if (existsSync(path.resolve(process.cwd(), mermaid))) console.log(`Sequence diagram written to ${mermaid} (render it: npx mmdc -i ${mermaid} -o run.svg).`);
+      else console.error(`No sequence diagram was written to ${mermaid}: the test built no simulated world.`);
     }
     // A low grade is a result, not an error: grade exits 0 once it has written the results.
     if (name === "grade") return 0;

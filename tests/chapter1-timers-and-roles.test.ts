@@ -62,10 +62,13 @@ graded(2, "every node that hears nothing becomes a candidate by 300 ms", () => {
     w.runUntilTime(299);
     for (const id of w.nodes) {
       const v = w.view(id);
-      expectRule(v.role === "candidate" && v.currentTerm >= 1, RULE.followerTimeout, () => {
-        const set = electionTimeouts(w, id);
-        return `node ${id} heard nothing for 299 ms and was still a ${v.role} in term ${v.currentTerm}` + (set.length > 0 ? ` (its first election timeout was ${set[0]} ms).` : " (it never set an election timer).");
-      });
+      const first = electionTimeouts(w, id)[0];
+      expectRule(first === undefined || first < 300, RULE.electionTimeoutRange, () => `node ${id} drew a first election timeout of ${first} ms; the range is [150, 300): 300 itself is excluded.`);
+      expectRule(v.role === "candidate" && v.currentTerm >= 1, RULE.followerTimeout, () =>
+        first === undefined
+          ? `node ${id} heard nothing for 299 ms and was still a ${v.role} in term ${v.currentTerm}: it never set an election timer.`
+          : `node ${id} heard nothing for 299 ms; its election timer (${first} ms) fired, yet it is a ${v.role} in term ${v.currentTerm}.`,
+      );
     }
   }
 });
@@ -97,7 +100,7 @@ graded(3, "every reset draws a fresh timeout (not one drawn once at boot)", () =
     const w = aloneWithSilentPeers(s);
     w.runFor(3000);
     const timeouts = electionTimeouts(w, "A");
-    expectRule(timeouts.length >= 10, RULE.candidateTimeout, () => `in 3 s of silence node A started its election timer only ${timeouts.length} times: ${timeouts.join(", ")} ms.`);
+    expectRule(timeouts.length >= 10, RULE.candidateTimeout, () => `in 3 s of silence node A started its election timer only ${timeouts.length === 1 ? "once" : `${timeouts.length} times`} (${timeouts.join(", ")} ms). Each election should restart the timer, so a lone candidate stands again and again.`);
     const distinct = new Set(timeouts).size;
     expectRule(distinct >= Math.ceil(timeouts.length * 0.6), RULE.freshTimeout, () => `node A's ${timeouts.length} election timeouts were ${timeouts.join(", ")} ms: only ${distinct} distinct value${distinct === 1 ? "" : "s"}. Is it drawing once and reusing the number?`);
   }
@@ -146,7 +149,7 @@ graded(3, "one timeout, one election: over 3 quiet seconds each timer firing sta
     w.runFor(3000);
     const fires = w.traceOf("timer-fire").filter((e) => e.node === "A" && e.timer === "election");
     const terms = w.traceOf("term").filter((e) => e.node === "A");
-    expectRule(fires.length >= 10, RULE.candidateTimeout, () => `node A's election timer fired only ${fires.length} times in 3 s.`);
+    expectRule(fires.length >= 10, RULE.candidateTimeout, () => `node A's election timer fired only ${fires.length === 1 ? "once" : `${fires.length} times`} in 3 s; each election should restart it.`);
     expectRule(terms.length === fires.length, RULE.startElection, () => `node A's election timer fired ${fires.length} times but its term changed ${terms.length} times.`);
     terms.forEach((change, i) => {
       expectRule(change.time === fires[i]!.time && change.from === i && change.to === i + 1, RULE.startElection, () => `election ${i + 1}: the timer fired at ${fires[i]!.time} ms, and the term went ${change.from} → ${change.to} at ${change.time} ms.`);

@@ -11,7 +11,7 @@
  * currentTerm and commitIndex never go backwards (a restart may go back
  * to what the node saved, nothing else).
  */
-import type { LogEntry, NodeId, NodeView } from "./contract.ts";
+import type { AppendEntries, AppendEntriesReply, LogEntry, NodeId, NodeView } from "./contract.ts";
 
 export type Guarantee =
   | "Election Safety"
@@ -21,7 +21,8 @@ export type Guarantee =
   | "State Machine Safety"
   | "Terms only grow"
   | "Commits only grow"
-  | "Apply in order, exactly once";
+  | "Apply in order, exactly once"
+  | "A successful AppendEntries leaves the logs matching";
 
 /** Each guarantee in the paper's words (Figure 3) or Figure 2's. */
 export const GUARANTEE_TEXT: Record<Guarantee, string> = {
@@ -37,6 +38,8 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
   "Commits only grow": "commitIndex is initialized to 0 and increases monotonically (Figure 2, State).",
   "Apply in order, exactly once":
     "if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2, Rules for Servers).",
+  "A successful AppendEntries leaves the logs matching":
+    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). So a reply of success says the follower's log now holds that entry and every entry sent after it, and its matchIndex is prevLogIndex + the number of entries sent (world/contract.ts).",
 };
 
 export class InvariantViolation extends Error {
@@ -47,6 +50,8 @@ export class InvariantViolation extends Error {
   ) {
     super(`${guarantee}: ${GUARANTEE_TEXT[guarantee]}\nInstead:     at ${time} ms, ${detail}`);
     this.name = "Guarantee broken";
+    // Where in the checker this was noticed helps nobody; the trace does.
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 
@@ -255,6 +260,33 @@ export class InvariantChecker {
         if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyCommitted, time);
       }
     }
+  }
+
+  /**
+   * A follower answered an AppendEntries with success: its log (as it is
+   * after handling the request) must hold the entry at prevLogIndex with
+   * prevLogTerm and every entry sent, and the reply must vouch for exactly
+   * prevLogIndex + entries.length. Checked here, at the follower, so a
+   * follower that says yes too easily is caught where the mistake is,
+   * not later at the leader.
+   */
+  successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, view: NodeView, time: number): void {
+    const fail = (detail: string): never => {
+      throw new InvariantViolation("A successful AppendEntries leaves the logs matching", `node ${node} answered success to AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}, ${request.entries.length} entries) from ${request.leaderId}, but ${detail}`, time);
+    };
+    const log = view.log;
+    if (request.prevLogIndex > 0) {
+      const prev = log[request.prevLogIndex - 1];
+      if (!prev) fail(`its log has only ${log.length} entr${log.length === 1 ? "y" : "ies"}, so nothing at index ${request.prevLogIndex} could match.`);
+      else if (prev.term !== request.prevLogTerm) fail(`its entry at index ${request.prevLogIndex} has term ${prev.term}, not ${request.prevLogTerm}.`);
+    }
+    request.entries.forEach((sent, offset) => {
+      const index = request.prevLogIndex + 1 + offset;
+      const held = log[index - 1];
+      if (!held || !sameEntry(held, sent)) fail(`afterwards its log holds ${held ? showEntry(held) : "nothing"} at index ${index}, where the leader sent ${showEntry(sent)}.`);
+    });
+    const expected = request.prevLogIndex + request.entries.length;
+    if (reply.matchIndex !== expected) fail(`its reply said matchIndex ${reply.matchIndex}; this request vouches for exactly prevLogIndex + entries = ${expected}.`);
   }
 
   /** A crashed node is out of the checks until it boots again. */

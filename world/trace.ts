@@ -10,7 +10,7 @@ import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "
 export type DropReason = "partition" | "loss" | "crashed" | "paused";
 
 export type TraceEvent =
-  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean }
+  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number }
   | { readonly time: number; readonly kind: "crash"; readonly node: NodeId }
   | {
       readonly time: number;
@@ -30,6 +30,8 @@ export type TraceEvent =
       readonly to: NodeId;
       readonly message: Message;
       readonly messageId: number;
+      /** Handed straight to a node the test plays (its send says the same, so text traces skip it). */
+      readonly toScripted?: boolean;
     }
   | {
       readonly time: number;
@@ -73,28 +75,35 @@ export function describeMessage(message: Message): string {
   }
 }
 
-/** A message in a dozen characters, for the timeline's narrow columns. */
+/** A message in a few characters, for the timeline's narrow columns (see TIMELINE_LEGEND). */
 export function shortMessage(message: Message): string {
   switch (message.type) {
     case "RequestVote":
-      return `RequestVote t${message.term}`;
+      return `RV t${message.term} l${message.lastLogIndex}/${message.lastLogTerm}`;
     case "RequestVoteReply":
       return `vote t${message.term} ${message.voteGranted ? "yes" : "no"}`;
     case "AppendEntries":
-      return message.entries.length === 0
-        ? `heartbeat t${message.term} c${message.leaderCommit}`
-        : `append t${message.term} @${message.prevLogIndex + 1}+${message.entries.length} c${message.leaderCommit}`;
+      return `AE t${message.term} p${message.prevLogIndex}/${message.prevLogTerm}${message.entries.length > 0 ? ` +${message.entries.length}` : ""} c${message.leaderCommit}`;
     case "AppendEntriesReply":
-      return message.success ? `ok t${message.term} m${message.matchIndex}` : `refused t${message.term}`;
+      return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}`;
   }
 }
+
+/** What the timeline's short forms mean. */
+export const TIMELINE_LEGEND = [
+  "→X sent to X, ←X received from X.  RV t2 l3/1: RequestVote, term 2, last log index 3 of term 1.",
+  "vote t2 yes|no: its reply.  AE t2 p3/1 +2 c1: AppendEntries, term 2, prevLogIndex 3, prevLogTerm 1, 2 entries (none: a heartbeat), leaderCommit 1.",
+  "ok t2 m5: success, matchIndex 5.  no t2 l3: refused, the follower's last log index is 3.",
+].join("\n");
 
 /** One event in one line, as the node it happened on would tell it. */
 export function describeEvent(event: TraceEvent, short = false): string {
   const message = short ? shortMessage : describeMessage;
   switch (event.kind) {
-    case "boot":
-      return event.restart ? "restarts from its saved state" : "boots";
+    case "boot": {
+      const disk = event.term > 0 || event.logLength > 0 ? ` (term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"})` : "";
+      return `${event.restart ? "restarts from its saved state" : "boots"}${disk}`;
+    }
     case "crash":
       return "crashes";
     case "send":
@@ -153,6 +162,7 @@ function formatTime(time: number): string {
 /** The trace as a list of lines: `   163 ms  A  ⏰ election timer fires`. */
 export function formatTrace(events: readonly TraceEvent[]): string {
   return events
+    .filter((event) => !(event.kind === "deliver" && event.toScripted))
     .map((event) => `${formatTime(event.time)}  ${(eventNode(event) ?? "*").padEnd(2)} ${describeEvent(event)}`)
     .join("\n");
 }
@@ -165,21 +175,32 @@ export function formatTrace(events: readonly TraceEvent[]): string {
 export function formatTimeline(
   events: readonly TraceEvent[],
   nodes: readonly NodeId[],
-  options: { columnWidth?: number; showTimerSets?: boolean } = {},
+  options: { columnWidth?: number; showTimerSets?: boolean; maxLines?: number } = {},
 ): string {
   const width = options.columnWidth ?? 24;
   const header = `${"time".padStart(10)}  ${nodes.map((n) => n.padEnd(width)).join(" ")}`.trimEnd();
-  const lines = [header, "-".repeat(header.length)];
+  const lines = [TIMELINE_LEGEND, "", header, "-".repeat(header.length)];
   for (const event of events) {
     if (!options.showTimerSets && (event.kind === "timer-set" || event.kind === "timer-cancel")) continue;
+    if (event.kind === "deliver" && event.toScripted) continue;
     const owner = eventNode(event);
     const text = describeEvent(event, true);
     if (owner === undefined) {
       lines.push(`${formatTime(event.time)}  ==== ${text} ====`);
       continue;
     }
-    const cells = nodes.map((n) => (n === owner ? clip(text, width) : "").padEnd(width));
+    const column = nodes.indexOf(owner);
+    // A node with no column is one the test plays: what it sends shows up
+    // as a delivery (←X) in the receiver's column.
+    if (column === -1) continue;
+    const cells = nodes.map((n, i) => (i === column ? clip(text, width) : "").padEnd(width));
     lines.push(`${formatTime(event.time)}  ${cells.join(" ").trimEnd()}`);
+  }
+  const limit = options.maxLines ?? 4000;
+  if (lines.length > limit) {
+    const head = lines.slice(0, 300);
+    const tail = lines.slice(-(limit - 300));
+    return [...head, `   ... ${lines.length - limit} lines of the middle left out (the run is long; the end is where it failed) ...`, ...tail].join("\n");
   }
   return lines.join("\n");
 }
@@ -206,7 +227,12 @@ export function formatMermaid(events: readonly TraceEvent[], nodes: readonly Nod
       case "timer-fire":
       case "apply":
       case "propose":
+      case "vote":
         lines.push(`  Note over ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
+        break;
+      case "timer-set":
+        // Election timeouts are the story of the early chapters; heartbeat timers would drown it.
+        if (event.timer === "election") lines.push(`  Note over ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
         break;
       case "network":
         lines.push(`  Note over ${nodes[0]},${nodes[nodes.length - 1]}: ${mermaidText(event.description)} @${at}`);

@@ -11,6 +11,8 @@
  * state and checks the guarantees of Figure 3 (see invariants.ts).
  */
 import type {
+  AppendEntries,
+  AppendEntriesReply,
   CreateNode,
   LogEntry,
   Message,
@@ -226,6 +228,8 @@ export class World {
   readonly timing: Timing;
   private networkSettings: NetworkSettings;
   readonly limits: RunawayLimits;
+  /** The nodes the test plays itself. */
+  readonly scripted: readonly NodeId[];
 
   private clock = 0;
   private readonly agenda = new EventQueue<Agenda>();
@@ -238,6 +242,8 @@ export class World {
   private readonly traceLimit: number;
   private readonly events: TraceEvent[] = [];
   private nextMessageId = 1;
+  /** The AppendEntries a node is handling right now, and its success reply if it sends one. */
+  private handlingAppend: { node: NodeId; from: NodeId; request: AppendEntries; reply?: AppendEntriesReply } | undefined;
   private instant = -1;
   private eventsThisInstant = 0;
 
@@ -250,6 +256,7 @@ export class World {
     this.createNode = options.createNode;
     this.traceLimit = options.traceLimit ?? 0;
     const scripted = new Set(options.scripted ?? []);
+    this.scripted = [...scripted];
     for (const id of scripted) {
       if (!this.nodes.includes(id)) throw new Error(`scripted node ${id} is not one of the nodes ${this.nodes.join(", ")}`);
     }
@@ -316,6 +323,11 @@ export class World {
     }
     this.clock = Math.max(this.clock, deadline);
     return condition();
+  }
+
+  /** Write a line of the test's own into the trace, such as the stage of a story. */
+  mark(text: string): void {
+    this.record({ time: this.clock, kind: "network", description: text });
   }
 
   /** Schedule an action of the test's (a partition, a crash, a proposal) at a given time. */
@@ -600,7 +612,7 @@ export class World {
     const env = this.environment(slot);
     const saved = slot.disk ? copyState(slot.disk) : null;
     let node: RaftNode | undefined;
-    this.record({ time: this.clock, kind: "boot", node: slot.id, restart });
+    this.record({ time: this.clock, kind: "boot", node: slot.id, restart, term: saved?.currentTerm ?? 0, logLength: saved?.log.length ?? 0 });
     try {
       node = insideTheWorld(() => this.createNode(env, saved));
     } catch (error) {
@@ -667,9 +679,13 @@ export class World {
       throw new Error(`node ${slot.id} sent ${describeMessage(message)} to "${to}", which is not one of its peers (${this.nodes.filter((n) => n !== slot.id).join(", ")})`);
     }
     this.countSend(slot);
+    const handling = this.handlingAppend;
+    if (handling && handling.node === slot.id && handling.from === to && message.type === "AppendEntriesReply" && message.success) handling.reply = message;
     const messageId = this.nextMessageId++;
     if (target.scripted) {
+      // The test's inbox receives it at once.
       this.record({ time: this.clock, kind: "send", from: slot.id, to, message, messageId, arrivesAt: this.clock });
+      this.record({ time: this.clock, kind: "deliver", from: slot.id, to, message, messageId, toScripted: true });
       target.inbox.push({ time: this.clock, from: slot.id, message });
       return;
     }
@@ -765,7 +781,18 @@ export class World {
     }
     this.record({ time: this.clock, kind: "deliver", from, to, message, messageId });
     const node = slot.node!;
-    this.runNode(slot, () => `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
+    if (message.type !== "AppendEntries") {
+      this.runNode(slot, () => `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
+      return;
+    }
+    const handling: { node: NodeId; from: NodeId; request: AppendEntries; reply?: AppendEntriesReply } = { node: to, from, request: message };
+    this.handlingAppend = handling;
+    try {
+      this.runNode(slot, () => `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
+    } finally {
+      this.handlingAppend = undefined;
+    }
+    if (handling.reply) this.checker.successfulAppend(to, message, handling.reply, slot.lastView!, this.clock);
   }
 
   /** Run one callback of a node's, then trace what changed and check the guarantees. */

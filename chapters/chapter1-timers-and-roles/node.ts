@@ -5,8 +5,8 @@
  * when it hears nothing becomes a candidate and asks everyone for a vote.
  * Nobody answers yet: votes are Chapter 2.
  *
- * The lines between `@step N` and `@end` are the exercise; the skeleton
- * in chapters/ has them replaced by a TODO.
+ * Your part: each `TODO Step N` below throws until you write it. Do them
+ * in order, with the chapter's README.md beside you.
  */
 import type {
   CreateNode,

@@ -6,8 +6,8 @@
  * in this chapter; candidates and leaders that are asked refuse (Chapter
  * 3 is about what they should really do).
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * Your part: each `TODO Step N` below throws until you write it. Do them
+ * in order, with the chapter's README.md beside you.
  */
 import type {
   CreateNode,

@@ -7,8 +7,8 @@
  * hears of a newer election gives up its own and votes; a rival in its
  * own term is refused, and its timer keeps running.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * Your part: each `TODO Step N` below throws until you write it. Do them
+ * in order, with the chapter's README.md beside you.
  */
 import type {
   CreateNode,

@@ -7,8 +7,8 @@
  * their election timers and remember who leads; messages from a leader
  * of an older term are refused and change nothing.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * Your part: each `TODO Step N` below throws until you write it. Do them
+ * in order, with the chapter's README.md beside you.
  */
 import type {
   AppendEntries,

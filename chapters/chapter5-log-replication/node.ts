@@ -10,8 +10,8 @@
  * everything before it; every node applies committed entries in order,
  * exactly once. Voters refuse candidates whose log is behind theirs.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * Your part: each `TODO Step N` below throws until you write it. Do them
+ * in order, with the chapter's README.md beside you.
  */
 import type {
   AppendEntries,
@@ -225,12 +225,17 @@ class Node implements RaftNode {
     // 2. No entry at prevLogIndex with term prevLogTerm: the logs differ
     // somewhere before the new entries. Refuse, and stop right here;
     // heartbeats are checked like any other AppendEntries.
+    // 3 and 4. Then walk the new entries: skip those already here, and at
+    // the first real conflict (same index, other term) cut the log there.
+    // Never cut when nothing conflicts: a late, shorter AppendEntries from
+    // this same leader must not take back entries it sent since.
     stepNotWritten("Chapter 5, step 5 is not written yet: check that your log matches the leader's, then store the entries. Read step 5 in chapters/chapter5-log-replication/README.md.");
 
     const lastNewIndex = request.prevLogIndex + request.entries.length;
     // TODO Step 6: Learn what the leader has committed.
     // 5. Only up to the last entry this message vouched for: anything
     // after it in this log has not been checked against the leader's.
+    // And never lower than before: a late message may vouch for less.
     stepNotWritten("Chapter 5, step 6 is not written yet: learn what the leader has committed. Read step 6 in chapters/chapter5-log-replication/README.md.");
     this.replyToAppend(from, true, lastNewIndex);
   }

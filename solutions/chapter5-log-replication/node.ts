@@ -245,14 +245,14 @@ class Node implements RaftNode {
     // 2. No entry at prevLogIndex with term prevLogTerm: the logs differ
     // somewhere before the new entries. Refuse, and stop right here;
     // heartbeats are checked like any other AppendEntries.
+    // 3 and 4. Then walk the new entries: skip those already here, and at
+    // the first real conflict (same index, other term) cut the log there.
+    // Never cut when nothing conflicts: a late, shorter AppendEntries from
+    // this same leader must not take back entries it sent since.
     if (request.prevLogIndex > this.lastLogIndex() || this.termAt(request.prevLogIndex) !== request.prevLogTerm) {
       this.replyToAppend(from, false, 0);
       return;
     }
-    // 3 and 4. Walk the new entries: skip those already here, and at the
-    // first real conflict (same index, other term) cut the log there.
-    // Never cut when nothing conflicts: a late, shorter AppendEntries from
-    // this same leader must not take back entries it sent since.
     request.entries.forEach((entry, offset) => {
       const index = request.prevLogIndex + 1 + offset;
       if (index <= this.lastLogIndex() && this.termAt(index) === entry.term) return;
@@ -265,6 +265,7 @@ class Node implements RaftNode {
     // @step 6: Learn what the leader has committed
     // 5. Only up to the last entry this message vouched for: anything
     // after it in this log has not been checked against the leader's.
+    // And never lower than before: a late message may vouch for less.
     if (request.leaderCommit > this.commitIndex) {
       this.commitIndex = Math.max(this.commitIndex, Math.min(request.leaderCommit, lastNewIndex));
       this.applyCommitted();

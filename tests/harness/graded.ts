@@ -66,8 +66,8 @@ export function world(options: WorldOptions): World {
 export function expectRule(ok: boolean, rule: string, instead: () => string): asserts ok {
   if (ok) return;
   const error = new RuleBroken(rule, instead());
-  // Start the stack at the test's own line, the one worth reading.
-  Error.captureStackTrace(error, expectRule);
+  // No stack: the message says everything, and the test's own lines are not the learner's to debug.
+  error.stack = `${error.name}: ${error.message}`;
   throw error;
 }
 
@@ -114,12 +114,18 @@ function explain(error: unknown): unknown {
   const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
   const lines = [error.message, "", `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
   const latest = worldsOfThisTest.at(-1);
-  const tail = latest?.seed === seedOfThisTest ? latest.trace.slice(-14) : [];
+  // A replay draws the whole run already; elsewhere, show how the run ended.
+  const tail = latest?.seed === seedOfThisTest && !process.env.RAFT_DRAW ? latest.trace.slice(-14) : [];
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
   const oldHead = `${error.name}: ${error.message}`;
   error.message = lines.join("\n");
-  // Reporters print the stack, which still holds the old message.
-  if (error.stack?.startsWith(oldHead)) error.stack = `${error.name}: ${error.message}${error.stack.slice(oldHead.length)}`;
+  // Reporters print the stack, which still holds the old message. Frames
+  // inside the world or the tests say nothing useful to a learner; frames
+  // in the node's own code (where it threw) are kept.
+  const frames = (error.stack?.startsWith(oldHead) ? error.stack.slice(oldHead.length) : "")
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line) && !/[\\/](world|tests|node_modules)[\\/]|node:internal/.test(line));
+  error.stack = [`${error.name}: ${error.message}`, ...frames].join("\n");
   return error;
 }
 
@@ -127,8 +133,13 @@ function explain(error: unknown): unknown {
 function drawWorlds(): void {
   if (!process.env.RAFT_DRAW) return;
   for (const built of worldsOfThisTest) {
+    const real = built.nodes.filter((id) => !built.scripted.includes(id));
     const heading = `Run with seed ${built.seed}, ${built.nodes.length} nodes, ${built.now} ms of simulated time`;
-    console.log(`\n${heading}\n${"=".repeat(heading.length)}\n${formatTimeline(built.trace, built.nodes, { showTimerSets: true })}\n`);
+    const legend =
+      built.scripted.length > 0
+        ? `\n${built.scripted.join(", ")} ${built.scripted.length === 1 ? "is" : "are"} played by the test (scripted); what ${built.scripted.length === 1 ? "it sends and receives" : "they send and receive"} shows in ${real.join(", ")}'s column as ←${built.scripted[0]} and →${built.scripted[0]}.`
+        : "";
+    console.log(`\n${heading}\n${"=".repeat(heading.length)}${legend}\n${formatTimeline(built.trace, real, { showTimerSets: true })}\n`);
     const mermaidFile = process.env.RAFT_MERMAID;
     if (mermaidFile) writeFileSync(mermaidFile, formatMermaid(built.trace, built.nodes));
   }

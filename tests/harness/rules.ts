@@ -62,5 +62,6 @@ export const RULE = {
     "Log Matching and Leader Completeness (Figure 3): once the network heals and a leader commits an entry of its term, every log agrees with the leader's and every node applies the same commands in the same order.",
   batching:
     "Leaders send each follower the entries it is missing, batched into AppendEntries (Figure 2): each entry travels to each follower about once.",
+  commitsGrow: "commitIndex: index of highest log entry known to be committed (initialized to 0, increases monotonically) (Figure 2, State).",
   termsGrow: "currentTerm: latest term server has seen (initialized to 0 on first boot, increases monotonically) (Figure 2, State).",
 } as const;
