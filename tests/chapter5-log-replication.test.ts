@@ -537,7 +537,7 @@ graded(5, "randomized: drops, duplicates, reordering and partitions never break 
   const replaySeed = process.env.RAFT_SEED;
   const path = process.env.RAFT_FC_PATH;
   const fcSeed = replaySeed ? Number(replaySeed) : 20261126;
-  const numRuns = Number(process.env.RAFT_RANDOM_RUNS ?? 100);
+  const numRuns = Number(process.env.RAFT_RANDOM_RUNS ?? 50);
   const details = fc.check(
     fc.property(caseArb, (c) => {
       runCase(c, (options) => new World(options));
