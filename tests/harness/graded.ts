@@ -15,7 +15,6 @@
  */
 import path from "node:path";
 import { expect, test } from "vitest";
-import type { CreateNode } from "../../world/contract.ts";
 import { formatTimeline, formatMermaid, formatTrace } from "../../world/trace.ts";
 import { World, type WorldOptions } from "../../world/world.ts";
 import { writeFileSync } from "node:fs";
@@ -159,9 +158,4 @@ export function graded(points: number, name: string, body: () => void | Promise<
       drawWorlds();
     }
   });
-}
-
-/** Helpers for many tests: the node ids of a cluster, and a world of real nodes. */
-export function cluster(createNode: CreateNode, size: number, seedValue: number, extra: Partial<WorldOptions> = {}): World {
-  return world({ nodes: size, createNode, seed: seedValue, ...extra });
 }

@@ -49,11 +49,6 @@ export function untilCandidate(w: World, id: NodeId = "A"): boolean {
   return w.runUntil(() => w.view(id).role === "candidate", w.timing.electionTimeoutMax + 1);
 }
 
-/** A log of the given terms: [1, 1, 2] gives three entries with commands "1.1", "2.1", "3.2". */
-export function logOf(terms: readonly number[], tag = ""): LogEntry[] {
-  return terms.map((term, i) => ({ term, command: `${tag}${i + 1}.${term}` }));
-}
-
 /** "the leader A", "no leader", "two leaders (A, C)" */
 export function describeLeaders(w: World): string {
   const leaders = w.leaders();
