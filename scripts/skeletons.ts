@@ -66,7 +66,7 @@ export function makeSkeleton(source: string, chapter: Chapter): { text: string; 
       const what = `${title!.trim().replace(/\.$/, "")}`;
       const message =
         `Chapter ${chapter.number}, step ${number} is not written yet: ${what.charAt(0).toLowerCase()}${what.slice(1)}. ` +
-        `Read step ${number} in chapters/${chapter.dir}/README.md.`;
+        `Read step ${number} in chapters/${chapter.dir}/README.md (a hint: npm run hint -- ${chapter.short} ${number}).`;
       out.push(`${indent}// TODO Step ${number}: ${what}.`);
       // At the end of a block, a plain throw. In the middle of one, code
       // after a throw would be unreachable, and TypeScript stops narrowing

@@ -51,7 +51,7 @@ class Node implements RaftNode {
   /** The node boots: Figure 2 says servers begin as followers. */
   start(): void {
     // TODO Step 1: Start as a follower.
-    throw new Error("Chapter 1, step 1 is not written yet: start as a follower. Read step 1 in chapters/chapter1-timers-and-roles/README.md.");
+    throw new Error("Chapter 1, step 1 is not written yet: start as a follower. Read step 1 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 1).");
   }
 
   /**
@@ -61,7 +61,7 @@ class Node implements RaftNode {
    */
   private resetElectionTimer(): void {
     // TODO Step 2: Draw a fresh election timeout and start the timer.
-    throw new Error("Chapter 1, step 2 is not written yet: draw a fresh election timeout and start the timer. Read step 2 in chapters/chapter1-timers-and-roles/README.md.");
+    throw new Error("Chapter 1, step 2 is not written yet: draw a fresh election timeout and start the timer. Read step 2 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 2).");
   }
 
   /** A timer set with env.setTimer has gone off. */
@@ -69,13 +69,13 @@ class Node implements RaftNode {
     // TODO Step 3: When the election timer fires, start an election.
     // Followers and candidates alike: a candidate whose election went
     // nowhere simply tries again in the next term.
-    throw new Error("Chapter 1, step 3 is not written yet: when the election timer fires, start an election. Read step 3 in chapters/chapter1-timers-and-roles/README.md.");
+    throw new Error("Chapter 1, step 3 is not written yet: when the election timer fires, start an election. Read step 3 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 3).");
   }
 
   /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
   private startElection(): void {
     // TODO Step 4: Become a candidate and ask for votes.
-    throw new Error("Chapter 1, step 4 is not written yet: become a candidate and ask for votes. Read step 4 in chapters/chapter1-timers-and-roles/README.md.");
+    throw new Error("Chapter 1, step 4 is not written yet: become a candidate and ask for votes. Read step 4 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 4).");
   }
 
   /** Messages are ignored until Chapter 2 teaches voting. */

@@ -103,13 +103,13 @@ class Node implements RaftNode {
     // TODO Step 1: A newer term in any message makes you a follower first.
     // Figure 2, All Servers: whatever the message and whatever your role,
     // a newer term means you are out of date. Catch up before anything else.
-    stepNotWritten("Chapter 3, step 1 is not written yet: a newer term in any message makes you a follower first. Read step 1 in chapters/chapter3-split-votes/README.md.");
+    stepNotWritten("Chapter 3, step 1 is not written yet: a newer term in any message makes you a follower first. Read step 1 in chapters/chapter3-split-votes/README.md (a hint: npm run hint -- chapter3 1).");
     switch (message.type) {
       case "RequestVote":
         // TODO Step 2: Every node answers RequestVote by the same rules.
         // Candidates and leaders too: in their own term they have voted for
         // themselves, so the rules refuse a rival, and refusing resets nothing.
-        stepNotWritten("Chapter 3, step 2 is not written yet: every node answers RequestVote by the same rules. Read step 2 in chapters/chapter3-split-votes/README.md.");
+        stepNotWritten("Chapter 3, step 2 is not written yet: every node answers RequestVote by the same rules. Read step 2 in chapters/chapter3-split-votes/README.md (a hint: npm run hint -- chapter3 2).");
         break;
       case "RequestVoteReply":
         this.handleRequestVoteReply(from, message);

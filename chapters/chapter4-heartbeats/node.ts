@@ -164,20 +164,20 @@ class Node implements RaftNode {
     // Figure 2, Leaders: "Upon election: send initial empty AppendEntries
     // RPCs (heartbeat) to each server". Waiting for the heartbeat timer
     // would leave the others time to stand against you.
-    throw new Error("Chapter 4, step 1 is not written yet: tell everyone at once. Read step 1 in chapters/chapter4-heartbeats/README.md.");
+    throw new Error("Chapter 4, step 1 is not written yet: tell everyone at once. Read step 1 in chapters/chapter4-heartbeats/README.md (a hint: npm run hint -- chapter4 1).");
   }
 
   /** Figure 2, Leaders: "repeat during idle periods to prevent election timeouts". */
   private sendHeartbeats(): void {
     // TODO Step 2: Send heartbeats, and again every heartbeat interval.
-    throw new Error("Chapter 4, step 2 is not written yet: send heartbeats, and again every heartbeat interval. Read step 2 in chapters/chapter4-heartbeats/README.md.");
+    throw new Error("Chapter 4, step 2 is not written yet: send heartbeats, and again every heartbeat interval. Read step 2 in chapters/chapter4-heartbeats/README.md (a hint: npm run hint -- chapter4 2).");
   }
 
   /** Figure 2, AppendEntries RPC, receiver implementation (heartbeats only, for now). */
   private handleAppendEntries(from: NodeId, request: AppendEntries): void {
     // TODO Step 3: Answer a heartbeat.
     // receive() has already caught up with a newer term.
-    throw new Error("Chapter 4, step 3 is not written yet: answer a heartbeat. Read step 3 in chapters/chapter4-heartbeats/README.md.");
+    throw new Error("Chapter 4, step 3 is not written yet: answer a heartbeat. Read step 3 in chapters/chapter4-heartbeats/README.md (a hint: npm run hint -- chapter4 3).");
   }
 
   /**

@@ -146,7 +146,7 @@ class Node implements RaftNode {
     // TODO Step 1: Vote only for a candidate whose log is at least as up-to-date.
     // §5.4.1: the later last term wins; with equal last terms, the longer
     // log wins. Never compare lengths alone.
-    throw new Error("Chapter 5, step 1 is not written yet: vote only for a candidate whose log is at least as up-to-date. Read step 1 in chapters/chapter5-log-replication/README.md.");
+    throw new Error("Chapter 5, step 1 is not written yet: vote only for a candidate whose log is at least as up-to-date. Read step 1 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 1).");
   }
 
   /** Figure 2, RequestVote RPC, receiver implementation. receive() has already caught up with a newer term. */
@@ -171,7 +171,7 @@ class Node implements RaftNode {
    */
   propose(command: string): ProposeResult {
     // TODO Step 2: Accept a client's command.
-    throw new Error("Chapter 5, step 2 is not written yet: accept a client's command. Read step 2 in chapters/chapter5-log-replication/README.md.");
+    throw new Error("Chapter 5, step 2 is not written yet: accept a client's command. Read step 2 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 2).");
   }
 
   /** The candidate has won its term. */
@@ -183,7 +183,7 @@ class Node implements RaftNode {
     // TODO Step 3: Start tracking what each follower holds.
     // Figure 2: nextIndex starts just past the leader's last entry (hope
     // for the best), matchIndex at 0 (nothing is known yet).
-    stepNotWritten("Chapter 5, step 3 is not written yet: start tracking what each follower holds. Read step 3 in chapters/chapter5-log-replication/README.md.");
+    stepNotWritten("Chapter 5, step 3 is not written yet: start tracking what each follower holds. Read step 3 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 3).");
     // Figure 2, Leaders: "Upon election: send initial empty AppendEntries
     // RPCs (heartbeat) to each server". Waiting for the heartbeat timer
     // would leave the others time to stand against you.
@@ -204,7 +204,7 @@ class Node implements RaftNode {
    */
   private sendAppendEntries(peer: NodeId): void {
     // TODO Step 4: Send a follower the entries it is missing.
-    throw new Error("Chapter 5, step 4 is not written yet: send a follower the entries it is missing. Read step 4 in chapters/chapter5-log-replication/README.md.");
+    throw new Error("Chapter 5, step 4 is not written yet: send a follower the entries it is missing. Read step 4 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 4).");
   }
 
   /** Figure 2, AppendEntries RPC, receiver implementation. */
@@ -229,14 +229,14 @@ class Node implements RaftNode {
     // the first real conflict (same index, other term) cut the log there.
     // Never cut when nothing conflicts: a late, shorter AppendEntries from
     // this same leader must not take back entries it sent since.
-    stepNotWritten("Chapter 5, step 5 is not written yet: check that your log matches the leader's, then store the entries. Read step 5 in chapters/chapter5-log-replication/README.md.");
+    stepNotWritten("Chapter 5, step 5 is not written yet: check that your log matches the leader's, then store the entries. Read step 5 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 5).");
 
     const lastNewIndex = request.prevLogIndex + request.entries.length;
     // TODO Step 6: Learn what the leader has committed.
     // 5. Only up to the last entry this message vouched for: anything
     // after it in this log has not been checked against the leader's.
     // And never lower than before: a late message may vouch for less.
-    stepNotWritten("Chapter 5, step 6 is not written yet: learn what the leader has committed. Read step 6 in chapters/chapter5-log-replication/README.md.");
+    stepNotWritten("Chapter 5, step 6 is not written yet: learn what the leader has committed. Read step 6 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 6).");
     this.replyToAppend(from, true, lastNewIndex);
   }
 
@@ -253,7 +253,7 @@ class Node implements RaftNode {
     // TODO Step 7: Track what each follower holds.
     // A newer term was handled in receive(). A reply from an older term
     // answers a request this node sent as the leader of another term.
-    throw new Error("Chapter 5, step 7 is not written yet: track what each follower holds. Read step 7 in chapters/chapter5-log-replication/README.md.");
+    throw new Error("Chapter 5, step 7 is not written yet: track what each follower holds. Read step 7 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 7).");
   }
 
   /**
@@ -263,13 +263,13 @@ class Node implements RaftNode {
    */
   private advanceCommitIndex(): void {
     // TODO Step 8: Commit what a majority holds, counting only entries of your own term.
-    throw new Error("Chapter 5, step 8 is not written yet: commit what a majority holds, counting only entries of your own term. Read step 8 in chapters/chapter5-log-replication/README.md.");
+    throw new Error("Chapter 5, step 8 is not written yet: commit what a majority holds, counting only entries of your own term. Read step 8 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 8).");
   }
 
   /** Figure 2, All Servers: "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]". */
   private applyCommitted(): void {
     // TODO Step 9: Apply committed entries, in order, exactly once.
-    throw new Error("Chapter 5, step 9 is not written yet: apply committed entries, in order, exactly once. Read step 9 in chapters/chapter5-log-replication/README.md.");
+    throw new Error("Chapter 5, step 9 is not written yet: apply committed entries, in order, exactly once. Read step 9 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 9).");
   }
 
   // -------------------------------------------------------------------------
