@@ -222,6 +222,7 @@ function figure8UpToC(s: number): World {
   w.runUntil(() => w.view("A").role === "leader", 400);
   expectRule(w.view("A").role === "leader" && w.view("A").currentTerm === 2, RULE.majority, () => `Figure 8 (a): A times out first and should lead term 2; ${state("A")}.`);
   w.runFor(20);
+  expectRule(w.view("A").commitIndex === 0, RULE.figure8, () => `Figure 8 (a): every node holds index 1, but it is from term 1 and A leads term 2 with no entry of its own yet, so A may not count its copies; A set commitIndex to ${w.view("A").commitIndex}.`);
   for (const id of ["C", "D", "E"]) w.cutOneWay("A", id);
   mustAccept(w, "A", "b");
   const reachedB = w.runUntil(() => w.view("B").log.length === 2, 200);
