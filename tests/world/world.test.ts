@@ -9,6 +9,7 @@ import { InvariantViolation } from "../../world/invariants.ts";
 import { formatTimeline, formatTrace } from "../../world/trace.ts";
 import { NodeFailure, RunawayNode, World } from "../../world/world.ts";
 import { createNode as chapter1Node } from "../../solutions/chapter1-timers-and-roles/node.ts";
+import { createNode as chapter5Node } from "../../solutions/chapter5-log-replication/node.ts";
 
 /** A node whose behaviour the test writes inline, with state it can poke. */
 class PuppetNode implements RaftNode {
@@ -60,6 +61,21 @@ describe("determinism", () => {
     };
     expect(run(42)).toBe(run(42));
     expect(run(42)).not.toBe(run(43));
+  });
+
+  test("the same seed gives the same trace for a full Raft cluster with clients, partitions and a lossy network", () => {
+    const run = (seed: number) => {
+      const w = new World({ nodes: 5, createNode: chapter5Node, seed, network: { dropRate: 0.1, duplicateRate: 0.1, reorderRate: 0.2 } });
+      w.at(700, "partition", () => w.partition(["A", "B"]));
+      w.at(1800, "heal", () => w.heal());
+      for (let t = 100; t < 3000; t += 37) w.at(t, "client", () => void w.leaders().forEach((id) => w.propose(id, `c${t}`)));
+      w.runFor(4000);
+      return formatTrace(w.trace);
+    };
+    const first = run(7);
+    expect(first.split("\n").length).toBeGreaterThan(1000);
+    expect(run(7)).toBe(first);
+    expect(run(8)).not.toBe(first);
   });
 
   test("one node drawing more random numbers does not change another node's draws", () => {
