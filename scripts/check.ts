@@ -7,9 +7,10 @@
  *   4. skeletons    chapters/…/node.ts is exactly what scripts/skeletons.ts makes from solutions/
  *   5. diagrams     every diagrams/*.mmd renders
  *   6. solutions    every chapter's suite passes against its reference solution
- *   7. later        each reference also passes every earlier chapter's suite
- *   8. skeletons    every graded test fails against the untouched skeleton
- *   9. mutants      each classic mistake, planted in a copy of the reference, loses points
+ *   7. experiment   Chapter 3's reading quotes the split-vote experiment as it runs now
+ *   8. later        each reference also passes every earlier chapter's suite
+ *   9. skeletons    every graded test fails against the untouched skeleton
+ *  10. mutants      each classic mistake, planted in a copy of the reference, loses points
  *
  * It ends by writing the number of graded tests that passed and failed
  * against the solutions to .workbook-cache/check-summary.txt, which
@@ -25,6 +26,9 @@ import { findBrowser, NO_BROWSER, renderDiagrams } from "./diagrams.ts";
 import { MUTANTS, writeMutant } from "./mutants.ts";
 import type { GradescopeResults } from "./score-reporter.ts";
 import { outdatedSkeletons } from "./skeletons.ts";
+import { splitVoteExperiment, splitVoteTable } from "./experiment.ts";
+import { pathToFileURL } from "node:url";
+import type { CreateNode } from "../world/contract.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache");
 const BIN = path.join(PROJECT_ROOT, "node_modules", ".bin");
@@ -135,6 +139,19 @@ steps.push({
     return failed.length === 0
       ? { ok: true, summary: `${solutionOutcomes.length} graded tests, ${points} points, all earned` }
       : { ok: false, summary: failed.map((t) => `${t.name}\n${indent(t.output)}`).join("\n") };
+  },
+});
+
+steps.push({
+  name: "Chapter 3's reading quotes the split-vote experiment as it runs today",
+  run: async () => {
+    const reference = path.join(PROJECT_ROOT, "solutions", "chapter3-split-votes", "node.ts");
+    const { createNode } = (await import(pathToFileURL(reference).href)) as { createNode: CreateNode };
+    const table = splitVoteTable(splitVoteExperiment(createNode, 1000));
+    const reading = readFileSync(path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "README.md"), "utf8");
+    return reading.includes(table)
+      ? { ok: true, summary: "the table in the reading matches a fresh run of npm run experiment -- split-votes --solutions" }
+      : { ok: false, summary: `the reading's table differs from a fresh run; paste this into chapters/chapter3-split-votes/README.md:\n${table}` };
   },
 });
 

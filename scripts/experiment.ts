@@ -163,7 +163,7 @@ function speed(createNode: CreateNode, label: string): string {
   ].join("\n");
 }
 
-await runMain(async () => {
+async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const which = args[0];
   const known = new Set(["--runs", "--solutions", "--node"]);
@@ -194,4 +194,6 @@ await runMain(async () => {
     throw error;
   }
   return 0;
-});
+}
+
+if (process.argv[1]?.endsWith("experiment.ts")) await runMain(main);
