@@ -22,7 +22,7 @@ import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from ".
 const START = /^(\s*)\/\/ @step (\d+): (.+)$/;
 
 /** The solution's header says where the exercise is; the skeleton's says what to do. */
-const SOLUTION_HEADER = " * The lines between `@step N` and `@end` are this chapter's exercise; the\n * skeleton in chapters/ has them replaced by a TODO.\n";
+const SOLUTION_HEADER = " * The lines between `@step N` and `@end` are this chapter's exercise; in\n * the skeleton in chapters/ each is a stub that throws until written.\n";
 const SKELETON_HEADER = " * Your part: each `TODO Step N` below throws until you write it. Do them\n * in order, with the chapter's README.md beside you.\n";
 const END = /^\s*\/\/ @end\s*$/;
 

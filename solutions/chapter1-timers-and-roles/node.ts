@@ -5,8 +5,8 @@
  * when it hears nothing becomes a candidate and asks everyone for a vote.
  * Nobody answers yet: votes are Chapter 2.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * The lines between `@step N` and `@end` are this chapter's exercise; in
+ * the skeleton in chapters/ each is a stub that throws until written.
  */
 import type {
   CreateNode,

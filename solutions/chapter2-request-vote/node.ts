@@ -6,8 +6,8 @@
  * in this chapter; candidates and leaders that are asked refuse (Chapter
  * 3 is about what they should really do).
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * The lines between `@step N` and `@end` are this chapter's exercise; in
+ * the skeleton in chapters/ each is a stub that throws until written.
  */
 import type {
   CreateNode,

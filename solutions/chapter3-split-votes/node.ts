@@ -7,8 +7,8 @@
  * hears of a newer election gives up its own and votes; a rival in its
  * own term is refused, and its timer keeps running.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * The lines between `@step N` and `@end` are this chapter's exercise; in
+ * the skeleton in chapters/ each is a stub that throws until written.
  */
 import type {
   CreateNode,

@@ -7,8 +7,8 @@
  * their election timers and remember who leads; messages from a leader
  * of an older term are refused and change nothing.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * The lines between `@step N` and `@end` are this chapter's exercise; in
+ * the skeleton in chapters/ each is a stub that throws until written.
  */
 import type {
   AppendEntries,

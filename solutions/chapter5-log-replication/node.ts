@@ -10,8 +10,8 @@
  * everything before it; every node applies committed entries in order,
  * exactly once. Voters refuse candidates whose log is behind theirs.
  *
- * The lines between `@step N` and `@end` are this chapter's exercise; the
- * skeleton in chapters/ has them replaced by a TODO.
+ * The lines between `@step N` and `@end` are this chapter's exercise; in
+ * the skeleton in chapters/ each is a stub that throws until written.
  */
 import type {
   AppendEntries,
