@@ -210,10 +210,11 @@ steps.push({
   },
 });
 
-function indent(text: string): string {
+/** Indent text under a step's line, keeping at most `maxLines` of it. */
+function indent(text: string, maxLines = 12): string {
   return text
     .split("\n")
-    .slice(0, 12)
+    .slice(0, maxLines)
     .map((l) => `      ${l}`)
     .join("\n");
 }
@@ -234,7 +235,7 @@ await runMain(async () => {
       result = { ok: false, summary: error instanceof Error ? error.message : String(error) };
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`${result.ok ? pc.green("ok") : pc.red("FAILED")} (${seconds} s)\n${indentSummary(result.summary)}`);
+    console.log(`${result.ok ? pc.green("ok") : pc.red("FAILED")} (${seconds} s)\n${indent(result.summary, Infinity)}`);
     if (!result.ok) failures++;
   }
   const passed = solutionOutcomes.filter((t) => t.status === "passed").length;
@@ -245,9 +246,3 @@ await runMain(async () => {
   return failures === 0 ? 0 : 1;
 });
 
-function indentSummary(text: string): string {
-  return text
-    .split("\n")
-    .map((l) => `      ${l}`)
-    .join("\n");
-}

@@ -68,7 +68,7 @@ export function splitVoteExperiment(createNode: CreateNode, runs: number, networ
     const downtimes: number[] = [];
     let splitFirst = 0;
     for (let seed = 1; seed <= n; seed++) {
-      const result = trial(createNode, seed, min, max === min ? min : max, network);
+      const result = trial(createNode, seed, min, max, network);
       downtimes.push(result.downtime);
       if (result.splitFirst) splitFirst++;
     }

@@ -147,7 +147,7 @@ export function scoreTable(scores: readonly ChapterScore[], subject?: string): s
 }
 
 export function toGradescope(scores: readonly ChapterScore[], elapsedMs: number): GradescopeResults {
-  const tests = scores.flatMap((chapter, c) =>
+  const tests = scores.flatMap((chapter) =>
     chapter.tests.map((test, t) => ({
       name: `${chapter.chapter}: ${test.name}`,
       number: `${chapter.chapter.replace("chapter", "")}.${t + 1}`,
@@ -157,7 +157,6 @@ export function toGradescope(scores: readonly ChapterScore[], elapsedMs: number)
       output: test.output,
       output_format: "text" as const,
       visibility: "visible" as const,
-      chapterIndex: c,
     })),
   );
   return {
@@ -167,6 +166,6 @@ export function toGradescope(scores: readonly ChapterScore[], elapsedMs: number)
     output: scores.map((s) => `${s.chapter} ${s.title}: ${s.earned} / ${s.possible}`).join("\n"),
     output_format: "text",
     visibility: "visible",
-    tests: tests.map(({ chapterIndex: _c, ...rest }) => rest),
+    tests,
   };
 }

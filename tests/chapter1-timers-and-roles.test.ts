@@ -4,11 +4,12 @@
  * Most tests put one real node (A) among scripted peers (B to E) that
  * never answer, so the node's own behaviour is all there is to see.
  */
-import type { CreateNode, RequestVote } from "../world/contract.ts";
+import type { CreateNode } from "../world/contract.ts";
 import type { World } from "../world/world.ts";
 import { expectRule, graded, seed, seeds, world } from "./harness/graded.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
+import { received } from "./harness/scenarios.ts";
 
 const createNode: CreateNode = useNodeUnderTest("chapter1-timers-and-roles");
 
@@ -22,13 +23,6 @@ function aloneWithSilentPeers(seedValue: number): World {
 /** The election timeouts node `id` drew, in order. */
 function electionTimeouts(w: World, id: string): number[] {
   return w.traceOf("timer-set").filter((e) => e.node === id && e.timer === "election").map((e) => e.delay);
-}
-
-function requestVotesTo(w: World, peer: string): RequestVote[] {
-  return w
-    .inbox(peer)
-    .map((m) => m.message)
-    .filter((m): m is RequestVote => m.type === "RequestVote");
 }
 
 graded(2, "a node boots as a follower in term 0, has voted for no one, and starts its election timer", () => {
@@ -116,7 +110,7 @@ graded(3, "on timeout a follower becomes candidate: term + 1, votes for itself, 
   const timer = w.timer("A", "election");
   expectRule(timer !== undefined && timer.setAt === w.now, RULE.startElection, () => (timer ? `node A's election timer was last set at ${timer.setAt} ms, not when the election began (${w.now} ms).` : "node A has no election timer running after starting its election."));
   for (const peer of PEERS) {
-    const requests = requestVotesTo(w, peer);
+    const requests = received(w, peer, "RequestVote");
     expectRule(requests.length === 1, RULE.startElection, () => `node ${peer} received ${requests.length} RequestVote messages from A.`);
     const r = requests[0]!;
     expectRule(r.term === 1 && r.candidateId === "A", RULE.startElection, () => `the RequestVote to ${peer} carried term ${r.term} and candidateId ${JSON.stringify(r.candidateId)}.`);
@@ -138,7 +132,7 @@ graded(2, "a candidate whose election timer fires again starts a new election in
   expectRule(a.currentTerm === 2 && a.votedFor === "A", RULE.startElection, () => `node A's second election is in term ${a.currentTerm} with votedFor ${JSON.stringify(a.votedFor)}.`);
   expectRule(wait !== undefined && w.now === firstElection + wait, RULE.candidateTimeout, () => `the first election began at ${firstElection} ms with a ${wait} ms timer, but the second began at ${w.now} ms.`);
   for (const peer of PEERS) {
-    const requests = requestVotesTo(w, peer);
+    const requests = received(w, peer, "RequestVote");
     expectRule(requests.length === 1 && requests[0]!.term === 2, RULE.startElection, () => `for the second election node ${peer} received ${requests.map((r) => `RequestVote(term ${r.term})`).join(", ") || "nothing"}.`);
   }
 });
@@ -155,7 +149,7 @@ graded(3, "one timeout, one election: over 3 quiet seconds each timer firing sta
       expectRule(change.time === fires[i]!.time && change.from === i && change.to === i + 1, RULE.startElection, () => `election ${i + 1}: the timer fired at ${fires[i]!.time} ms, and the term went ${change.from} → ${change.to} at ${change.time} ms.`);
     });
     for (const peer of PEERS) {
-      const requests = requestVotesTo(w, peer).map((r) => r.term);
+      const requests = received(w, peer, "RequestVote").map((r) => r.term);
       const expected = terms.map((t) => t.to);
       expectRule(requests.join(",") === expected.join(","), RULE.startElection, () => `node ${peer} received RequestVote for terms [${requests.join(", ")}], expected one for each of [${expected.join(", ")}].`);
     }

@@ -10,7 +10,7 @@ import type { World } from "../world/world.ts";
 import { expectRule, graded, seed, seeds, world } from "./harness/graded.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
-import { describeLeaders, everBecame, lastReceived, nodeAmongScriptedPeers, requestVote, untilCandidate, vote } from "./harness/scenarios.ts";
+import { describeLeaders, lastReceived, nodeAmongScriptedPeers, requestVote, roleOf, untilCandidate, vote } from "./harness/scenarios.ts";
 
 const createNode: CreateNode = useNodeUnderTest("chapter3-split-votes");
 
@@ -22,11 +22,6 @@ function votesFor(w: World, candidate: NodeId, term: number): NodeId[] {
     .traceOf("deliver")
     .filter((e) => e.to === candidate && e.message.type === "RequestVoteReply" && e.message.term === term && e.message.voteGranted)
     .map((e) => e.from);
-}
-
-function roleAt(w: World, id: NodeId): string {
-  const v = w.view(id);
-  return `${v.role} in term ${v.currentTerm}`;
 }
 
 graded(6, "the split vote of the reading: A and B both stand for term 4, two votes each, then D wins term 5", () => {
@@ -50,25 +45,25 @@ graded(6, "the split vote of the reading: A and B both stand for term 4, two vot
 
   w.runUntilTime(150);
   for (const id of ["A", "B"]) {
-    expectRule(w.view(id).role === "candidate" && w.view(id).currentTerm === 4, RULE.startElection, () => `at 150 ms node ${id}'s election timer fired; node ${id} is a ${roleAt(w, id)} (the story needs a candidate in term 4).`);
+    expectRule(w.view(id).role === "candidate" && w.view(id).currentTerm === 4, RULE.startElection, () => `at 150 ms node ${id}'s election timer fired; node ${id} is a ${roleOf(w, id)} (the story needs a candidate in term 4).`);
   }
   w.runUntilTime(160);
-  expectRule(w.view("C").votedFor === "A" && w.view("C").currentTerm === 4, RULE.grantVote, () => `C heard A first and should have voted for A in term 4; C is a ${roleAt(w, "C")} with votedFor ${JSON.stringify(w.view("C").votedFor)}.`);
-  expectRule(w.view("D").votedFor === "B" && w.view("D").currentTerm === 4, RULE.grantVote, () => `D heard B first and should have voted for B in term 4; D is a ${roleAt(w, "D")} with votedFor ${JSON.stringify(w.view("D").votedFor)}.`);
+  expectRule(w.view("C").votedFor === "A" && w.view("C").currentTerm === 4, RULE.grantVote, () => `C heard A first and should have voted for A in term 4; C is a ${roleOf(w, "C")} with votedFor ${JSON.stringify(w.view("C").votedFor)}.`);
+  expectRule(w.view("D").votedFor === "B" && w.view("D").currentTerm === 4, RULE.grantVote, () => `D heard B first and should have voted for B in term 4; D is a ${roleOf(w, "D")} with votedFor ${JSON.stringify(w.view("D").votedFor)}.`);
   const forA = votesFor(w, "A", 4);
   const forB = votesFor(w, "B", 4);
   expectRule(forA.join() === "C" && forB.join() === "D", RULE.oneVotePerTerm, () => `in term 4, A received yes from [${forA.join(", ")}] and B from [${forB.join(", ")}]; each should have exactly one yes (C for A, D for B): A and B refuse each other, having voted for themselves.`);
   for (const id of ["A", "B"]) {
-    expectRule(w.view(id).role === "candidate", RULE.majority, () => `with 2 votes of 4, node ${id} is a ${roleAt(w, id)}; 2 of 4 is not a majority, so nobody wins term 4.`);
+    expectRule(w.view(id).role === "candidate", RULE.majority, () => `with 2 votes of 4, node ${id} is a ${roleOf(w, id)}; 2 of 4 is not a majority, so nobody wins term 4.`);
   }
 
   const won = w.runUntil(() => w.leaders().length > 0, 300);
-  expectRule(won, RULE.liveness, () => `nobody was leader 300 ms after the split vote; node states: ${w.nodes.map((id) => `${id} ${roleAt(w, id)}`).join(", ")}.`);
+  expectRule(won, RULE.liveness, () => `nobody was leader 300 ms after the split vote; node states: ${w.nodes.map((id) => `${id} ${roleOf(w, id)}`).join(", ")}.`);
   expectRule(!w.traceOf("role").some((e) => e.to === "leader" && e.term === 4), RULE.majority, () => "someone became leader of term 4, where the votes were split two and two.");
   const d = w.view("D");
   expectRule(w.leaders().join() === "D" && d.currentTerm === 5, GIVE_UP, () => `the next election should be D's, in term 5 (its timer was the shortest); instead the leader is ${describeLeaders(w)}. When D asked for term 5, A and B, still candidates of term 4, had to give up and vote.`);
   for (const id of ["A", "B", "C"]) {
-    expectRule(w.view(id).currentTerm === 5 && w.view(id).role === "follower", GIVE_UP, () => `after D's election for term 5, node ${id} is a ${roleAt(w, id)}.`);
+    expectRule(w.view(id).currentTerm === 5 && w.view(id).role === "follower", GIVE_UP, () => `after D's election for term 5, node ${id} is a ${roleOf(w, id)}.`);
   }
 });
 
@@ -79,13 +74,13 @@ graded(4, "a candidate that hears a RequestVote for a newer term gives up its ca
   w.sendAs("B", "A", requestVote(term + 1, "B"));
   const a = w.view("A");
   const reply = lastReceived(w, "B", "RequestVoteReply");
-  expectRule(a.role === "follower" && a.currentTerm === term + 1, GIVE_UP, () => `node A, candidate in term ${term}, received B's RequestVote for term ${term + 1} and is now a ${roleAt(w, "A")}.`);
+  expectRule(a.role === "follower" && a.currentTerm === term + 1, GIVE_UP, () => `node A, candidate in term ${term}, received B's RequestVote for term ${term + 1} and is now a ${roleOf(w, "A")}.`);
   expectRule(reply?.voteGranted === true && reply.term === term + 1 && a.votedFor === "B", RULE.grantVote, () => `node A answered B's request for term ${term + 1} with ${reply ? `term ${reply.term}, ${reply.voteGranted ? "granted" : "refused"}` : "nothing"}; having given up its candidacy it has not voted in term ${term + 1}, so it should grant.`);
   const timer = w.timer("A", "election");
   expectRule(timer?.setAt === w.now, RULE.resetOnGrant, () => `node A granted a vote at ${w.now} ms but its election timer was ${timer ? `set at ${timer.setAt} ms` : "not running"}.`);
   w.sendAs("C", "A", vote(term, true));
   w.sendAs("D", "A", vote(term, true));
-  expectRule(w.view("A").role === "follower", RULE.countCurrentTerm, () => `late votes for its abandoned term ${term} made node A a ${roleAt(w, "A")}.`);
+  expectRule(w.view("A").role === "follower", RULE.countCurrentTerm, () => `late votes for its abandoned term ${term} made node A a ${roleOf(w, "A")}.`);
 });
 
 graded(2, "a leader that hears a RequestVote for a newer term steps down, votes, and starts its election timer", () => {
@@ -93,11 +88,11 @@ graded(2, "a leader that hears a RequestVote for a newer term steps down, votes,
   untilCandidate(w);
   const term = w.view("A").currentTerm;
   w.sendAs("B", "A", vote(term, true));
-  expectRule(w.view("A").role === "leader", RULE.majority, () => `node A had 2 votes of 3 and is a ${roleAt(w, "A")}.`);
+  expectRule(w.view("A").role === "leader", RULE.majority, () => `node A had 2 votes of 3 and is a ${roleOf(w, "A")}.`);
   w.runFor(30);
   w.sendAs("C", "A", requestVote(term + 1, "C"));
   const a = w.view("A");
-  expectRule(a.role === "follower" && a.currentTerm === term + 1 && a.votedFor === "C", GIVE_UP, () => `node A, leader of term ${term}, received C's RequestVote for term ${term + 1} and is a ${roleAt(w, "A")} with votedFor ${JSON.stringify(a.votedFor)}.`);
+  expectRule(a.role === "follower" && a.currentTerm === term + 1 && a.votedFor === "C", GIVE_UP, () => `node A, leader of term ${term}, received C's RequestVote for term ${term + 1} and is a ${roleOf(w, "A")} with votedFor ${JSON.stringify(a.votedFor)}.`);
   expectRule(w.timer("A", "election") !== undefined, RULE.followerTimeout, () => "node A stepped down from leader but has no election timer running, so it would never stand again.");
 });
 
@@ -110,7 +105,7 @@ graded(4, "a candidate refuses a rival of its own term, and its election timer k
   w.sendAs("B", "A", requestVote(term, "B"));
   const reply = lastReceived(w, "B", "RequestVoteReply");
   expectRule(reply !== undefined && !reply.voteGranted && reply.term === term, RULE.oneVotePerTerm, () => `node A, candidate in term ${term} (it voted for itself), answered rival B of the same term with ${reply ? `term ${reply.term}, ${reply.voteGranted ? "granted" : "refused"}` : "nothing"}.`);
-  expectRule(w.view("A").role === "candidate" && w.view("A").votedFor === "A", RULE.oneVotePerTerm, () => `after refusing B, node A is a ${roleAt(w, "A")} with votedFor ${JSON.stringify(w.view("A").votedFor)}.`);
+  expectRule(w.view("A").role === "candidate" && w.view("A").votedFor === "A", RULE.oneVotePerTerm, () => `after refusing B, node A is a ${roleOf(w, "A")} with votedFor ${JSON.stringify(w.view("A").votedFor)}.`);
   const after = w.timer("A", "election");
   expectRule(after?.setAt === timer.setAt, RULE.resetOnGrant, () => `node A refused B at ${w.now} ms and its election timer was ${after ? `reset (now set at ${after.setAt} ms)` : "stopped"}; only a granted vote resets it.`);
   const next = w.runUntil(() => w.view("A").currentTerm === term + 1, timer.dueAt - w.now);
@@ -133,7 +128,7 @@ graded(6, "clusters of 3, 5 and 7 elect a leader within 1 second, over 300 seeds
     for (const s of seeds(100)) {
       const w = world({ nodes: size, createNode, seed: s });
       const elected = w.runUntil(() => w.leaders().length > 0, 1000);
-      expectRule(elected, RULE.liveness, () => `${size} healthy nodes had no leader after 1000 ms (${w.nodes.map((id) => `${id}: ${roleAt(w, id)}`).join(", ")}). Do candidates give up when they hear of a newer term?`);
+      expectRule(elected, RULE.liveness, () => `${size} healthy nodes had no leader after 1000 ms (${w.nodes.map((id) => `${id}: ${roleOf(w, id)}`).join(", ")}). Do candidates give up when they hear of a newer term?`);
       expectRule(w.leaders().length === 1, RULE.electionSafety, () => `when the first leader appeared there were ${describeLeaders(w)}.`);
     }
   }

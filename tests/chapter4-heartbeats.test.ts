@@ -6,25 +6,11 @@ import type { World } from "../world/world.ts";
 import { expectRule, graded, seed, seeds, world } from "./harness/graded.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
-import { appendEntries, appendReply, describeLeaders, lastReceived, nodeAmongScriptedPeers, received, untilCandidate, vote } from "./harness/scenarios.ts";
+import { appendEntries, appendReply, describeLeaders, electA, lastReceived, nodeAmongScriptedPeers, received, roleOf, untilCandidate } from "./harness/scenarios.ts";
 
 const createNode: CreateNode = useNodeUnderTest("chapter4-heartbeats");
 
 const HEARTBEAT = 50;
-
-/** Make node A (among scripted peers) win an election; returns its term. */
-function electA(w: World): number {
-  untilCandidate(w);
-  const term = w.view("A").currentTerm;
-  const needed = Math.floor(w.nodes.length / 2) + 1;
-  for (const voter of w.nodes.slice(1, needed)) w.sendAs(voter, "A", vote(term, true));
-  return term;
-}
-
-function roleOf(w: World, id: string): string {
-  const v = w.view(id);
-  return `${v.role} in term ${v.currentTerm}`;
-}
 
 /** Run until some node leads, then return it. */
 function firstLeader(w: World, withinMs = 1000): string | undefined {

@@ -23,19 +23,14 @@ import {
   describeLeaders,
   lastReceived,
   nodeAmongScriptedPeers,
+  electA,
   received,
   requestVote,
+  roleOf,
   showLog,
-  untilCandidate,
-  vote,
 } from "./harness/scenarios.ts";
 
 const createNode: CreateNode = useNodeUnderTest("chapter5-log-replication");
-
-function roleOf(w: World, id: string): string {
-  const v = w.view(id);
-  return `${v.role} in term ${v.currentTerm}`;
-}
 
 /** A healthy cluster with a leader; fails the test if none is elected. */
 function clusterWithLeader(size: number, s: number): { w: World; leader: NodeId } {
@@ -384,10 +379,7 @@ graded(3, "commitIndex follows the leader only up to the last entry the message 
 /** Node A as leader among scripted followers B..E, with `commands` proposed and sent. */
 function scriptedLeader(s: number, commands: readonly string[]): { w: World; term: number } {
   const w = nodeAmongScriptedPeers(createNode, 5, s);
-  untilCandidate(w);
-  const term = w.view("A").currentTerm;
-  w.sendAs("B", "A", vote(term, true));
-  w.sendAs("C", "A", vote(term, true));
+  const term = electA(w);
   expectRule(w.view("A").role === "leader", RULE.majority, () => `node A had 3 votes of 5 and is a ${roleOf(w, "A")}.`);
   for (const command of commands) mustAccept(w, "A", command);
   w.clearInboxes();

@@ -49,6 +49,21 @@ export function untilCandidate(w: World, id: NodeId = "A"): boolean {
   return w.runUntil(() => w.view(id).role === "candidate", w.timing.electionTimeoutMax + 1);
 }
 
+/** "candidate in term 3": a node's role and term, for failure messages. */
+export function roleOf(w: World, id: NodeId): string {
+  const v = w.view(id);
+  return `${v.role} in term ${v.currentTerm}`;
+}
+
+/** Make node A (among scripted peers) win an election with just enough scripted votes; returns its term. */
+export function electA(w: World): number {
+  untilCandidate(w);
+  const term = w.view("A").currentTerm;
+  const needed = Math.floor(w.nodes.length / 2) + 1;
+  for (const voter of w.nodes.slice(1, needed)) w.sendAs(voter, "A", vote(term, true));
+  return term;
+}
+
 /** "the leader A", "no leader", "two leaders (A, C)" */
 export function describeLeaders(w: World): string {
   const leaders = w.leaders();
