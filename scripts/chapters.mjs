@@ -9,6 +9,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { didYouMean, UsageError } from "./cli.mjs";
+
+export { runMain, UsageError } from "./cli.mjs";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -38,12 +41,6 @@ export function listChapters() {
   return chapters.sort((a, b) => a.number - b.number);
 }
 
-/** A mistake in how a command was called: printed without a stack trace. */
-export class UsageError extends Error {
-  /** @override */
-  name = "UsageError";
-}
-
 /**
  * Find chapters by what the user typed: "chapter3", "3", or the folder
  * name. Throws a UsageError listing the chapters when nothing matches.
@@ -56,7 +53,10 @@ export function resolveChapters(requested) {
   return requested.map((wanted) => {
     const w = wanted.replace(/\/+$/, "").replace(/^(chapters|solutions|tests)\//, "").replace(/\.test\.ts$/, "");
     const found = all.find((c) => c.short === w || c.dir === w || String(c.number) === w);
-    if (!found) throw new UsageError(`There is no chapter "${wanted}".\n\n${chapterList(all)}`);
+    if (!found) {
+      const guess = didYouMean(w, all.map((c) => c.short));
+      throw new UsageError(`There is no chapter "${wanted}".${guess ? ` Did you mean ${guess}?` : ""}\n\n${chapterList(all)}`);
+    }
     return found;
   });
 }
@@ -66,19 +66,3 @@ export function chapterList(all = listChapters()) {
   return ["The chapters are:", ...all.map((c) => `  ${c.short.padEnd(10)} ${c.title}`)].join("\n");
 }
 
-/**
- * Run a command's main function: usage errors print plainly and exit 2.
- * @param {() => Promise<number> | number} main
- */
-export async function runMain(main) {
-  try {
-    process.exitCode = await main();
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(error.message);
-      process.exitCode = 2;
-      return;
-    }
-    throw error;
-  }
-}

@@ -24,7 +24,7 @@ import pc from "picocolors";
 import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from "./chapters.mjs";
 import { findBrowser, NO_BROWSER, renderDiagrams } from "./diagrams.ts";
 import { MUTANTS, writeMutant } from "./mutants.ts";
-import type { GradescopeResults } from "./score-reporter.ts";
+import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
 import { splitVoteExperiment, splitVoteTable } from "./experiment.ts";
 import { pathToFileURL } from "node:url";

@@ -4,122 +4,66 @@
  *
  *   npm test -- chapter3                 chapter 3's suite against your chapters/…/node.ts
  *   npm run test:solutions -- chapter3   the same suite against solutions/…/node.ts
- *   npm run grade -- chapter3            score table plus results.json for autograders
+ *   npm run grade -- chapter3            every test with its points, plus results.json
  *   npm run replay -- chapter3 --seed 4 --test "name"   one test, one seed, drawn
  *
- * It checks its arguments before anything starts, so a misspelt chapter
- * or option gets a message listing what exists instead of a silent run of
- * nothing. It is plain JavaScript (checked by tsc through JSDoc) and calls
- * vitest's Node API in-process, which keeps `npm test -- chapterN` near a
- * second. The score table comes from scripts/score-reporter.ts, which
- * vitest.config.ts installs; the settings travel in RAFT_* variables,
- * which the test workers inherit.
+ * It calls vitest's Node API in-process (plain JavaScript, so no
+ * TypeScript loader slows the start), with scripts/report.mjs as the only
+ * reporter. Each suite runs in a child process of its own with a memory
+ * limit: a node that eats all memory kills only that process. The launcher
+ * notices, marks the test that was running, and runs the rest of that
+ * suite again in a fresh process, so every other test is still scored and
+ * the report always ends with the score table.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { chapterList, PROJECT_ROOT, resolveChapters, runMain, UsageError } from "./chapters.mjs";
+import { Writable } from "node:stream";
+import pc from "picocolors";
+import { chapterList, PROJECT_ROOT, resolveChapters } from "./chapters.mjs";
+import { isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
+import { failureGroups, fullReport, ScoreReporter, scoreTable, testList, failuresText, toGradescope } from "./report.mjs";
+import { settingsEnv } from "./settings.mjs";
 
-/** @typedef {{ takesValue: boolean, help: string }} OptionSpec */
+/** @typedef {import("./report.mjs").ChapterResult} ChapterResult */
+/** @typedef {import("./report.mjs").TestResult} TestResult */
+/** @typedef {import("./chapters.mjs").Chapter} Chapter */
+/** @typedef {import("./settings.mjs").Settings} Settings */
 
-/** @type {Record<string, OptionSpec>} */
 const SUBJECT_OPTIONS = {
-  "--solutions": { takesValue: false, help: "run against the reference solutions in solutions/" },
-  "--node": { takesValue: true, help: "run against this node.ts instead (e.g. your chapter 5 node on chapter 2's suite)" },
+  solutions: { type: /** @type {const} */ ("boolean"), help: "run against the reference solutions in solutions/" },
+  node: { type: /** @type {const} */ ("string"), value: "FILE", help: "run against this node file instead (e.g. your chapter 5 node on chapter 2's suite)" },
 };
 
-/** @type {Record<string, { usage: string, options: Record<string, OptionSpec> }>} */
-const COMMANDS = {
+/** @type {Record<string, import("./cli.mjs").CommandSpec>} */
+export const COMMANDS = {
   test: {
     usage: "npm test -- [chapterN ...] [options]",
     options: {
       ...SUBJECT_OPTIONS,
-      "--test": { takesValue: true, help: "only the tests whose name contains this text (short: -t)" },
-      "--seed": { takesValue: true, help: "run each many-seed test with this one seed only" },
-      "--watch": { takesValue: false, help: "stay running; re-run when you save a file (short: -w)" },
-      "--ui": { takesValue: false, help: "open vitest's browser UI (needs a desktop browser)" },
+      test: { type: "string", short: "t", value: "TEXT", help: "only the tests whose name contains this text" },
+      seed: { type: "string", value: "N", help: "run each many-seed test with this one seed only" },
+      watch: { type: "boolean", short: "w", help: "stay running; re-run when you save a file" },
+      ui: { type: "boolean", help: "serve vitest's browser UI until stopped" },
     },
   },
   grade: {
     usage: "npm run grade -- [chapterN ...] [options]",
     options: {
       ...SUBJECT_OPTIONS,
-      "--out": { takesValue: true, help: "where to write the results (default: results.json)" },
+      out: { type: "string", value: "FILE", help: "where to write the results (default: results.json)" },
     },
   },
   replay: {
     usage: 'npm run replay -- chapterN --seed N --test "test name" [options]',
     options: {
       ...SUBJECT_OPTIONS,
-      "--seed": { takesValue: true, help: "the seed to replay (required)" },
-      "--path": { takesValue: true, help: "for a randomized (fast-check) test: the path of the failing run, as printed" },
-      "--test": { takesValue: true, help: "the test's full name, as the failure printed it (required)" },
-      "--mermaid": { takesValue: true, help: "also write the run as a Mermaid sequence diagram to this file" },
+      seed: { type: "string", value: "N", help: "the seed to replay (required)" },
+      test: { type: "string", short: "t", value: "NAME", help: "the test's name, or part of it, as the failure printed it (required)" },
+      path: { type: "string", value: "PATH", help: "for a randomized (fast-check) test: the path of the failing run, as printed" },
+      mermaid: { type: "string", value: "FILE", help: "also write the run as a Mermaid sequence diagram to this file" },
     },
   },
 };
-
-const ALIASES = /** @type {Record<string, string>} */ ({ "-t": "--test", "-h": "--help", "-w": "--watch" });
-
-/**
- * @param {string} usage
- * @param {Record<string, OptionSpec>} options
- */
-function helpText(usage, options) {
-  const lines = Object.entries(options).map(([name, o]) => `  ${`${name}${o.takesValue ? " VALUE" : ""}`.padEnd(18)} ${o.help}`);
-  return [`Usage: ${usage}`, "", "Options:", ...lines, "", chapterList()].join("\n");
-}
-
-/**
- * Positional words are chapters; every option must be one the command knows.
- * @param {readonly string[]} argv
- * @param {{ usage: string, options: Record<string, OptionSpec> }} command
- */
-function parseArgs(argv, command) {
-  /** @type {Map<string, string | true>} */
-  const flags = new Map();
-  /** @type {string[]} */
-  const words = [];
-  for (let i = 0; i < argv.length; i++) {
-    const raw = /** @type {string} */ (argv[i]);
-    if (!raw.startsWith("-")) {
-      words.push(raw);
-      continue;
-    }
-    const eq = raw.indexOf("=");
-    const written = eq > 0 ? raw.slice(0, eq) : raw;
-    const name = ALIASES[written] ?? written;
-    if (name === "--help") throw new UsageError(helpText(command.usage, command.options));
-    const spec = command.options[name];
-    if (!spec) throw new UsageError(`Unknown option "${raw}".\n\n${helpText(command.usage, command.options)}`);
-    if (spec.takesValue) {
-      const value = eq > 0 ? raw.slice(eq + 1) : argv[++i];
-      if (value === undefined || (eq < 0 && value.startsWith("--"))) {
-        throw new UsageError(`Option ${name} needs a value.\n\n${helpText(command.usage, command.options)}`);
-      }
-      flags.set(name, value);
-    } else {
-      flags.set(name, true);
-    }
-  }
-  return { chapters: resolveChapters(words), flags };
-}
-
-/**
- * How many tests actually ran (not skipped by a name filter).
- * @param {readonly { type: string, mode?: string, result?: { state?: string }, tasks?: unknown[] }[]} tasks
- * @returns {number}
- */
-function countRun(tasks) {
-  let count = 0;
-  for (const task of tasks) {
-    if (task.type === "test") {
-      if (task.result?.state === "pass" || task.result?.state === "fail") count++;
-    } else if (Array.isArray(task.tasks)) {
-      count += countRun(/** @type {Parameters<typeof countRun>[0]} */ (task.tasks));
-    }
-  }
-  return count;
-}
 
 /** @param {string} text */
 function escapeRegExp(text) {
@@ -127,23 +71,165 @@ function escapeRegExp(text) {
 }
 
 /**
- * Point the suites at the code to test, and label it for the score table.
- * @param {Map<string, string | true>} flags
+ * Which code the suites run against, and how the report names it.
+ * @param {Record<string, string | boolean | undefined>} values
+ * @returns {Partial<Settings>}
  */
-function selectSubject(flags) {
-  const node = flags.get("--node");
+function subjectSettings(values) {
+  const node = values.node;
   if (typeof node === "string") {
     const file = path.resolve(process.cwd(), node);
     if (!existsSync(file)) throw new UsageError(`There is no file ${node} to test.`);
-    process.env.RAFT_NODE_FILE = file;
-    process.env.RAFT_SUBJECT = path.relative(PROJECT_ROOT, file);
-  } else if (flags.has("--solutions")) {
-    process.env.RAFT_NODE_ROOT = "solutions";
-    process.env.RAFT_SUBJECT = "the reference solutions";
-  } else {
-    process.env.RAFT_NODE_ROOT = "chapters";
-    process.env.RAFT_SUBJECT = "your code in chapters/";
+    return { nodeFile: file, subject: path.relative(PROJECT_ROOT, file) };
   }
+  if (values.solutions) return { nodeRoot: "solutions", subject: "the reference solutions" };
+  return { nodeRoot: "chapters", subject: "your code in chapters/" };
+}
+
+/**
+ * The standard error of the suites' child processes, without the pages of
+ * native stack that V8 prints when a process runs out of memory (the
+ * report says it more plainly); it remembers that it happened.
+ */
+class ChildErrors extends Writable {
+  outOfMemory = false;
+  skipping = false;
+  pending = "";
+
+  /**
+   * @override
+   * @param {Buffer | string} chunk
+   * @param {BufferEncoding} _encoding
+   * @param {() => void} done
+   */
+  _write(chunk, _encoding, done) {
+    this.pending += chunk.toString();
+    const lines = this.pending.split("\n");
+    this.pending = lines.pop() ?? "";
+    for (const line of lines) this.line(line);
+    done();
+  }
+
+  /** @param {string} line */
+  line(line) {
+    if (/JavaScript heap out of memory|Reached heap limit|Allocation failed/.test(line)) this.outOfMemory = true;
+    if (/^<--- Last few GCs --->|^<--- JS stacktrace --->|^FATAL ERROR:|^----- Native stack trace -----|^\s*\d+: 0x[0-9a-f]+ /.test(line)) {
+      this.skipping = true;
+      return;
+    }
+    if (this.skipping && (/^\s*$|^\[\d+:0x[0-9a-f]+\]|^\s+\d+ ms: /.test(line) || /Security context|Mark-Compact|Scavenge/.test(line))) return;
+    this.skipping = false;
+    process.stderr.write(`${line}\n`);
+  }
+}
+
+/**
+ * The progress notes a suite's child process wrote (see tests/harness/graded.ts):
+ * which tests started, and the results of those that finished.
+ * @param {string} dir
+ * @param {Chapter} chapter
+ * @returns {{ started: string[], finished: Map<string, TestResult> }}
+ */
+function readProgress(dir, chapter) {
+  const file = path.join(dir, `${chapter.dir}.jsonl`);
+  /** @type {string[]} */
+  const started = [];
+  /** @type {Map<string, TestResult>} */
+  const finished = new Map();
+  if (!existsSync(file)) return { started, finished };
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    const note = JSON.parse(line);
+    if (note.event === "start") started.push(note.test);
+    else finished.set(note.test, { chapter: chapter.short, name: note.test, points: note.points, state: note.state, output: note.output ?? "", ...(note.failure ? { failure: note.failure } : {}) });
+  }
+  return { started, finished };
+}
+
+/**
+ * Run chapters' suites and return every test's result. A suite whose
+ * process died (out of memory) is run again for the tests it did not
+ * reach; the test that was running when it died fails with the reason.
+ * @param {readonly Chapter[]} chapters
+ * @param {{ settings: Partial<Settings>, testNamePattern?: RegExp, quiet?: boolean }} options
+ * @returns {Promise<{ results: ChapterResult[], filtered: boolean }>}
+ */
+export async function runSuites(chapters, options) {
+  const { startVitest } = await import("vitest/node");
+  const progressDir = path.join(PROJECT_ROOT, ".workbook-cache", "progress", String(process.pid));
+  rmSync(progressDir, { recursive: true, force: true });
+  mkdirSync(progressDir, { recursive: true });
+  Object.assign(process.env, settingsEnv({ ...options.settings, progressDir }));
+  /** @type {Map<string, ChapterResult>} */
+  const results = new Map();
+  /** @type {Map<string, string[]>} chapter -> the tests still to run (undefined: all) */
+  let todo = new Map(chapters.map((c) => [c.short, /** @type {string[]} */ ([])]));
+  let firstRound = true;
+  try {
+    for (let round = 0; todo.size > 0 && round < 100; round++) {
+      const runChapters = chapters.filter((c) => todo.has(c.short));
+      const names = [...todo.values()].flat();
+      const pattern = firstRound ? options.testNamePattern : new RegExp(`^(?:${names.map(escapeRegExp).join("|")})$`);
+      const reporter = new ScoreReporter({ print: false });
+      const errors = new ChildErrors();
+      for (const c of runChapters) rmSync(path.join(progressDir, `${c.dir}.jsonl`), { force: true });
+      const vitest = await startVitest(
+        "test",
+        runChapters.map((c) => path.join(PROJECT_ROOT, c.testFile)),
+        { root: PROJECT_ROOT, run: true, watch: false, reporters: [reporter], ...(pattern ? { testNamePattern: pattern } : {}) },
+        undefined,
+        { stderr: errors },
+      );
+      await vitest.close();
+      /** @type {Map<string, string[]>} */
+      const next = new Map();
+      for (const chapter of runChapters) {
+        const ran = reporter.results.get(chapter.short);
+        const previous = results.get(chapter.short);
+        const wanted = firstRound ? undefined : new Set(todo.get(chapter.short));
+        const progress = readProgress(progressDir, chapter);
+        /** @type {TestResult[]} */
+        const merged = [];
+        const unfinished = [];
+        for (const test of ran?.tests ?? []) {
+          const before = previous?.tests.find((t) => t.name === test.name);
+          if (wanted && !wanted.has(test.name)) {
+            if (before) merged.push(before);
+            continue;
+          }
+          if (test.state !== "not run" || test.notRunBecause === "filtered") {
+            merged.push(test);
+            continue;
+          }
+          // The process died before this test reported: take what it noted itself.
+          const noted = progress.finished.get(test.name);
+          if (noted) merged.push(noted);
+          else if (progress.started.includes(test.name)) {
+            merged.push({
+              ...test,
+              state: "failed",
+              output: errors.outOfMemory
+                ? "Stopped: the test process ran out of memory while this test ran. Does a handler build an ever-growing array, map or string (a log that is appended to in a loop, say)? The other tests of this chapter were run again in a fresh process."
+                : "Stopped: the test process died while this test ran (it printed why above). The other tests of this chapter were run again in a fresh process.",
+              failure: { kind: "stopped", key: `crashed:${errors.outOfMemory ? "memory" : "died"}`, summary: errors.outOfMemory ? "the test process ran out of memory" : "the test process died" },
+            });
+          } else {
+            merged.push(test);
+            unfinished.push(test.name);
+          }
+        }
+        if (ran) results.set(chapter.short, { ...ran, tests: merged });
+        // Run the rest again if the process got anywhere (each round settles at least the test it died in).
+        if (unfinished.length > 0 && progress.started.length > 0) next.set(chapter.short, unfinished);
+      }
+      todo = next;
+      firstRound = false;
+    }
+  } finally {
+    rmSync(progressDir, { recursive: true, force: true });
+  }
+  const ordered = chapters.map((c) => results.get(c.short)).filter((r) => r !== undefined);
+  return { results: ordered, filtered: options.testNamePattern !== undefined };
 }
 
 /** @param {string} name */
@@ -151,65 +237,74 @@ function main(name) {
   return async () => {
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`Unknown command ${name}.`);
-    const { chapters, flags } = parseArgs(process.argv.slice(3), command);
-    selectSubject(flags);
-    const seed = flags.get("--seed");
-    if (typeof seed === "string") {
-      if (!/^-?\d+$/.test(seed)) throw new UsageError(`--seed must be a whole number, not "${seed}".`);
-      process.env.RAFT_SEED = seed;
-    }
-    const fcPath = flags.get("--path");
-    if (typeof fcPath === "string") process.env.RAFT_FC_PATH = fcPath;
-    const testName = flags.get("--test");
-    /** @type {RegExp | undefined} */
-    let testNamePattern = typeof testName === "string" ? new RegExp(escapeRegExp(testName)) : undefined;
+    const spec = { ...command, more: chapterList() };
+    const { values, positionals } = parseCommand(spec, process.argv.slice(3));
+    const chapters = resolveChapters(positionals);
+    /** @type {Partial<Settings>} */
+    const settings = subjectSettings(values);
+    const seed = wholeOption(values.seed, "seed");
+    if (seed !== undefined) settings.seed = seed;
+    if (typeof values.path === "string") settings.fcPath = values.path;
+    const testName = typeof values.test === "string" ? values.test : undefined;
+    const testNamePattern = testName !== undefined ? new RegExp(escapeRegExp(testName)) : undefined;
 
     if (name === "replay") {
-      if (chapters.length !== 1 || typeof seed !== "string" || typeof testName !== "string") {
-        throw new UsageError(`Replay needs one chapter, a --seed and a --test name.\n\n${helpText(command.usage, command.options)}`);
+      if (chapters.length !== 1 || seed === undefined || testName === undefined) {
+        throw new UsageError(`Replay needs one chapter, a --seed and a --test name.\n\n${spec.usage}`);
       }
-      // The whole name as printed, or any part of it (all matching tests are replayed).
-      testNamePattern = new RegExp(escapeRegExp(testName));
-      process.env.RAFT_DRAW = "1";
-      const mermaid = flags.get("--mermaid");
-      if (typeof mermaid === "string") process.env.RAFT_MERMAID = path.resolve(process.cwd(), mermaid);
-      process.env.RAFT_SCORE = "off";
-    }
-    if (name === "grade") {
-      const out = flags.get("--out");
-      process.env.RAFT_RESULTS_FILE = path.resolve(process.cwd(), typeof out === "string" ? out : "results.json");
-      process.env.RAFT_SCORE = "list";
+      settings.draw = true;
+      if (typeof values.mermaid === "string") settings.mermaidFile = path.resolve(process.cwd(), values.mermaid);
     }
 
-    const { startVitest } = await import("vitest/node");
-    const watch = flags.has("--watch");
-    const ui = flags.has("--ui");
-    const vitest = await startVitest("test", chapters.map((c) => path.join(PROJECT_ROOT, c.testFile)), {
-      root: PROJECT_ROOT,
-      run: !watch && !ui,
-      watch,
-      ui,
-      open: ui,
-      ...(testNamePattern ? { testNamePattern } : {}),
-    });
-    if (watch || ui) return 0;
-    const failed = vitest.state.getCountOfFailedTests();
-    const errors = vitest.state.getUnhandledErrors().length;
-    const ran = countRun(vitest.state.getFiles());
-    await vitest.close();
+    if (values.watch || values.ui) {
+      const { startVitest } = await import("vitest/node");
+      Object.assign(process.env, settingsEnv(settings));
+      const reporter = new ScoreReporter({ print: true, ...(settings.subject ? { subject: settings.subject } : {}), filtered: testNamePattern !== undefined });
+      await startVitest("test", chapters.map((c) => path.join(PROJECT_ROOT, c.testFile)), {
+        root: PROJECT_ROOT,
+        run: false,
+        watch: true,
+        ui: Boolean(values.ui),
+        open: false,
+        reporters: [reporter],
+        ...(testNamePattern ? { testNamePattern } : {}),
+      });
+      return 0;
+    }
+
+    const started = Date.now();
+    const { results, filtered } = await runSuites(chapters, { settings, ...(testNamePattern ? { testNamePattern } : {}) });
+    const ran = results.reduce((n, c) => n + c.tests.filter((t) => t.state !== "not run").length, 0);
     if (testNamePattern && ran === 0) {
       console.error(`\nNo test of ${chapters.map((c) => c.short).join(", ")} has a name containing "${testName}". Run \`npm test -- ${chapters.map((c) => c.short).join(" ")}\` to see the names.`);
       return 2;
     }
-    const mermaid = flags.get("--mermaid");
-    if (name === "replay" && typeof mermaid === "string") {
-      if (existsSync(path.resolve(process.cwd(), mermaid))) console.log(`Sequence diagram written to ${mermaid} (render it: npx mmdc -i ${mermaid} -o run.svg).`);
-      else console.error(`No sequence diagram was written to ${mermaid}: the test built no simulated world.`);
+    const subject = settings.subject;
+
+    if (name === "replay") {
+      // The worlds were drawn by the tests themselves; the failure, if any, follows.
+      const failures = failuresText(results);
+      console.log(failures === "" ? pc.green("\nThe replayed test passed.") : failures);
+      if (settings.mermaidFile) {
+        if (existsSync(settings.mermaidFile)) console.log(`Sequence diagram written to ${values.mermaid}.`);
+        else console.error(`No sequence diagram was written to ${values.mermaid}: the test built no simulated world.`);
+      }
+      return failures === "" ? 0 : 1;
     }
-    // A low grade is a result, not an error: grade exits 0 once it has written the results.
-    if (name === "grade") return 0;
-    return failed === 0 && errors === 0 ? 0 : 1;
+
+    console.log(fullReport(results, { ...(subject ? { subject } : {}), filtered }));
+    if (name === "grade") {
+      const out = path.resolve(process.cwd(), typeof values.out === "string" ? values.out : "results.json");
+      writeFileSync(out, `${JSON.stringify(toGradescope(results, { elapsedMs: Date.now() - started }), null, 2)}\n`);
+      console.log(`Results written to ${path.relative(process.cwd(), out) || out} (Gradescope's results.json format).`);
+      // A low grade is a result, not an error: grade exits 0 once it has written the results.
+      return 0;
+    }
+    return failureGroups(results).length === 0 ? 0 : 1;
   };
 }
 
-await runMain(main(process.argv[2] ?? ""));
+// Re-exported for the check and other commands that print reports.
+export { scoreTable, testList };
+
+if (isMain(import.meta.url)) await runMain(main(process.argv[2] ?? ""));

@@ -4,23 +4,28 @@
  * time, so two events due at the same millisecond always run in the order
  * they were scheduled. That total order is what keeps runs repeatable:
  * nothing depends on how the heap happens to arrange equal keys.
+ *
+ * Events carry their own time and sequence (one object per event, not a
+ * wrapper around it: the world schedules several per simulated message).
  */
-export interface Scheduled<T> {
-  readonly time: number;
-  readonly sequence: number;
-  readonly item: T;
+export interface Scheduled {
+  /** Set by the queue when the event is scheduled. */
+  time: number;
+  /** Set by the queue when the event is scheduled. */
+  sequence: number;
 }
 
-export class EventQueue<T> {
-  private readonly heap: Scheduled<T>[] = [];
+export class EventQueue<T extends Scheduled> {
+  private readonly heap: T[] = [];
   private nextSequence = 0;
 
   get size(): number {
     return this.heap.length;
   }
 
-  schedule(time: number, item: T): void {
-    const entry: Scheduled<T> = { time, sequence: this.nextSequence++, item };
+  schedule(time: number, entry: T): void {
+    entry.time = time;
+    entry.sequence = this.nextSequence++;
     const heap = this.heap;
     heap.push(entry);
     let child = heap.length - 1;
@@ -33,11 +38,11 @@ export class EventQueue<T> {
     heap[child] = entry;
   }
 
-  peek(): Scheduled<T> | undefined {
+  peek(): T | undefined {
     return this.heap[0];
   }
 
-  pop(): Scheduled<T> | undefined {
+  pop(): T | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();
@@ -57,6 +62,6 @@ export class EventQueue<T> {
   }
 }
 
-function before<T>(a: Scheduled<T>, b: Scheduled<T>): boolean {
+function before(a: Scheduled, b: Scheduled): boolean {
   return a.time < b.time || (a.time === b.time && a.sequence < b.sequence);
 }

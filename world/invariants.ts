@@ -1,17 +1,19 @@
 /**
  * The five guarantees of Figure 3, checked after every event of every run.
  *
- * The world calls `afterEvent` each time a node has handled something (a
- * message, a timer, a client's command, a boot). The checks are
- * incremental: a node's log is compared with the copy taken after its
- * previous event, so only what changed is looked at again.
+ * The world hands the checker every node step (a message handled, a timer,
+ * a client's command, a boot): the node's state before and after, how
+ * its log changed, and what it sent and applied. The checks are
+ * incremental: only what changed in a log is looked at again.
  *
  * Besides Figure 3, two of Figure 2's "only grows" promises are checked
  * too, because breaking them is how the guarantees usually end up broken:
  * currentTerm and commitIndex never go backwards (a restart may go back
  * to what the node saved, nothing else).
  */
-import type { AppendEntries, AppendEntriesReply, LogEntry, NodeId, NodeView } from "./contract.ts";
+import type { AppendEntries, AppendEntriesReply, LogEntry, NodeId } from "./contract.ts";
+import { entryAt, sameEntry } from "./log.ts";
+import type { NodeState, NodeStep } from "./node-host.ts";
 
 export type Guarantee =
   | "Election Safety"
@@ -56,15 +58,14 @@ export class InvariantViolation extends Error {
 }
 
 interface NodeRecord {
-  role: NodeView["role"];
+  role: NodeState["role"];
   term: number;
   commitIndex: number;
-  log: LogEntry[];
   /** prefixHash[i] identifies the whole log up to index i + 1. */
   prefixHash: number[];
   lastApplied: number;
-  /** Indexes applied during the event being checked. */
-  appliedThisEvent: number[];
+  /** The world's copy of the node's log (read, never kept beyond a step). */
+  log: readonly LogEntry[];
 }
 
 interface CommittedEntry {
@@ -74,7 +75,6 @@ interface CommittedEntry {
   readonly seenBy: NodeId;
 }
 
-const sameEntry = (a: LogEntry, b: LogEntry): boolean => a.term === b.term && a.command === b.command;
 const showEntry = (e: LogEntry): string => `"${e.command}" (term ${e.term})`;
 
 function hashStep(previous: number, entry: LogEntry): number {
@@ -91,48 +91,48 @@ export class InvariantChecker {
   private readonly committed = new Map<number, CommittedEntry>();
   private readonly appliedAt = new Map<number, { entry: LogEntry; node: NodeId }>();
 
-  /** A node (re)boots: its volatile state starts over, its saved state carries on. */
-  boot(node: NodeId, view: NodeView, time: number): void {
-    this.records.set(node, {
-      role: view.role,
-      term: view.currentTerm,
-      commitIndex: 0,
-      log: [],
-      prefixHash: [],
-      lastApplied: 0,
-      appliedThisEvent: [],
-    });
-    this.afterEvent(node, view, time);
-  }
-
-  /** `env.apply` was called: check order now, and content once the event is over. */
-  applied(node: NodeId, index: number, entry: LogEntry, time: number): void {
-    const record = this.mustRecord(node);
-    if (index !== record.lastApplied + 1) {
-      throw new InvariantViolation(
-        "Apply in order, exactly once",
-        index <= record.lastApplied
-          ? `node ${node} applied index ${index} again (it had already applied up to ${record.lastApplied}).`
-          : `node ${node} applied index ${index} but had only applied up to ${record.lastApplied}; index ${record.lastApplied + 1} was skipped.`,
-        time,
-      );
+  /**
+   * Everything a node may have changed in one step. `log` is the world's
+   * copy of the node's log after the step.
+   */
+  afterStep(step: NodeStep, log: readonly LogEntry[]): void {
+    const node = step.node;
+    const time = step.time;
+    const view = step.after;
+    let record = this.records.get(node);
+    if (step.input.kind === "boot" || record === undefined) {
+      // A node (re)boots: its volatile state starts over, its saved state carries on.
+      record = { role: view.role, term: view.currentTerm, commitIndex: 0, prefixHash: [], lastApplied: 0, log };
+      this.records.set(node, record);
     }
-    record.lastApplied = index;
-    record.appliedThisEvent.push(index);
-    const earlier = this.appliedAt.get(index);
-    if (earlier && !sameEntry(earlier.entry, entry)) {
-      throw new InvariantViolation(
-        "State Machine Safety",
-        `node ${node} applied ${showEntry(entry)} at index ${index}, but node ${earlier.node} had applied ${showEntry(earlier.entry)} there.`,
-        time,
-      );
-    }
-    if (!earlier) this.appliedAt.set(index, { entry, node });
-  }
+    record.log = log;
 
-  /** Everything a node may have changed while handling one event. */
-  afterEvent(node: NodeId, view: NodeView, time: number): void {
-    const record = this.mustRecord(node);
+    // Apply in order, exactly once; and nobody applies something else at an index.
+    const applied: number[] = [];
+    for (const effect of step.effects) {
+      if (effect.kind !== "apply") continue;
+      const index = effect.index;
+      if (index !== record.lastApplied + 1) {
+        throw new InvariantViolation(
+          "Apply in order, exactly once",
+          index <= record.lastApplied
+            ? `node ${node} applied index ${index} again (it had already applied up to ${record.lastApplied}).`
+            : `node ${node} applied index ${index} but had only applied up to ${record.lastApplied}; index ${record.lastApplied + 1} was skipped.`,
+          time,
+        );
+      }
+      record.lastApplied = index;
+      applied.push(index);
+      const earlier = this.appliedAt.get(index);
+      if (earlier && !sameEntry(earlier.entry, effect.entry)) {
+        throw new InvariantViolation(
+          "State Machine Safety",
+          `node ${node} applied ${showEntry(effect.entry)} at index ${index}, but node ${earlier.node} had applied ${showEntry(earlier.entry)} there.`,
+          time,
+        );
+      }
+      if (!earlier) this.appliedAt.set(index, { entry: effect.entry, node });
+    }
 
     // Terms only grow.
     if (view.currentTerm < record.term) {
@@ -144,37 +144,28 @@ export class InvariantChecker {
     if (view.role === "leader") {
       const other = this.leaderOfTerm.get(view.currentTerm);
       if (other !== undefined && other !== node) {
-        throw new InvariantViolation(
-          "Election Safety",
-          `nodes ${other} and ${node} were both leader in term ${view.currentTerm}.`,
-          time,
-        );
+        throw new InvariantViolation("Election Safety", `nodes ${other} and ${node} were both leader in term ${view.currentTerm}.`, time);
       }
       this.leaderOfTerm.set(view.currentTerm, node);
     }
 
     // Log changes: Leader Append-Only and Log Matching.
-    const log = view.log;
-    const old = record.log;
-    let firstChange = 0;
-    const shared = Math.min(old.length, log.length);
-    // Most nodes keep their entry objects, so a reference check settles most positions.
-    while (firstChange < shared && (old[firstChange] === log[firstChange] || sameEntry(old[firstChange]!, log[firstChange]!))) firstChange++;
-    const logChanged = firstChange < old.length || log.length !== old.length;
-    if (logChanged) {
+    const change = step.log;
+    if (change !== undefined) {
+      const firstChange = change.from - 1;
       const wasSameLeader = record.role === "leader" && view.role === "leader" && record.term === view.currentTerm;
-      if (wasSameLeader && firstChange < old.length) {
-        const index = firstChange + 1;
+      if (wasSameLeader && firstChange < change.oldLength) {
+        const index = change.from;
+        const replaced = change.removed[0]!;
         throw new InvariantViolation(
           "Leader Append-Only",
           firstChange < log.length
-            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(old[firstChange]!)} became ${showEntry(log[firstChange]!)}.`
-            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${old.length} to ${log.length}).`,
+            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(log[firstChange]!)}.`
+            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${log.length}).`,
           time,
         );
       }
-      record.log = log.slice();
-      record.prefixHash.length = firstChange;
+      record.prefixHash.length = Math.min(record.prefixHash.length, firstChange);
       let hash = firstChange === 0 ? 0 : record.prefixHash[firstChange - 1]!;
       for (let i = firstChange; i < log.length; i++) {
         const entry = log[i]!;
@@ -195,20 +186,12 @@ export class InvariantChecker {
 
     // Commits only grow, and what is committed is recorded once.
     if (view.commitIndex < record.commitIndex) {
-      throw new InvariantViolation(
-        "Commits only grow",
-        `node ${node} moved commitIndex back from ${record.commitIndex} to ${view.commitIndex}.`,
-        time,
-      );
+      throw new InvariantViolation("Commits only grow", `node ${node} moved commitIndex back from ${record.commitIndex} to ${view.commitIndex}.`, time);
     }
     const newlyCommitted: number[] = [];
     if (view.commitIndex > record.commitIndex) {
       if (view.commitIndex > log.length) {
-        throw new InvariantViolation(
-          "Commits only grow",
-          `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${log.length} entries.`,
-          time,
-        );
+        throw new InvariantViolation("Commits only grow", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${log.length} entries.`, time);
       }
       for (let index = record.commitIndex + 1; index <= view.commitIndex; index++) {
         const entry = log[index - 1]!;
@@ -229,7 +212,7 @@ export class InvariantChecker {
     }
 
     // Applied entries must be committed and match this node's own log.
-    for (const index of record.appliedThisEvent) {
+    for (const index of applied) {
       if (index > view.commitIndex) {
         throw new InvariantViolation(
           "State Machine Safety",
@@ -238,19 +221,29 @@ export class InvariantChecker {
         );
       }
       const own = log[index - 1];
-      const applied = this.appliedAt.get(index);
-      if (own && applied && applied.node === node && !sameEntry(own, applied.entry)) {
+      const appliedEntry = this.appliedAt.get(index);
+      if (own && appliedEntry && appliedEntry.node === node && !sameEntry(own, appliedEntry.entry)) {
         throw new InvariantViolation(
           "State Machine Safety",
-          `node ${node} applied ${showEntry(applied.entry)} at index ${index}, but its own log holds ${showEntry(own)} there.`,
+          `node ${node} applied ${showEntry(appliedEntry.entry)} at index ${index}, but its own log holds ${showEntry(own)} there.`,
           time,
         );
       }
     }
-    record.appliedThisEvent.length = 0;
 
     record.role = view.role;
     record.term = view.currentTerm;
+
+    // A follower that says yes to AppendEntries must really match.
+    if (step.input.kind === "message" && step.input.message.type === "AppendEntries") {
+      const request = step.input.message;
+      const leader = step.input.from;
+      for (const effect of step.effects) {
+        if (effect.kind === "send" && effect.to === leader && effect.message.type === "AppendEntriesReply" && effect.message.success) {
+          this.successfulAppend(node, request, effect.message, log, time);
+        }
+      }
+    }
 
     // Leader Completeness: check a new leader against everything committed,
     // and every leader whenever something new is committed.
@@ -270,19 +263,19 @@ export class InvariantChecker {
    * follower that says yes too easily is caught where the mistake is,
    * not later at the leader.
    */
-  successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, view: NodeView, time: number): void {
+  private successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, log: readonly LogEntry[], time: number): void {
     const fail = (detail: string): never => {
       throw new InvariantViolation("A successful AppendEntries leaves the logs matching", `node ${node} answered success to AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}, ${request.entries.length} entries) from ${request.leaderId}, but ${detail}`, time);
     };
-    const log = view.log;
+    const view = { log };
     if (request.prevLogIndex > 0) {
-      const prev = log[request.prevLogIndex - 1];
+      const prev = entryAt(view, request.prevLogIndex);
       if (!prev) fail(`its log has only ${log.length} entr${log.length === 1 ? "y" : "ies"}, so nothing at index ${request.prevLogIndex} could match.`);
       else if (prev.term !== request.prevLogTerm) fail(`its entry at index ${request.prevLogIndex} has term ${prev.term}, not ${request.prevLogTerm}.`);
     }
     request.entries.forEach((sent, offset) => {
       const index = request.prevLogIndex + 1 + offset;
-      const held = log[index - 1];
+      const held = entryAt(view, index);
       if (!held || !sameEntry(held, sent)) fail(`afterwards its log holds ${held ? showEntry(held) : "nothing"} at index ${index}, where the leader sent ${showEntry(sent)}.`);
     });
     const expected = request.prevLogIndex + request.entries.length;
@@ -300,7 +293,7 @@ export class InvariantChecker {
     for (const index of indexes) {
       const committed = this.committed.get(index)!;
       if (committed.committedInTerm >= record.term) continue;
-      const held = record.log[index - 1];
+      const held = entryAt(record, index);
       if (!held || !sameEntry(held, committed.entry)) {
         throw new InvariantViolation(
           "Leader Completeness",
@@ -309,11 +302,5 @@ export class InvariantChecker {
         );
       }
     }
-  }
-
-  private mustRecord(node: NodeId): NodeRecord {
-    const record = this.records.get(node);
-    if (!record) throw new Error(`invariant checker: node ${node} has not booted`);
-    return record;
   }
 }

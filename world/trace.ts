@@ -6,8 +6,10 @@
  * Mermaid sequence diagram.
  */
 import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
+import type { DropReason } from "./network.ts";
+import type { NodeStep } from "./node-host.ts";
 
-export type DropReason = "partition" | "loss" | "crashed" | "paused";
+export type { DropReason };
 
 export type TraceEvent =
   | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number }
@@ -50,12 +52,138 @@ export type TraceEvent =
   | { readonly time: number; readonly kind: "vote"; readonly node: NodeId; readonly votedFor: NodeId; readonly term: number }
   | { readonly time: number; readonly kind: "propose"; readonly node: NodeId; readonly command: string; readonly result: ProposeResult }
   | { readonly time: number; readonly kind: "commit"; readonly node: NodeId; readonly commitIndex: number }
+  | {
+      readonly time: number;
+      readonly kind: "log";
+      readonly node: NodeId;
+      /** The first index that changed. */
+      readonly from: number;
+      readonly oldLength: number;
+      readonly newLength: number;
+    }
   | { readonly time: number; readonly kind: "apply"; readonly node: NodeId; readonly index: number; readonly entry: LogEntry }
   | { readonly time: number; readonly kind: "save"; readonly node: NodeId }
   | { readonly time: number; readonly kind: "network"; readonly description: string }
   | { readonly time: number; readonly kind: "note"; readonly node: NodeId; readonly text: string };
 
 export type TraceKind = TraceEvent["kind"];
+
+/** Where the world writes what happens. */
+export interface TraceSink {
+  record(event: TraceEvent): void;
+  /** A whole node step; sinks that do not keep steps get its events (see recordStep). */
+  recordStep?(step: NodeStep): void;
+}
+
+type Kept = TraceEvent | NodeStep;
+
+const isStep = (kept: Kept): kept is NodeStep => "input" in kept;
+
+/**
+ * The trace of a run, in memory. With a limit it keeps only the last
+ * `limit` entries (bulk runs need only the end, for a failure).
+ *
+ * It keeps node steps whole and turns them into events only when someone
+ * reads the trace: most runs are never read, and an event object per line
+ * costs more than the node's own work.
+ */
+export class Trace implements TraceSink {
+  private kept: Kept[] = [];
+  /** With a limit, `kept` is a ring: the next entry overwrites position `next`. */
+  private next = 0;
+  /** The events of kept[0 .. expandedUpTo), in order. */
+  private expanded: TraceEvent[] | null = null;
+
+  constructor(private readonly limit = 0) {}
+
+  record(event: TraceEvent): void {
+    this.keep(event);
+  }
+
+  recordStep(step: NodeStep): void {
+    this.keep(step);
+  }
+
+  private keep(entry: Kept): void {
+    if (this.limit <= 0 || this.kept.length < this.limit) {
+      this.kept.push(entry);
+      return;
+    }
+    this.expanded = null;
+    this.kept[this.next] = entry;
+    this.next = (this.next + 1) % this.limit;
+  }
+
+  get events(): readonly TraceEvent[] {
+    if (this.next !== 0) {
+      // A full ring: put it in order and expand it all (only long, limited runs get here).
+      const ordered = [...this.kept.slice(this.next), ...this.kept.slice(0, this.next)];
+      this.expanded = [];
+      this.expandedUpTo = 0;
+      return expand(ordered, 0, this.expanded);
+    }
+    // Otherwise expand only what was kept since the last reading.
+    this.expanded ??= [];
+    if (this.expandedUpTo > this.kept.length) {
+      this.expanded = [];
+      this.expandedUpTo = 0;
+    }
+    expand(this.kept, this.expandedUpTo, this.expanded);
+    this.expandedUpTo = this.kept.length;
+    return this.expanded;
+  }
+
+  private expandedUpTo = 0;
+}
+
+function expand(entries: readonly Kept[], from: number, into: TraceEvent[]): TraceEvent[] {
+  const sink: TraceSink = { record: (event) => void into.push(event) };
+  for (let i = from; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (isStep(entry)) stepEvents(sink, entry);
+    else into.push(entry);
+  }
+  return into;
+}
+
+/** Write a node step to a sink: whole, if it keeps steps, or as its events. */
+export function recordStep(sink: TraceSink, step: NodeStep): void {
+  if (sink.recordStep) sink.recordStep(step);
+  else stepEvents(sink, step);
+}
+
+/**
+ * The trace events of one node step, in the order a reader wants them:
+ * what came in, how the node's state changed, then what it did.
+ */
+export function stepEvents(sink: TraceSink, step: NodeStep): void {
+  const { node, time, input, before, after } = step;
+  switch (input.kind) {
+    case "message":
+      sink.record({ time, kind: "deliver", from: input.from, to: node, message: input.message, messageId: input.messageId });
+      break;
+    case "timer":
+      sink.record({ time, kind: "timer-fire", node, timer: input.timer });
+      break;
+    case "propose":
+      sink.record({ time, kind: "propose", node, command: input.command, result: step.result ?? { accepted: false, leaderId: null } });
+      break;
+    case "boot":
+      break;
+  }
+  if (before !== null) {
+    if (after.currentTerm !== before.currentTerm) sink.record({ time, kind: "term", node, from: before.currentTerm, to: after.currentTerm });
+    if (after.role !== before.role) sink.record({ time, kind: "role", node, from: before.role, to: after.role, term: after.currentTerm });
+    if (after.votedFor !== null && (after.votedFor !== before.votedFor || after.currentTerm !== before.currentTerm)) {
+      sink.record({ time, kind: "vote", node, votedFor: after.votedFor, term: after.currentTerm });
+    }
+  }
+  if (step.log !== undefined && (before !== null || step.log.oldLength > 0)) {
+    sink.record({ time, kind: "log", node, from: step.log.from, oldLength: step.log.oldLength, newLength: step.log.newLength });
+  }
+  if (before !== null && after.commitIndex !== before.commitIndex) sink.record({ time, kind: "commit", node, commitIndex: after.commitIndex });
+  for (const effect of step.effects) sink.record(effect);
+}
 
 /** A message in a few words: `RequestVote(term 4, C, last 0/0)`. */
 export function describeMessage(message: Message): string {
@@ -128,6 +256,8 @@ export function describeEvent(event: TraceEvent, short = false): string {
       return `client proposes "${event.command}": ${event.result.accepted ? `accepted at index ${event.result.index}` : `refused (leader: ${event.result.leaderId ?? "unknown"})`}`;
     case "commit":
       return `commitIndex → ${event.commitIndex}`;
+    case "log":
+      return describeLogChange(event, short);
     case "apply":
       return `applies ${event.index}: "${event.entry.command}" (term ${event.entry.term})`;
     case "save":
@@ -137,6 +267,16 @@ export function describeEvent(event: TraceEvent, short = false): string {
     case "note":
       return `note: ${event.text}`;
   }
+}
+
+/** "log 3 → 1, cut at 2", "log 2 → 3 (+1)", "log 5 → 4, cut at 3, +2" */
+function describeLogChange(event: Extract<TraceEvent, { kind: "log" }>, short: boolean): string {
+  const { from, oldLength, newLength } = event;
+  const added = newLength - (from - 1);
+  const cut = oldLength >= from;
+  const arrow = short ? "→" : " → ";
+  if (!cut) return `log ${oldLength}${arrow}${newLength} (+${added})`;
+  return `log ${oldLength}${arrow}${newLength}, cut at ${from}${added > 0 ? `, +${added}` : ""}`;
 }
 
 /** The node an event belongs to in the timeline (deliveries belong to the receiver). */

@@ -1,48 +1,34 @@
 /**
  * The simulated world: virtual time, seeded randomness, an in-memory
- * network, and the nodes under test.
+ * network, and the nodes under test. This file is the facade tests use;
+ * the rooms behind it are
+ *
+ *   event-queue.ts   the agenda: events in order of (time, sequence)
+ *   network.ts       each message's fate: lost, or when it arrives
+ *   node-host.ts     one node's process, timers, disk, environment; every
+ *                    call into node code, recorded as a NodeStep
+ *   invariants.ts    the guarantees of Figure 3, checked on every step
+ *   trace.ts         what happened, and ways to draw it
  *
  * Nothing here reads the real clock. Time moves only when the world takes
  * the next event from its agenda (a message arriving, a timer firing, an
  * action a test scheduled), so ten simulated minutes take as long as the
  * events in them take to run, and the same seed gives the same run.
  *
- * After every event the world asks the node that handled it for its
- * state and checks the guarantees of Figure 3 (see invariants.ts).
+ * The world's core imports nothing from Node.js, so it runs in a browser
+ * page as well; running untrusted node code in a sandbox is the Node
+ * host's business (world/sandbox.ts).
  */
-import type {
-  AppendEntries,
-  AppendEntriesReply,
-  CreateNode,
-  LogEntry,
-  Message,
-  NodeEnvironment,
-  NodeId,
-  NodeView,
-  PersistentState,
-  ProposeResult,
-  RaftNode,
-  TimerName,
-  Timing,
-} from "./contract.ts";
-import { EventQueue } from "./event-queue.ts";
-import { InvariantChecker, InvariantViolation } from "./invariants.ts";
-import { RandomStream } from "./random.ts";
-import { describeMessage, type DropReason, type TraceEvent, type TraceKind } from "./trace.ts";
+import type { CreateNode, LogEntry, Message, MessageType, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
+import { EventQueue, type Scheduled } from "./event-queue.ts";
+import { InvariantChecker } from "./invariants.ts";
+import { copyMessage, messageBytes } from "./messages.ts";
+import { Network, type Connectivity, type DropReason, type NetworkSettings } from "./network.ts";
+import { copiesMessages, failedStep, NodeHost, RunawayNode, type HostServices, type NodeStep, type PendingTimer } from "./node-host.ts";
+import { recordStep, Trace, type TraceEvent, type TraceKind, type TraceSink } from "./trace.ts";
 
-/** How the in-memory network treats each message. */
-export interface NetworkSettings {
-  /** One-way delay in ms, drawn uniformly from [min, max). */
-  readonly latency: readonly [number, number];
-  /** Chance that a message is lost. */
-  readonly dropRate: number;
-  /** Chance that a message is delivered twice (each copy with its own delay). */
-  readonly duplicateRate: number;
-  /** Chance that a message is held back by an extra delay, so later ones overtake it. */
-  readonly reorderRate: number;
-  /** The extra delay of a held-back message, in ms, drawn from [min, max). */
-  readonly reorderDelay: readonly [number, number];
-}
+export { NodeFailure, RunawayNode, ContractBroken, markCopiesMessages, nodeCallInProgress, type NodeStep } from "./node-host.ts";
+export { DEFAULT_NETWORK, type NetworkSettings, type Connectivity } from "./network.ts";
 
 /** When a node counts as running away. */
 export interface RunawayLimits {
@@ -77,89 +63,36 @@ export interface WorldOptions {
   /** Timing for particular nodes, e.g. one node with a short election timeout. */
   readonly nodeTiming?: Readonly<Record<NodeId, Partial<Timing>>>;
   readonly limits?: Partial<RunawayLimits>;
-  /** Keep only the last N trace events (for long runs); all when absent. */
+  /** Keep only the last N trace events (for long runs); all when absent. Ignored when `trace` is given. */
   readonly traceLimit?: number;
+  /** Where to write the trace (default: an in-memory Trace, readable as `world.trace`). */
+  readonly trace?: TraceSink;
 }
 
 export const DEFAULT_TIMING: Timing = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 };
 
-export const DEFAULT_NETWORK: NetworkSettings = {
-  latency: [1, 10],
-  dropRate: 0,
-  duplicateRate: 0,
-  reorderRate: 0,
-  reorderDelay: [20, 100],
-};
-
 export const DEFAULT_LIMITS: RunawayLimits = { messagesPerNodePerSecond: 5_000, eventsAtOneInstant: 10_000 };
 
-/** The node code threw an exception. */
-export class NodeFailure extends Error {
-  constructor(
-    readonly node: NodeId,
-    readonly during: string,
-    readonly time: number,
-    /** What the node threw. */
-    readonly thrown: unknown,
-  ) {
-    const reason = thrown instanceof Error ? thrown.message : String(thrown);
-    super(`node ${node} threw while ${during} at ${time} ms:\n  ${reason}`);
-    this.name = "Node threw";
-    // Point the stack at the node's own code, so a test report shows the
-    // line of node.ts that threw rather than the world's machinery.
-    if (thrown instanceof Error && thrown.stack) {
-      const frames = thrown.stack.split("\n").filter((line) => /^\s+at /.test(line));
-      const nodeFrames = frames.filter((line) => !/[\\/](world|tests|node_modules)[\\/]/.test(line));
-      this.stack = [`${this.name}: ${this.message}`, ...(nodeFrames.length > 0 ? nodeFrames : frames)].join("\n");
-    }
-  }
+/**
+ * A test's hand on the wire: called for every message a real node sends,
+ * before the network decides its fate. Return undefined to let it go as
+ * it is, or the messages to send instead (an empty list drops it; several
+ * split it, say a multi-entry AppendEntries into one-entry pieces).
+ */
+export type Interceptor = (message: Message, from: NodeId, to: NodeId) => readonly Message[] | undefined;
+
+/** Messages and bytes one node has sent, per message type. */
+export interface TrafficCounts {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly byType: Readonly<Record<MessageType, { readonly messages: number; readonly bytes: number }>>;
 }
 
-/** A node flooded the network or looped without letting time pass. */
-export class RunawayNode extends Error {
-  constructor(
-    readonly node: NodeId | undefined,
-    detail: string,
-  ) {
-    super(detail);
-    this.name = "Runaway node";
-  }
-}
-
-type Agenda =
-  | { readonly kind: "deliver"; readonly from: NodeId; readonly to: NodeId; readonly message: Message; readonly messageId: number }
-  | { readonly kind: "timer"; readonly node: NodeId; readonly timer: TimerName; readonly generation: number }
-  | { readonly kind: "action"; readonly description: string; readonly run: () => void };
-
-interface PendingTimer {
-  readonly generation: number;
-  readonly setAt: number;
-  readonly delay: number;
-  readonly dueAt: number;
-}
-
-interface Slot {
-  readonly id: NodeId;
-  readonly scripted: boolean;
-  readonly random: RandomStream;
-  node: RaftNode | null;
-  up: boolean;
-  /** Stopped like a frozen process: memory kept, no messages, no timers until resumed. */
-  paused: boolean;
-  /** This node's timing (the cluster's, unless a test changed it). */
-  timing: Timing;
-  /** Counts boots, so a crashed incarnation's environment can no longer act. */
-  incarnation: number;
-  disk: PersistentState | null;
-  timers: Map<TimerName, PendingTimer>;
-  timerGeneration: number;
-  lastView: NodeView | null;
-  forcedDraws: number[];
-  inbox: InboxMessage[];
-  applied: { index: number; entry: LogEntry }[];
-  sendWindowStart: number;
-  sendsInWindow: number;
-}
+type Agenda = (
+  | { readonly kind: "deliver"; readonly from: NodeId; readonly to: NodeHost; readonly message: Message; readonly messageId: number; readonly incarnation: number }
+  | { readonly kind: "timer"; readonly node: NodeHost; readonly timer: TimerName; readonly generation: number }
+  | { readonly kind: "action"; readonly description: string; readonly run: () => void }
+) & Scheduled;
 
 export interface InboxMessage {
   readonly time: number;
@@ -169,119 +102,72 @@ export interface InboxMessage {
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/**
- * While node code runs, the real clock, real randomness and real timers
- * throw: a node that used them would make runs unrepeatable, and the
- * error says what to use instead. The guards are installed once, and pass
- * every call through unless a node is running (swapping globals at every
- * event would cost more than the rest of the event).
- */
-let nodeCodeRunning = false;
-
-function guard<F extends (...args: never[]) => unknown>(original: F, what: string, instead: string): F {
-  const guarded = function (this: unknown, ...args: Parameters<F>): ReturnType<F> {
-    if (nodeCodeRunning) {
-      throw new Error(`node code called ${what}. In the simulated world use ${instead}, so the same seed replays the same run.`);
-    }
-    return original.apply(this, args) as ReturnType<F>;
-  };
-  // Keep what hangs off the original (setTimeout's promisified form, for one).
-  for (const key of Reflect.ownKeys(original)) {
-    if (key === "length" || key === "name" || key === "prototype") continue;
-    const descriptor = Object.getOwnPropertyDescriptor(original, key);
-    if (descriptor) Object.defineProperty(guarded, key, descriptor);
-  }
-  return guarded as unknown as F;
-}
-
-const GUARDS_INSTALLED = Symbol.for("raft-workbook.world-guards");
-if (!(GUARDS_INSTALLED in globalThis)) {
-  Object.defineProperty(globalThis, GUARDS_INSTALLED, { value: true });
-  Math.random = guard(Math.random, "Math.random()", "env.randomInt(min, max)");
-  Date.now = guard(Date.now, "Date.now()", "env.now()");
-  performance.now = guard(performance.now.bind(performance), "performance.now()", "env.now()");
-  globalThis.setTimeout = guard(globalThis.setTimeout, "setTimeout()", 'env.setTimer("election" or "heartbeat", delayMs)');
-  globalThis.setInterval = guard(globalThis.setInterval, "setInterval()", "env.setTimer(...) again each time the timer fires");
-}
-
-function insideTheWorld<T>(run: () => T): T {
-  if (nodeCodeRunning) return run();
-  nodeCodeRunning = true;
-  try {
-    return run();
-  } finally {
-    nodeCodeRunning = false;
-  }
-}
-
 export function nodeIds(count: number): NodeId[] {
   return LETTERS.slice(0, count).split("");
 }
 
-function copyState(state: PersistentState): PersistentState {
-  return { currentTerm: state.currentTerm, votedFor: state.votedFor, log: state.log.map((e) => ({ term: e.term, command: e.command })) };
+const MESSAGE_TYPES: readonly MessageType[] = ["RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply"];
+
+function emptyCounts(): { messages: number; bytes: number; byType: Record<MessageType, { messages: number; bytes: number }> } {
+  const byType = {} as Record<MessageType, { messages: number; bytes: number }>;
+  for (const type of MESSAGE_TYPES) byType[type] = { messages: 0, bytes: 0 };
+  return { messages: 0, bytes: 0, byType };
 }
 
 export class World {
   readonly seed: number;
   readonly nodes: readonly NodeId[];
   readonly timing: Timing;
-  private networkSettings: NetworkSettings;
   readonly limits: RunawayLimits;
   /** The nodes the test plays itself. */
   readonly scripted: readonly NodeId[];
 
   private clock = 0;
   private readonly agenda = new EventQueue<Agenda>();
-  private readonly slots = new Map<NodeId, Slot>();
-  private readonly links = new Map<string, RandomStream>();
-  private readonly blocked = new Set<string>();
-  private readonly linkLatency = new Map<string, readonly [number, number]>();
+  private readonly hosts = new Map<NodeId, NodeHost>();
+  private readonly net: Network;
   private readonly checker = new InvariantChecker();
-  private readonly createNode: CreateNode;
-  private readonly traceLimit: number;
-  private readonly events: TraceEvent[] = [];
+  private readonly sink: TraceSink;
+  private readonly memory: Trace | undefined;
   private nextMessageId = 1;
-  /** The AppendEntries a node is handling right now, and its success reply if it sends one. */
-  private handlingAppend: { node: NodeId; from: NodeId; request: AppendEntries; reply?: AppendEntriesReply } | undefined;
   private instant = -1;
   private eventsThisInstant = 0;
+  private readonly listeners: ((world: World) => void)[] = [];
+  private readonly stepListeners: ((step: NodeStep) => void)[] = [];
+  private readonly interceptors: Interceptor[] = [];
+  private readonly traffic = new Map<NodeId, ReturnType<typeof emptyCounts>>();
+  /** The node code copies every message it receives itself (the sandbox does). */
+  private readonly copiesMessages: boolean;
 
   constructor(options: WorldOptions) {
     this.seed = options.seed;
     this.nodes = typeof options.nodes === "number" ? nodeIds(options.nodes) : [...options.nodes];
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
-    this.networkSettings = { ...DEFAULT_NETWORK, ...options.network };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.createNode = options.createNode;
-    this.traceLimit = options.traceLimit ?? 0;
+    this.net = new Network(this.seed, this.nodes, options.network);
+    this.memory = options.trace ? undefined : new Trace(options.traceLimit ?? 0);
+    this.sink = options.trace ?? this.memory!;
+    this.copiesMessages = copiesMessages(options.createNode);
     const scripted = new Set(options.scripted ?? []);
     this.scripted = [...scripted];
     for (const id of scripted) {
       if (!this.nodes.includes(id)) throw new Error(`scripted node ${id} is not one of the nodes ${this.nodes.join(", ")}`);
     }
+    const world = this;
+    const services: HostServices = {
+      nodes: this.nodes,
+      seed: this.seed,
+      now: () => world.clock,
+      send: (from, to, message) => world.send(from, to, message),
+      scheduleTimer: (host, timer, generation, dueAt) => world.agenda.schedule(dueAt, { kind: "timer", node: host, timer, generation, time: 0, sequence: 0 }),
+      messagesPerNodePerSecond: this.limits.messagesPerNodePerSecond,
+      heartbeatInterval: this.timing.heartbeatInterval,
+    };
     for (const id of this.nodes) {
-      this.slots.set(id, {
-        id,
-        scripted: scripted.has(id),
-        random: new RandomStream(this.seed, `election-timeouts:${id}`),
-        node: null,
-        up: false,
-        paused: false,
-        timing: { ...this.timing, ...options.nodeTiming?.[id] },
-        incarnation: 0,
-        disk: options.saved?.[id] ? copyState(options.saved[id]) : null,
-        timers: new Map(),
-        timerGeneration: 0,
-        lastView: null,
-        forcedDraws: [...(options.randomDraws?.[id] ?? [])],
-        inbox: [],
-        applied: [],
-        sendWindowStart: 0,
-        sendsInWindow: 0,
-      });
+      this.hosts.set(id, new NodeHost(id, scripted.has(id), services, options.createNode, { ...this.timing, ...options.nodeTiming?.[id] }, options.saved?.[id], options.randomDraws?.[id]));
+      this.traffic.set(id, emptyCounts());
     }
-    for (const slot of this.slots.values()) if (!slot.scripted) this.boot(slot, false);
+    for (const host of this.hosts.values()) if (!host.scripted) this.boot(host, false);
   }
 
   // -------------------------------------------------------------------------
@@ -327,12 +213,22 @@ export class World {
 
   /** Write a line of the test's own into the trace, such as the stage of a story. */
   mark(text: string): void {
-    this.record({ time: this.clock, kind: "network", description: text });
+    this.sink.record({ time: this.clock, kind: "network", description: text });
   }
 
   /** Schedule an action of the test's (a partition, a crash, a proposal) at a given time. */
   at(time: number, description: string, run: () => void): void {
-    this.agenda.schedule(Math.max(time, this.clock), { kind: "action", description, run });
+    this.agenda.schedule(Math.max(time, this.clock), { kind: "action", description, run, time: 0, sequence: 0 });
+  }
+
+  /** Call `listener` after every event the world runs (a delivery, a timer, an action), to watch a run as it goes. */
+  afterEveryEvent(listener: (world: World) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Call `listener` with every node step, the record the checks and the trace read. */
+  afterEveryStep(listener: (step: NodeStep) => void): void {
+    this.stepListeners.push(listener);
   }
 
   /** Run the next event on the agenda. Returns false when there is none. */
@@ -352,19 +248,20 @@ export class World {
       this.instant = next.time;
       this.eventsThisInstant = 1;
     }
-    const event = next.item;
+    const event = next;
     switch (event.kind) {
       case "deliver":
-        this.deliver(event.from, event.to, event.message, event.messageId);
+        this.deliver(event.from, event.to, event.message, event.messageId, event.incarnation);
         break;
       case "timer":
         this.fireTimer(event.node, event.timer, event.generation);
         break;
       case "action":
-        this.record({ time: this.clock, kind: "network", description: event.description });
+        this.sink.record({ time: this.clock, kind: "network", description: event.description });
         event.run();
         break;
     }
+    for (const listener of this.listeners) listener(this);
     return true;
   }
 
@@ -372,48 +269,91 @@ export class World {
   // Looking at the nodes
   // -------------------------------------------------------------------------
 
-  /** The state of a running node, read fresh from the node. */
+  /** A node's state, as it reported it after its last event (crashed nodes have none; paused nodes keep theirs). */
   view(id: NodeId): NodeView {
-    const slot = this.slot(id);
-    if (slot.scripted) throw new Error(`node ${id} is scripted by the test; it has no state of its own`);
-    if (!slot.up || slot.node === null) throw new Error(`node ${id} is crashed`);
-    return slot.node.inspect();
+    const host = this.host(id);
+    if (host.scripted) throw new Error(`node ${id} is scripted by the test; it has no state of its own`);
+    if (!host.up || host.state === null) throw new Error(`node ${id} is crashed`);
+    const state = host.state;
+    const mirror = host.mirror;
+    return {
+      role: state.role,
+      currentTerm: state.currentTerm,
+      votedFor: state.votedFor,
+      leaderId: state.leaderId,
+      commitIndex: state.commitIndex,
+      lastApplied: state.lastApplied,
+      get log(): readonly LogEntry[] {
+        return mirror.log;
+      },
+    };
   }
 
-  /** Whether a node is running (not crashed, not scripted). */
+  /** Whether a node runs: booted, not crashed, not paused, not scripted. */
+  isRunning(id: NodeId): boolean {
+    const host = this.host(id);
+    return host.running && !host.scripted;
+  }
+
+  /** Same as isRunning: a paused node is not up. */
   isUp(id: NodeId): boolean {
-    const slot = this.slot(id);
-    return slot.up && !slot.scripted;
+    return this.isRunning(id);
   }
 
-  /** The running nodes that are not scripted. */
+  isPaused(id: NodeId): boolean {
+    return this.host(id).paused;
+  }
+
+  isCrashed(id: NodeId): boolean {
+    const host = this.host(id);
+    return !host.scripted && !host.up;
+  }
+
+  /** The nodes that run (not crashed, not paused, not scripted). */
   runningNodes(): NodeId[] {
-    return this.nodes.filter((id) => this.isUp(id));
+    return this.nodes.filter((id) => this.isRunning(id));
   }
 
-  /** Running nodes that currently believe they are leader. */
+  /** Running nodes that currently believe they are leader (a paused leader does not count). */
   leaders(): NodeId[] {
-    return this.runningNodes().filter((id) => this.view(id).role === "leader");
+    return this.runningNodes().filter((id) => this.host(id).state?.role === "leader");
   }
 
   /** The pending timer of a node, if any. */
-  timer(id: NodeId, name: TimerName): { readonly setAt: number; readonly delay: number; readonly dueAt: number } | undefined {
-    return this.slot(id).timers.get(name);
+  timer(id: NodeId, name: TimerName): PendingTimer | undefined {
+    return this.host(id).timers.get(name);
   }
 
   /** What a node has applied to its state machine since it last booted, in order. */
   applied(id: NodeId): readonly { index: number; entry: LogEntry }[] {
-    return this.slot(id).applied;
+    return this.host(id).applied;
+  }
+
+  /** What is on a node's disk: the state it last saved (or was started with), or null. */
+  disk(id: NodeId): PersistentState | null {
+    const disk = this.host(id).disk;
+    return disk === null ? null : { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice() };
+  }
+
+  /** How many times a node has booted (1 after its first boot). */
+  incarnation(id: NodeId): number {
+    return this.host(id).incarnation;
+  }
+
+  /** Messages and bytes each node has sent so far, by type (lost ones included). */
+  trafficOf(id: NodeId): TrafficCounts {
+    return this.traffic.get(id)!;
   }
 
   /** The trace so far (only the last `traceLimit` events if a limit was set). */
   get trace(): readonly TraceEvent[] {
-    return this.events;
+    if (!this.memory) throw new Error("this world writes its trace to a sink of the test's; read it there");
+    return this.memory.events;
   }
 
   /** Trace events of one kind. */
   traceOf<K extends TraceKind>(kind: K): Extract<TraceEvent, { kind: K }>[] {
-    return this.events.filter((e): e is Extract<TraceEvent, { kind: K }> => e.kind === kind);
+    return this.trace.filter((e): e is Extract<TraceEvent, { kind: K }> => e.kind === kind);
   }
 
   // -------------------------------------------------------------------------
@@ -422,19 +362,20 @@ export class World {
 
   /** Messages real nodes have sent to scripted node `id`, oldest first. */
   inbox(id: NodeId): readonly InboxMessage[] {
-    return this.slot(id).inbox;
+    return this.host(id).inbox;
   }
 
   /** Empty every scripted node's inbox. */
   clearInboxes(): void {
-    for (const slot of this.slots.values()) slot.inbox = [];
+    for (const host of this.hosts.values()) host.inbox = [];
   }
 
   /** As scripted node `from`, hand `message` to node `to` right now. */
   sendAs(from: NodeId, to: NodeId, message: Message): void {
     const messageId = this.nextMessageId++;
-    this.record({ time: this.clock, kind: "send", from, to, message, messageId, arrivesAt: this.clock });
-    this.deliver(from, to, message, messageId);
+    const target = this.host(to);
+    this.sink.record({ time: this.clock, kind: "send", from, to, message, messageId, arrivesAt: this.clock });
+    this.deliver(from, target, message, messageId, target.incarnation);
   }
 
   /**
@@ -443,7 +384,12 @@ export class World {
    * a node's next election timeouts.
    */
   forceRandomDraws(id: NodeId, values: readonly number[]): void {
-    this.slot(id).forcedDraws.push(...values);
+    this.host(id).forcedDraws.push(...values);
+  }
+
+  /** Watch or reshape every message real nodes send (see Interceptor). */
+  intercept(interceptor: Interceptor): void {
+    this.interceptors.push(interceptor);
   }
 
   // -------------------------------------------------------------------------
@@ -453,47 +399,58 @@ export class World {
   /**
    * Split the cluster: nodes in different groups cannot reach each other,
    * in either direction. Nodes in no group form one more group together.
+   * Replaces any earlier partition; isolated nodes stay isolated.
    */
   partition(...groups: readonly (readonly NodeId[])[]): void {
-    const listed = new Set(groups.flat());
-    const rest = this.nodes.filter((id) => !listed.has(id));
-    const all = rest.length > 0 ? [...groups, rest] : groups;
-    const groupOf = new Map<NodeId, number>();
-    all.forEach((group, i) => group.forEach((id) => groupOf.set(id, i)));
-    this.blocked.clear();
-    for (const a of this.nodes) for (const b of this.nodes) if (groupOf.get(a) !== groupOf.get(b)) this.blocked.add(`${a}>${b}`);
-    this.record({ time: this.clock, kind: "network", description: `partition ${all.map((g) => `{${g.join(",")}}`).join(" | ")}` });
+    const all = this.net.partition(groups);
+    this.mark(`partition ${all.map((g) => `{${g.join(",")}}`).join(" | ")}`);
   }
 
-  /** Cut node `id` off from everyone, both ways. */
+  /** Cut node `id` off from everyone, both ways, until `reconnect(id)`. */
   isolate(id: NodeId): void {
-    for (const other of this.nodes) {
-      if (other === id) continue;
-      this.blocked.add(`${id}>${other}`);
-      this.blocked.add(`${other}>${id}`);
-    }
-    this.record({ time: this.clock, kind: "network", description: `isolate ${id}` });
+    this.host(id);
+    this.net.isolate(id);
+    this.mark(`isolate ${id}`);
   }
 
-  /** Restore all links of node `id`. */
+  /** Undo `isolate(id)` and the one-way cuts touching it. Other isolated nodes stay isolated; a partition stays. */
   reconnect(id: NodeId): void {
-    for (const other of this.nodes) {
-      this.blocked.delete(`${id}>${other}`);
-      this.blocked.delete(`${other}>${id}`);
-    }
-    this.record({ time: this.clock, kind: "network", description: `reconnect ${id}` });
+    this.host(id);
+    this.net.reconnect(id);
+    this.mark(`reconnect ${id}`);
   }
 
   /** Cut one direction only: `from` can no longer reach `to` (replies still flow back). */
   cutOneWay(from: NodeId, to: NodeId): void {
-    this.blocked.add(`${from}>${to}`);
-    this.record({ time: this.clock, kind: "network", description: `cut ${from}→${to} (one way)` });
+    this.net.cutOneWay(from, to);
+    this.mark(`cut ${from}→${to} (one way)`);
   }
 
-  /** Every link works again. */
+  /** Undo `cutOneWay(from, to)`. */
+  restoreOneWay(from: NodeId, to: NodeId): void {
+    this.net.restoreOneWay(from, to);
+    this.mark(`restore ${from}→${to}`);
+  }
+
+  /** Every link works again: no partition, no isolated node, no one-way cut. */
   heal(): void {
-    this.blocked.clear();
-    this.record({ time: this.clock, kind: "network", description: "heal: every link works again" });
+    this.net.heal();
+    this.mark("heal: every link works again");
+  }
+
+  /** Who can reach whom now. */
+  connectivity(): Connectivity {
+    return this.net.connectivity();
+  }
+
+  /** Whether `from` can currently reach `to`. */
+  canReach(from: NodeId, to: NodeId): boolean {
+    return this.net.canReach(from, to);
+  }
+
+  /** The nodes that `id` can reach and hear from, itself included. */
+  connectedTo(id: NodeId): NodeId[] {
+    return this.nodes.filter((other) => other === id || (this.net.canReach(id, other) && this.net.canReach(other, id)));
   }
 
   /**
@@ -501,23 +458,24 @@ export class World {
    * network's. A test uses it to decide which of two messages arrives first.
    */
   setLinkLatency(from: NodeId, to: NodeId, latency: readonly [number, number]): void {
-    this.linkLatency.set(`${from}>${to}`, latency);
+    this.net.configureLink(from, to, { latency });
   }
 
-  /** How the network treats messages now. */
+  /** Give one direction of one link settings of its own: latency, loss, duplicates, reordering. */
+  setLinkNetwork(from: NodeId, to: NodeId, settings: Partial<NetworkSettings>): void {
+    this.net.configureLink(from, to, settings);
+    this.mark(`link ${from}→${to} now ${JSON.stringify(settings)}`);
+  }
+
+  /** How the network treats messages now (links with settings of their own aside). */
   get network(): NetworkSettings {
-    return this.networkSettings;
-  }
-
-  /** Whether `from` can currently reach `to`. */
-  canReach(from: NodeId, to: NodeId): boolean {
-    return !this.blocked.has(`${from}>${to}`);
+    return this.net.settings;
   }
 
   /** Change the network's behaviour from now on (loss, duplicates, delays). */
   setNetwork(settings: Partial<NetworkSettings>): void {
-    this.networkSettings = { ...this.networkSettings, ...settings };
-    this.record({ time: this.clock, kind: "network", description: `network now ${JSON.stringify(settings)}` });
+    this.net.configure(settings);
+    this.mark(`network now ${JSON.stringify(settings)}`);
   }
 
   /**
@@ -527,317 +485,183 @@ export class World {
    * the meantime fire at once.
    */
   pause(id: NodeId): void {
-    const slot = this.slot(id);
-    if (!slot.up || slot.paused) return;
-    slot.paused = true;
-    this.record({ time: this.clock, kind: "network", description: `pause ${id}` });
+    const host = this.host(id);
+    if (!host.up || host.paused) return;
+    host.paused = true;
+    this.mark(`pause ${id}`);
   }
 
   resume(id: NodeId): void {
-    const slot = this.slot(id);
-    if (!slot.paused) return;
-    slot.paused = false;
-    this.record({ time: this.clock, kind: "network", description: `resume ${id}` });
-    for (const [timer, pending] of slot.timers) {
-      if (pending.dueAt <= this.clock) this.agenda.schedule(this.clock, { kind: "timer", node: id, timer, generation: pending.generation });
+    const host = this.host(id);
+    if (!host.paused) return;
+    host.paused = false;
+    this.mark(`resume ${id}`);
+    for (const [timer, pending] of host.timers) {
+      if (pending.dueAt <= this.clock) this.agenda.schedule(this.clock, { kind: "timer", node: host, timer, generation: pending.generation, time: 0, sequence: 0 });
     }
   }
 
   /** Change one node's timing from its next timer on (e.g. make it the first to stand). */
   setTiming(id: NodeId, timing: Partial<Timing>): void {
-    const slot = this.slot(id);
-    slot.timing = { ...slot.timing, ...timing };
+    const host = this.host(id);
+    host.timing = { ...host.timing, ...timing };
   }
 
   /** The node stops: its memory and timers are gone; only what it saved survives. */
   crash(id: NodeId): void {
-    const slot = this.slot(id);
-    if (!slot.up) return;
-    slot.up = false;
-    slot.paused = false;
-    slot.node = null;
-    slot.timers.clear();
-    slot.timerGeneration++;
+    const host = this.host(id);
+    if (!host.up) return;
+    host.crash();
     this.checker.crashed(id);
-    this.record({ time: this.clock, kind: "crash", node: id });
+    this.sink.record({ time: this.clock, kind: "crash", node: id });
   }
 
   /** A crashed node boots again from what it saved to disk. */
   restart(id: NodeId): void {
-    const slot = this.slot(id);
-    if (slot.up || slot.scripted) return;
-    this.boot(slot, true);
+    const host = this.host(id);
+    if (host.scripted) throw new Error(`node ${id} is scripted by the test; there is nothing to restart`);
+    if (host.up) throw new Error(`node ${id} is running; crash it before restarting it`);
+    this.boot(host, true);
   }
 
   // -------------------------------------------------------------------------
   // Clients
   // -------------------------------------------------------------------------
 
-  /** A client asks node `id` to add `command` to the log. */
+  /** A client asks node `id` to add `command` to the log. A crashed or paused node does not answer. */
   propose(id: NodeId, command: string): ProposeResult {
-    const slot = this.slot(id);
-    if (!slot.up || slot.node === null || slot.paused) return { accepted: false, leaderId: null };
-    const node = slot.node;
-    let result: ProposeResult = { accepted: false, leaderId: null };
-    this.runNode(slot, `handling a client's command "${command}"`, () => {
-      result = node.propose(command);
-    });
-    this.record({ time: this.clock, kind: "propose", node: id, command, result });
-    return result;
+    const host = this.host(id);
+    if (!host.running || host.node === null) return { accepted: false, leaderId: null };
+    let step: NodeStep;
+    try {
+      step = host.propose(command);
+    } catch (error) {
+      return this.traceFailure(error);
+    }
+    this.observe(step);
+    return step.result!;
   }
 
   // -------------------------------------------------------------------------
   // Inside the world
   // -------------------------------------------------------------------------
 
-  private slot(id: NodeId): Slot {
-    const slot = this.slots.get(id);
-    if (!slot) throw new Error(`there is no node ${id}; the nodes are ${this.nodes.join(", ")}`);
-    return slot;
+  private host(id: NodeId): NodeHost {
+    const host = this.hosts.get(id);
+    if (!host) throw new Error(`there is no node ${id}; the nodes are ${this.nodes.join(", ")}`);
+    return host;
   }
 
-  private record(event: TraceEvent): void {
-    this.events.push(event);
-    if (this.traceLimit > 0 && this.events.length > 2 * this.traceLimit) {
-      this.events.splice(0, this.events.length - this.traceLimit);
-    }
+  /** Trace a node step and check it; a failed step is traced too, for the report. */
+  private observe(step: NodeStep): void {
+    recordStep(this.sink, step);
+    this.checker.afterStep(step, this.hosts.get(step.node)!.mirror.entries);
+    for (const listener of this.stepListeners) listener(step);
   }
 
-  private boot(slot: Slot, restart: boolean): void {
-    slot.up = true;
-    slot.incarnation++;
-    slot.timers.clear();
-    slot.timerGeneration++;
-    slot.applied = [];
-    const env = this.environment(slot);
-    const saved = slot.disk ? copyState(slot.disk) : null;
-    let node: RaftNode | undefined;
-    this.record({ time: this.clock, kind: "boot", node: slot.id, restart, term: saved?.currentTerm ?? 0, logLength: saved?.log.length ?? 0 });
+  private traceFailure(error: unknown): never {
+    const partial = failedStep(error);
+    if (partial) recordStep(this.sink, partial);
+    throw error;
+  }
+
+  private boot(host: NodeHost, restart: boolean): void {
+    const disk = host.disk;
+    this.sink.record({ time: this.clock, kind: "boot", node: host.id, restart, term: disk?.currentTerm ?? 0, logLength: disk?.log.length ?? 0 });
+    let step: NodeStep;
     try {
-      node = insideTheWorld(() => this.createNode(env, saved));
+      step = host.boot(restart);
     } catch (error) {
-      throw new NodeFailure(slot.id, "being created (createNode)", this.clock, error);
+      return this.traceFailure(error);
     }
-    slot.node = node;
-    const view = this.inspect(slot, "booting");
-    slot.lastView = view;
-    this.checker.boot(slot.id, view, this.clock);
-    this.runNode(slot, "starting up (start)", () => node.start());
+    this.observe(step);
   }
 
-  private environment(slot: Slot): NodeEnvironment {
-    const world = this;
-    const peers = this.nodes.filter((id) => id !== slot.id);
-    // Each boot gets its own environment; a crashed incarnation's leftover
-    // references can no longer act.
-    const incarnation = slot.incarnation;
-    const alive = (): boolean => slot.up && slot.incarnation === incarnation;
-    return {
-      id: slot.id,
-      peers,
-      // Read afresh each time: a test may change a node's timing mid-run.
-      get timing(): Timing {
-        return slot.timing;
-      },
-      now: () => world.clock,
-      randomInt(min: number, max: number): number {
-        const forced = slot.forcedDraws.shift();
-        return forced ?? slot.random.int(min, max);
-      },
-      send(to: NodeId, message: Message): void {
-        if (alive()) world.send(slot, to, message);
-      },
-      setTimer(name: TimerName, delayMs: number): void {
-        if (alive()) world.setTimer(slot, name, delayMs);
-      },
-      cancelTimer(name: TimerName): void {
-        if (!alive() || !slot.timers.has(name)) return;
-        slot.timers.delete(name);
-        world.record({ time: world.clock, kind: "timer-cancel", node: slot.id, timer: name });
-      },
-      apply(index: number, entry: LogEntry): void {
-        if (!alive()) return;
-        const copy = { term: entry.term, command: entry.command };
-        world.checker.applied(slot.id, index, copy, world.clock);
-        slot.applied.push({ index, entry: copy });
-        world.record({ time: world.clock, kind: "apply", node: slot.id, index, entry: copy });
-      },
-      save(state: PersistentState): void {
-        if (!alive()) return;
-        slot.disk = copyState(state);
-        world.record({ time: world.clock, kind: "save", node: slot.id });
-      },
-      note(text: string): void {
-        world.record({ time: world.clock, kind: "note", node: slot.id, text });
-      },
-    };
+  /** A node sends: interceptors first, then the network decides, then the agenda (or a scripted inbox) takes it. */
+  private send(from: NodeHost, to: NodeId, message: Message): void {
+    if (this.interceptors.length > 0) {
+      let messages: readonly Message[] = [message];
+      for (const interceptor of this.interceptors) messages = messages.flatMap((m) => interceptor(m, from.id, to) ?? [m]);
+      if (messages.length === 0) {
+        const messageId = this.nextMessageId++;
+        from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId });
+        from.effect({ time: this.clock, kind: "drop", from: from.id, to, message, messageId, reason: "intercepted" });
+        return;
+      }
+      if (messages.length !== 1 || messages[0] !== message) {
+        for (const m of messages) this.route(from, to, copyMessage(m));
+        return;
+      }
+    }
+    this.route(from, to, message);
   }
 
-  private send(slot: Slot, to: NodeId, message: Message): void {
-    const target = this.slots.get(to);
-    if (!target || to === slot.id) {
-      throw new Error(`node ${slot.id} sent ${describeMessage(message)} to "${to}", which is not one of its peers (${this.nodes.filter((n) => n !== slot.id).join(", ")})`);
-    }
-    this.countSend(slot);
-    const handling = this.handlingAppend;
-    if (handling && handling.node === slot.id && handling.from === to && message.type === "AppendEntriesReply" && message.success) handling.reply = message;
+  private route(from: NodeHost, to: NodeId, message: Message): void {
     const messageId = this.nextMessageId++;
+    const counts = this.traffic.get(from.id)!;
+    const bytes = messageBytes(message);
+    counts.messages++;
+    counts.bytes += bytes;
+    counts.byType[message.type].messages++;
+    counts.byType[message.type].bytes += bytes;
+    const target = this.host(to);
     if (target.scripted) {
       // The test's inbox receives it at once.
-      this.record({ time: this.clock, kind: "send", from: slot.id, to, message, messageId, arrivesAt: this.clock });
-      this.record({ time: this.clock, kind: "deliver", from: slot.id, to, message, messageId, toScripted: true });
-      target.inbox.push({ time: this.clock, from: slot.id, message });
+      from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId, arrivesAt: this.clock });
+      from.effect({ time: this.clock, kind: "deliver", from: from.id, to, message, messageId, toScripted: true });
+      target.inbox.push({ time: this.clock, from: from.id, message });
       return;
     }
-    const link = this.link(slot.id, to);
-    const net = this.network;
-    if (this.blocked.has(`${slot.id}>${to}`)) {
-      this.record({ time: this.clock, kind: "send", from: slot.id, to, message, messageId });
-      this.record({ time: this.clock, kind: "drop", from: slot.id, to, message, messageId, reason: "partition" });
+    const fate = this.net.route(from.id, to);
+    if ("lost" in fate) {
+      from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId });
+      from.effect({ time: this.clock, kind: "drop", from: from.id, to, message, messageId, reason: fate.lost });
       return;
     }
-    if (link.chance(net.dropRate)) {
-      this.record({ time: this.clock, kind: "send", from: slot.id, to, message, messageId });
-      this.record({ time: this.clock, kind: "drop", from: slot.id, to, message, messageId, reason: "loss" });
-      return;
-    }
-    const latency = this.linkLatency.get(`${slot.id}>${to}`) ?? net.latency;
-    const arrivesAt = this.clock + this.delay(link, latency);
-    const duplicated = link.chance(net.duplicateRate);
-    this.record({ time: this.clock, kind: "send", from: slot.id, to, message, messageId, arrivesAt, duplicated });
-    this.agenda.schedule(arrivesAt, { kind: "deliver", from: slot.id, to, message, messageId });
-    if (duplicated) this.agenda.schedule(this.clock + this.delay(link, latency), { kind: "deliver", from: slot.id, to, message, messageId });
+    const [first, second] = fate.delays;
+    from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId, arrivesAt: this.clock + first!, duplicated: second !== undefined });
+    // Messages travel to a node, not to one of its lives: a node that
+    // restarts receives what was sent to it before (the incarnation is
+    // kept for tests that want to tell them apart).
+    this.agenda.schedule(this.clock + first!, { kind: "deliver", from: from.id, to: target, message, messageId, incarnation: target.incarnation, time: 0, sequence: 0 });
+    if (second !== undefined) this.agenda.schedule(this.clock + second, { kind: "deliver", from: from.id, to: target, message, messageId, incarnation: target.incarnation, time: 0, sequence: 0 });
   }
 
-  /** One message's trip time on a link: its latency, plus a hold-back if it is to be overtaken. */
-  private delay(link: RandomStream, latency: readonly [number, number]): number {
-    const net = this.networkSettings;
-    let d = link.int(latency[0], latency[1]);
-    if (link.chance(net.reorderRate)) d += link.int(net.reorderDelay[0], net.reorderDelay[1]);
-    return d;
-  }
-
-  private countSend(slot: Slot): void {
-    if (this.clock - slot.sendWindowStart >= 1000) {
-      slot.sendWindowStart = this.clock;
-      slot.sendsInWindow = 0;
-    }
-    if (++slot.sendsInWindow > this.limits.messagesPerNodePerSecond) {
-      throw new RunawayNode(
-        slot.id,
-        `node ${slot.id} sent more than ${this.limits.messagesPerNodePerSecond} messages within one simulated second ` +
-          `(${slot.sendWindowStart} to ${this.clock} ms). Is it answering every message with more messages? ` +
-          `A leader of five nodes needs about ${(4 * 1000) / this.timing.heartbeatInterval} heartbeats a second.`,
-      );
-    }
-  }
-
-  private link(from: NodeId, to: NodeId): RandomStream {
-    const key = `${from}>${to}`;
-    let stream = this.links.get(key);
-    if (!stream) {
-      stream = new RandomStream(this.seed, `network:${key}`);
-      this.links.set(key, stream);
-    }
-    return stream;
-  }
-
-  private setTimer(slot: Slot, name: TimerName, delayMs: number): void {
-    if (!(typeof delayMs === "number" && Number.isFinite(delayMs) && delayMs > 0)) {
-      throw new RunawayNode(
-        slot.id,
-        `node ${slot.id} set its ${name} timer with a delay of ${String(delayMs)} ms at ${this.clock} ms. ` +
-          `Timers need a positive delay; a zero or negative one would fire in a loop without time passing.`,
-      );
-    }
-    const generation = ++slot.timerGeneration;
-    slot.timers.set(name, { generation, setAt: this.clock, delay: delayMs, dueAt: this.clock + delayMs });
-    this.record({ time: this.clock, kind: "timer-set", node: slot.id, timer: name, delay: delayMs });
-    this.agenda.schedule(this.clock + delayMs, { kind: "timer", node: slot.id, timer: name, generation });
-  }
-
-  private fireTimer(id: NodeId, name: TimerName, generation: number): void {
-    const slot = this.slot(id);
-    const pending = slot.timers.get(name);
+  private fireTimer(host: NodeHost, name: TimerName, generation: number): void {
+    const pending = host.timers.get(name);
     // A timer that was replaced or cancelled since leaves a stale agenda entry behind.
-    if (!slot.up || slot.node === null || pending === undefined || pending.generation !== generation) return;
+    if (!host.up || host.node === null || pending === undefined || pending.generation !== generation) return;
     // A paused node's timer stays pending; resume() fires it.
-    if (slot.paused) return;
-    slot.timers.delete(name);
-    this.record({ time: this.clock, kind: "timer-fire", node: id, timer: name });
-    const node = slot.node;
-    this.runNode(slot, () => `handling its ${name} timer`, () => node.timerFired(name));
+    if (host.paused) return;
+    host.timers.delete(name);
+    let step: NodeStep;
+    try {
+      step = host.fireTimer(name);
+    } catch (error) {
+      return this.traceFailure(error);
+    }
+    this.observe(step);
   }
 
-  private deliver(from: NodeId, to: NodeId, message: Message, messageId: number): void {
-    const slot = this.slot(to);
+  private deliver(from: NodeId, host: NodeHost, message: Message, messageId: number, _incarnation: number): void {
     let reason: DropReason | undefined;
-    if (!slot.up || slot.node === null) reason = "crashed";
-    else if (slot.paused) reason = "paused";
-    else if (this.blocked.has(`${from}>${to}`)) reason = "partition";
+    if (!host.up || host.node === null) reason = "crashed";
+    else if (host.paused) reason = "paused";
+    else if (!this.net.canReach(from, host.id)) reason = "partition";
     if (reason !== undefined) {
-      this.record({ time: this.clock, kind: "drop", from, to, message, messageId, reason });
+      this.sink.record({ time: this.clock, kind: "drop", from, to: host.id, message, messageId, reason });
       return;
     }
-    this.record({ time: this.clock, kind: "deliver", from, to, message, messageId });
-    const node = slot.node!;
-    if (message.type !== "AppendEntries") {
-      this.runNode(slot, () => `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
-      return;
-    }
-    const handling: { node: NodeId; from: NodeId; request: AppendEntries; reply?: AppendEntriesReply } = { node: to, from, request: message };
-    this.handlingAppend = handling;
+    // Each delivery hands the node a copy of its own: what it does to it
+    // changes nothing for the sender, the trace or a duplicate. (A
+    // sandboxed node's copy is made inside its sandbox.)
+    let step: NodeStep;
     try {
-      this.runNode(slot, () => `handling ${describeMessage(message)} from ${from}`, () => node.receive(from, message));
-    } finally {
-      this.handlingAppend = undefined;
-    }
-    if (handling.reply) this.checker.successfulAppend(to, message, handling.reply, slot.lastView!, this.clock);
-  }
-
-  /** Run one callback of a node's, then trace what changed and check the guarantees. */
-  private runNode(slot: Slot, during: string | (() => string), callback: () => void): void {
-    const mark = this.events.length;
-    try {
-      insideTheWorld(callback);
+      step = host.deliver(from, message, messageId, this.copiesMessages ? message : copyMessage(message));
     } catch (error) {
-      if (error instanceof RunawayNode || error instanceof NodeFailure) throw error;
-      if (error instanceof InvariantViolation) throw error;
-      throw new NodeFailure(slot.id, typeof during === "string" ? during : during(), this.clock, error);
+      return this.traceFailure(error);
     }
-    const view = this.inspect(slot, during);
-    const before = slot.lastView;
-    if (before !== null) {
-      // What changed is told before what the node sent while changing it.
-      const changes: TraceEvent[] = [];
-      if (view.currentTerm !== before.currentTerm) {
-        changes.push({ time: this.clock, kind: "term", node: slot.id, from: before.currentTerm, to: view.currentTerm });
-      }
-      if (view.role !== before.role) {
-        changes.push({ time: this.clock, kind: "role", node: slot.id, from: before.role, to: view.role, term: view.currentTerm });
-      }
-      if (view.votedFor !== null && (view.votedFor !== before.votedFor || view.currentTerm !== before.currentTerm)) {
-        changes.push({ time: this.clock, kind: "vote", node: slot.id, votedFor: view.votedFor, term: view.currentTerm });
-      }
-      if (view.commitIndex !== before.commitIndex) {
-        changes.push({ time: this.clock, kind: "commit", node: slot.id, commitIndex: view.commitIndex });
-      }
-      if (changes.length > 0) {
-        const at = Math.min(mark, this.events.length);
-        this.events.splice(at, 0, ...changes);
-      }
-    }
-    slot.lastView = view;
-    this.checker.afterEvent(slot.id, view, this.clock);
-  }
-
-  private inspect(slot: Slot, during: string | (() => string)): NodeView {
-    try {
-      const view = insideTheWorld(() => slot.node!.inspect());
-      // Copy the log reference so later changes are visible as changes.
-      return { ...view };
-    } catch (error) {
-      throw new NodeFailure(slot.id, `reporting its state (inspect) after ${typeof during === "string" ? during : during()}`, this.clock, error);
-    }
+    this.observe(step);
   }
 }
+

@@ -13,18 +13,51 @@
  *   Replay:       the command that runs exactly this again and draws it
  *   Last events before the failure
  */
+import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
-import { formatTimeline, formatMermaid, formatTrace } from "../../world/trace.ts";
-import { World, type WorldOptions } from "../../world/world.ts";
-import { writeFileSync } from "node:fs";
+import { InvariantViolation } from "../../world/invariants.ts";
+import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../world/sandbox.ts";
+import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
+import { ContractBroken, NodeFailure, RunawayNode, World, type WorldOptions } from "../../world/world.ts";
+import { errorText } from "../../scripts/report.mjs";
+import { readSettings } from "../../scripts/settings.mjs";
+import { freshNodesForNextTest } from "./node-under-test.ts";
+
+/** What kind of failure a test met, so the report can fold and order them. */
+export type FailureKind = "load" | "stopped" | "threw" | "contract" | "guarantee" | "rule" | "runaway" | "other";
+
+export interface FailureMeta {
+  readonly kind: FailureKind;
+  /** Failures with the same key are the same problem, reported once. */
+  readonly key: string;
+  /** One line that says what happened, for a folded group. */
+  readonly summary: string;
+  /** Whether the test played the other nodes itself (node) or ran whole clusters (cluster). */
+  readonly scope?: "node" | "cluster";
+  /** The failure as the report prints it, with the node's own stack frames (vitest's copy of the error keeps no frames outside its project files). */
+  readonly output?: string;
+}
 
 declare module "vitest" {
   interface TaskMeta {
     /** Points this test is worth. */
     points?: number;
+    /** Set when the test fails: what kind of failure, for folding and ordering. */
+    failure?: FailureMeta;
   }
 }
+
+/**
+ * A test's real-time limit. The world never waits, so every test takes a
+ * fraction of this; a test that takes longer has a node call that never
+ * returns. Once one test of a suite was stopped that way, the rest get a
+ * shorter limit, so an endless loop costs seconds, not minutes.
+ */
+const REAL_TIME_LIMIT_MS = 5000;
+const settings = readSettings();
+const REAL_TIME_LIMIT_AFTER_A_HANG_MS = 1500;
+let aTestWasStopped = false;
 
 /** Thrown by expectRule: a rule of the paper was broken. */
 export class RuleBroken extends Error {
@@ -75,8 +108,7 @@ export function expectRule(ok: boolean, rule: string, instead: () => string): as
  * test is being replayed.
  */
 export function seeds(count: number, first = 1): number[] {
-  const replaying = process.env.RAFT_SEED;
-  if (replaying !== undefined && replaying !== "") return [Number(replaying)];
+  if (settings.seed !== undefined) return [settings.seed];
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
@@ -97,9 +129,9 @@ function chapterOf(testPath: string | undefined): string {
 function replayCommand(seedArgs: string): string {
   const state = expect.getState();
   const name = state.currentTestName ?? "";
-  const subject = process.env.RAFT_NODE_FILE
-    ? ` --node ${path.relative(process.cwd(), process.env.RAFT_NODE_FILE)}`
-    : process.env.RAFT_NODE_ROOT === "solutions"
+  const subject = settings.nodeFile
+    ? ` --node ${path.relative(process.cwd(), settings.nodeFile)}`
+    : settings.nodeRoot === "solutions"
       ? " --solutions"
       : "";
   return `npm run replay -- ${chapterOf(state.testPath)} ${seedArgs} --test ${shellQuote(name)}${subject}`;
@@ -114,9 +146,11 @@ function explain(error: unknown): unknown {
   const lines = [error.message, "", `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
   const latest = worldsOfThisTest.at(-1);
   // A replay draws the whole run already; elsewhere, show how the run ended.
-  const tail = latest?.seed === seedOfThisTest && !process.env.RAFT_DRAW ? latest.trace.slice(-14) : [];
+  const tail = latest?.seed === seedOfThisTest && !settings.draw ? latest.trace.slice(-14) : [];
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
   const oldHead = `${error.name}: ${error.message}`;
+  // The report prints the node's stack frames between what went wrong and how to replay it.
+  Object.assign(error, { baseMessage: error.message, explanation: lines.slice(1).join("\n") });
   error.message = lines.join("\n");
   // Reporters print the stack, which still holds the old message. Frames
   // inside the world or the tests say nothing useful to a learner; frames
@@ -130,7 +164,7 @@ function explain(error: unknown): unknown {
 
 /** When replaying, draw every world the test built. */
 function drawWorlds(): void {
-  if (!process.env.RAFT_DRAW) return;
+  if (!settings.draw) return;
   for (const built of worldsOfThisTest) {
     const real = built.nodes.filter((id) => !built.scripted.includes(id));
     const heading = `Run with seed ${built.seed}, ${built.nodes.length} nodes, ${built.now} ms of simulated time`;
@@ -139,23 +173,76 @@ function drawWorlds(): void {
         ? `\n${built.scripted.join(", ")} ${built.scripted.length === 1 ? "is" : "are"} played by the test (scripted); what ${built.scripted.length === 1 ? "it sends and receives" : "they send and receive"} shows in ${real.join(", ")}'s column as ←${built.scripted[0]} and →${built.scripted[0]}.`
         : "";
     console.log(`\n${heading}\n${"=".repeat(heading.length)}${legend}\n${formatTimeline(built.trace, real, { showTimerSets: true })}\n`);
-    const mermaidFile = process.env.RAFT_MERMAID;
+    const mermaidFile = settings.mermaidFile;
     if (mermaidFile) writeFileSync(mermaidFile, formatMermaid(built.trace, built.nodes));
   }
 }
 
+/** What a failure is, in one line and a folding key. */
+function failureMeta(error: unknown): FailureMeta {
+  const firstLine = (text: string) => text.split("\n")[0] ?? text;
+  if (error instanceof NodeLoadError) return { kind: "load", key: `load:${error.message}`, summary: error.message };
+  if (error instanceof RealTimeLimitExceeded) {
+    const what = error.call ? `node code did not return from ${error.call.describe().replace(/\(.*$/, "")}` : "the test ran out of real time";
+    return { kind: "stopped", key: `stopped:${what}`, summary: firstLine(error.message) };
+  }
+  if (error instanceof NodeFailure) {
+    const thrown = error.thrown instanceof Error ? error.thrown.message : String(error.thrown);
+    const kind: FailureKind = error.thrown instanceof ContractBroken ? "contract" : "threw";
+    return { kind, key: `${kind}:${thrown}`, summary: thrown };
+  }
+  if (error instanceof RunawayNode) return { kind: "runaway", key: `runaway:${firstLine(error.message)}`, summary: firstLine(error.message) };
+  if (error instanceof InvariantViolation) return { kind: "guarantee", key: `guarantee:${error.message}`, summary: firstLine(error.message) };
+  if (error instanceof RuleBroken) return { kind: "rule", key: `rule:${error.message}`, summary: firstLine(error.message) };
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: "other", key: `other:${message}`, summary: firstLine(message) };
+}
+
+export interface GradedOptions {
+  /** This test's real-time limit, when it legitimately runs long (many randomized runs). */
+  readonly realTimeLimitMs?: number;
+}
+
 /** Declare a graded test worth `points`. */
-export function graded(points: number, name: string, body: () => void | Promise<void>): void {
-  test(name, { meta: { points } }, async () => {
+export function graded(points: number, name: string, body: () => void | Promise<void>): void;
+export function graded(points: number, name: string, options: GradedOptions, body: () => void | Promise<void>): void;
+export function graded(points: number, name: string, ...rest: [() => void | Promise<void>] | [GradedOptions, () => void | Promise<void>]): void {
+  const [options, body] = rest.length === 1 ? [{} as GradedOptions, rest[0]] : rest;
+  test(name, { meta: { points } }, async (context) => {
     worldsOfThisTest = [];
     seedOfThisTest = undefined;
     replayArgsOfThisTest = undefined;
+    freshNodesForNextTest();
+    noteProgress({ event: "start", test: name });
+    const limit = aTestWasStopped ? Math.min(REAL_TIME_LIMIT_AFTER_A_HANG_MS, options.realTimeLimitMs ?? Infinity) : (options.realTimeLimitMs ?? REAL_TIME_LIMIT_MS);
     try {
-      await body();
+      // Synchronous bodies run entirely under the limit; the world never awaits.
+      const result = runWithRealTimeLimit(limit, body);
+      if (result instanceof Promise) await result;
     } catch (error) {
-      throw explain(error);
+      if (error instanceof RealTimeLimitExceeded) aTestWasStopped = true;
+      const scope = worldsOfThisTest.length > 0 && worldsOfThisTest.every((w) => w.scripted.length > 0) ? "node" : "cluster";
+      const explained = explain(error);
+      const output = errorText(explained instanceof Error ? explained : new Error(String(explained)));
+      const failure: FailureMeta = { ...failureMeta(error), scope, output };
+      context.task.meta.failure = failure;
+      noteProgress({ event: "end", test: name, points, state: "failed", output, failure });
+      throw explained;
     } finally {
       drawWorlds();
     }
+    noteProgress({ event: "end", test: name, points, state: "passed" });
   });
+}
+
+/**
+ * A line in this suite's progress notes, written at once: if the test
+ * process dies (out of memory), the launcher still knows which tests
+ * finished, how, and which one was running.
+ */
+function noteProgress(note: Record<string, unknown>): void {
+  const dir = settings.progressDir;
+  const testPath = expect.getState().testPath;
+  if (dir === undefined || testPath === undefined) return;
+  appendFileSync(path.join(dir, `${path.basename(testPath).replace(/\.test\.ts$/, "")}.jsonl`), `${JSON.stringify(note)}\n`);
 }

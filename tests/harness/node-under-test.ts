@@ -1,5 +1,5 @@
 /**
- * Which node code a suite runs against.
+ * Which node code a suite runs against, and how it is loaded.
  *
  *   npm test -- chapter3                 chapters/chapter3-split-votes/node.ts   (yours)
  *   npm run test:solutions -- chapter3   solutions/chapter3-split-votes/node.ts  (the reference)
@@ -7,43 +7,59 @@
  * The scripts choose by setting RAFT_NODE_ROOT (a folder holding one folder
  * per chapter) or RAFT_NODE_FILE (one node file for every suite, which is
  * how the check runs earlier chapters' suites against later references).
+ *
+ * The file runs in the sandbox of world/sandbox.ts: compiled once per
+ * suite, and evaluated afresh for every test, so nothing a node keeps in
+ * module-level variables carries over from one test to the next.
  */
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { beforeAll } from "vitest";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CreateNode } from "../../world/contract.ts";
+import { loadNodeProgram, NodeLoadError, type NodeProgram } from "../../world/sandbox.ts";
+import { markCopiesMessages } from "../../world/world.ts";
+import { readSettings } from "../../scripts/settings.mjs";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The file a suite loads for `chapterDir` (e.g. "chapter1-timers-and-roles"). */
 export function nodeFileFor(chapterDir: string): string {
-  const file = process.env.RAFT_NODE_FILE;
-  if (file) return path.resolve(PROJECT_ROOT, file);
-  const root = process.env.RAFT_NODE_ROOT ?? "chapters";
-  return path.resolve(PROJECT_ROOT, root, chapterDir, "node.ts");
+  const { nodeFile, nodeRoot } = readSettings();
+  if (nodeFile) return path.resolve(PROJECT_ROOT, nodeFile);
+  return path.resolve(PROJECT_ROOT, nodeRoot, chapterDir, "node.ts");
 }
 
-export async function loadNodeUnderTest(chapterDir: string): Promise<CreateNode> {
-  const file = nodeFileFor(chapterDir);
-  const module: { createNode?: unknown } = await import(pathToFileURL(file).href);
-  if (typeof module.createNode !== "function") {
-    throw new Error(`${path.relative(PROJECT_ROOT, file)} must export a function named createNode (see world/contract.ts).`);
-  }
-  return module.createNode as CreateNode;
+/** Every suite's node, so each test can start from fresh sandboxes. */
+const loaded: { instance: CreateNode | undefined }[] = [];
+
+/** Called at the start of every graded test: the next world gets a freshly evaluated node file. */
+export function freshNodesForNextTest(): void {
+  for (const slot of loaded) slot.instance = undefined;
 }
 
 /**
- * The node under test for a suite. The file is loaded before the suite's
- * first test, so a node.ts that fails to load fails every test (each
- * with its points on the score table) instead of hiding the suite.
+ * The node under test for a suite. The file is compiled before the
+ * suite's first test; a node.ts that does not load (missing, a syntax
+ * error, no createNode) fails every test with the same plain message,
+ * which the score report prints once, first.
  */
 export function useNodeUnderTest(chapterDir: string): CreateNode {
-  let loaded: CreateNode | undefined;
-  beforeAll(async () => {
-    loaded = await loadNodeUnderTest(chapterDir);
+  let program: NodeProgram | undefined;
+  let loadError: NodeLoadError | undefined;
+  const slot: { instance: CreateNode | undefined } = { instance: undefined };
+  loaded.push(slot);
+  beforeAll(() => {
+    try {
+      program = loadNodeProgram(nodeFileFor(chapterDir), PROJECT_ROOT);
+    } catch (error) {
+      if (!(error instanceof NodeLoadError)) throw error;
+      loadError = error;
+    }
   });
-  return (env, saved) => {
-    if (!loaded) throw new Error(`${path.relative(PROJECT_ROOT, nodeFileFor(chapterDir))} did not load; see the error above.`);
-    return loaded(env, saved);
-  };
+  return markCopiesMessages((env, saved) => {
+    if (loadError) throw loadError;
+    if (!program) throw new Error(`${path.relative(PROJECT_ROOT, nodeFileFor(chapterDir))} was not loaded before the test began.`);
+    slot.instance ??= program.instantiate();
+    return slot.instance(env, saved);
+  });
 }

@@ -1,0 +1,372 @@
+// @ts-check
+/**
+ * The score report: what a learner, an instructor or an autograder reads
+ * after a run of the graded suites.
+ *
+ *   - every test with its points (✓, ✗, or - when not run);
+ *   - the failures, most specific first, with identical ones folded into
+ *     one ("8 tests stopped at the same place: ..."), so an untouched
+ *     chapter fits on one screen and the first thing to fix comes first;
+ *   - a score table per chapter;
+ *   - for `grade`, a results.json in Gradescope's format, with the reason
+ *     for every failed or unrun test.
+ *
+ * Plain JavaScript (checked by tsc through JSDoc), so the test launcher can
+ * load it without a TypeScript loader.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import pc from "picocolors";
+import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
+
+/**
+ * @typedef {object} FailureMeta
+ * @property {string} kind     load, stopped, threw, contract, guarantee, rule, runaway, other
+ * @property {string} key      failures with the same key are the same problem
+ * @property {string} summary  one line
+ * @property {"node" | "cluster"} [scope]  whether the test played the other nodes itself (node) or ran a whole cluster
+ * @property {string} [output]   the failure in full, as the harness wrote it
+ */
+
+/**
+ * @typedef {object} TestResult
+ * @property {string} chapter      "chapter3"
+ * @property {string} name
+ * @property {number} points
+ * @property {"passed" | "failed" | "not run"} state
+ * @property {string} output       the failure as the learner reads it ("" when passed)
+ * @property {FailureMeta} [failure]
+ * @property {"filtered" | "unfinished"} [notRunBecause]
+ */
+
+/**
+ * @typedef {object} ChapterResult
+ * @property {string} chapter
+ * @property {number} number
+ * @property {string} title
+ * @property {TestResult[]} tests
+ */
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/**
+ * One chapter's results from a vitest test module.
+ * @param {import("vitest/node").TestModule} testModule
+ * @returns {ChapterResult | undefined}
+ */
+export function chapterResultOf(testModule) {
+  const base = path.basename(testModule.moduleId).replace(/\.test\.ts$/, "");
+  const chapter = listChapters().find((c) => c.dir === base);
+  if (!chapter) return undefined;
+  const moduleErrors = testModule.errors().map((e) => e.message);
+  /** @type {TestResult[]} */
+  const tests = [];
+  for (const test of testModule.children.allTests()) {
+    const meta = test.meta();
+    const result = test.result();
+    const points = meta.points ?? 0;
+    if (result.state === "passed") {
+      tests.push({ chapter: chapter.short, name: test.name, points, state: "passed", output: "" });
+    } else if (result.state === "failed") {
+      const output = (meta.failure?.output ?? [...(result.errors ?? []).map(errorText), ...moduleErrors].join("\n\n")).replace(ANSI, "");
+      tests.push({ chapter: chapter.short, name: test.name, points, state: "failed", output, ...(meta.failure ? { failure: meta.failure } : {}) });
+    } else {
+      const notRunBecause = result.state === "skipped" ? "filtered" : "unfinished";
+      tests.push({ chapter: chapter.short, name: test.name, points, state: "not run", output: moduleErrors.join("\n\n"), notRunBecause });
+    }
+  }
+  return { chapter: chapter.short, number: chapter.number, title: chapter.title, tests };
+}
+
+/**
+ * A failure as text: what went wrong, the node's own stack frames and the
+ * line of node.ts that threw, then the seed and replay command (when the
+ * harness separated them: `baseMessage` and `explanation`).
+ * @param {{ name?: string, message?: string, stack?: string, baseMessage?: string, explanation?: string }} error
+ */
+export function errorText(error) {
+  const message = error.baseMessage ?? error.message ?? "";
+  const head = `${error.name && error.name !== "Error" ? `${error.name}: ` : ""}${message}`;
+  const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+  const shown = frames.slice(0, 6).map((line) => `    ${line.trim()}`);
+  const frame = codeFrame(frames[0]);
+  return [head, ...shown, ...(frame ? ["", frame] : []), ...(error.explanation ? [error.explanation] : [])].join("\n");
+}
+
+/**
+ * The source line a stack frame points at, with a caret under the column.
+ * @param {string | undefined} frame  "    at Node.start (chapters/…/node.ts:54:11)"
+ */
+function codeFrame(frame) {
+  const match = frame ? /\(?([^\s()]+):(\d+):(\d+)\)?$/.exec(frame) : null;
+  if (!match) return undefined;
+  const [, file, lineText, columnText] = match;
+  const full = path.resolve(PROJECT_ROOT, /** @type {string} */ (file));
+  if (!existsSync(full) || full.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+  const lines = readFileSync(full, "utf8").split("\n");
+  const line = Number(lineText);
+  const source = lines[line - 1];
+  if (source === undefined) return undefined;
+  const gutter = String(line).length;
+  const column = Math.max(0, Number(columnText) - 1);
+  const shown = source.length > 120 ? `${source.slice(0, 119)}…` : source;
+  return `  ${String(line)} | ${shown}\n  ${" ".repeat(gutter)} | ${" ".repeat(Math.min(column, 119))}^`;
+}
+
+/** How specific each kind of failure is: the lower, the closer to the cause. */
+const RANK = { load: 0, stopped: 1, threw: 2, contract: 3, guarantee: 4, rule: 5, runaway: 7, other: 8 };
+
+/**
+ * @param {TestResult} test
+ */
+function rankOf(test) {
+  const kind = test.failure?.kind ?? "other";
+  const base = /** @type {Record<string, number>} */ (RANK)[kind] ?? 8;
+  // A test that played the other nodes itself points at one handler; a
+  // whole cluster failing can have many causes.
+  return base + (test.failure?.scope === "cluster" ? 0.5 : 0);
+}
+
+/**
+ * @typedef {object} FailureGroup
+ * @property {string} key
+ * @property {TestResult[]} tests
+ */
+
+/**
+ * Failures grouped by cause and ordered most specific first.
+ * @param {readonly ChapterResult[]} chapters
+ * @returns {FailureGroup[]}
+ */
+export function failureGroups(chapters) {
+  /** @type {Map<string, FailureGroup>} */
+  const groups = new Map();
+  for (const chapter of chapters) {
+    for (const test of chapter.tests) {
+      if (test.state !== "failed") continue;
+      const key = test.failure?.key ?? `${test.chapter}:${test.name}`;
+      const group = groups.get(key) ?? { key, tests: [] };
+      group.tests.push(test);
+      groups.set(key, group);
+    }
+  }
+  return [...groups.values()].sort((a, b) => rankOf(/** @type {TestResult} */ (a.tests[0])) - rankOf(/** @type {TestResult} */ (b.tests[0])));
+}
+
+/**
+ * @param {string} text
+ * @param {string} prefix
+ */
+function indent(text, prefix) {
+  return text
+    .split("\n")
+    .map((line) => (line === "" ? "" : `${prefix}${line}`))
+    .join("\n");
+}
+
+/**
+ * The failures, folded and ordered.
+ * @param {readonly ChapterResult[]} chapters
+ */
+export function failuresText(chapters) {
+  const groups = failureGroups(chapters);
+  if (groups.length === 0) return "";
+  const lines = [""];
+  lines.push(pc.bold(groups.length > 1 ? "Failures, the most specific first (fix the first one first):" : "Failure:"));
+  groups.forEach((group, i) => {
+    const first = /** @type {TestResult} */ (group.tests[0]);
+    const points = group.tests.reduce((sum, t) => sum + t.points, 0);
+    lines.push("");
+    if (group.tests.length === 1) {
+      lines.push(pc.red(`${i + 1}. ${first.chapter}: "${first.name}" (${first.points} point${first.points === 1 ? "" : "s"})`));
+    } else {
+      lines.push(pc.red(`${i + 1}. ${group.tests.length} tests (${points} points) stopped at the same place:`));
+      lines.push(indent(first.failure?.summary ?? first.output.split("\n")[0] ?? "", "     "));
+      for (const test of group.tests) lines.push(pc.dim(`     - ${test.chapter}: ${test.name}`));
+      lines.push(pc.dim(`   The first of them in full, "${first.name}":`));
+    }
+    lines.push(indent(first.output, "   "));
+  });
+  return lines.join("\n");
+}
+
+/**
+ * Every test with its points.
+ * @param {readonly ChapterResult[]} chapters
+ */
+export function testList(chapters) {
+  const lines = [];
+  for (const chapter of chapters) {
+    lines.push("", pc.bold(`${chapter.chapter}  ${chapter.title}`));
+    for (const test of chapter.tests) {
+      const earned = test.state === "passed" ? test.points : 0;
+      const mark = test.state === "passed" ? pc.green("✓") : test.state === "not run" ? pc.dim("-") : pc.red("✗");
+      lines.push(`  ${mark} ${`${earned}/${test.points}`.padStart(5)}  ${test.state === "not run" ? pc.dim(test.name) : test.name}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/**
+ * @param {ChapterResult} chapter
+ */
+export function earnedOf(chapter) {
+  return chapter.tests.reduce((sum, t) => sum + (t.state === "passed" ? t.points : 0), 0);
+}
+
+/**
+ * @param {ChapterResult} chapter
+ */
+export function possibleOf(chapter) {
+  return chapter.tests.reduce((sum, t) => sum + t.points, 0);
+}
+
+/**
+ * The score table.
+ * @param {readonly ChapterResult[]} chapters
+ * @param {{ subject?: string, filtered?: boolean, heading?: string }} [options]
+ */
+export function scoreTable(chapters, options = {}) {
+  const width = Math.max(40, ...chapters.map((c) => c.chapter.length + c.title.length + 4));
+  const rule = "─".repeat(width + 12);
+  const lines = ["", pc.bold(`${options.heading ?? "Score"}${options.subject ? ` (${options.subject})` : ""}`), rule];
+  let earned = 0;
+  let possible = 0;
+  for (const c of chapters) {
+    const e = earnedOf(c);
+    const p = possibleOf(c);
+    earned += e;
+    possible += p;
+    const label = `${c.chapter}  ${c.title}`.padEnd(width);
+    const colour = e === p ? pc.green : e === 0 ? pc.red : pc.yellow;
+    const notRun = c.tests.filter((t) => t.state === "not run").length;
+    const note = notRun > 0 ? pc.dim(options.filtered ? `  (partial run: ${notRun} of ${c.tests.length} tests not run)` : `  (${notRun} of ${c.tests.length} tests could not run)`) : "";
+    lines.push(`${label}  ${colour(`${e} / ${p}`.padStart(10))}${note}`);
+  }
+  if (chapters.length > 1) {
+    lines.push(rule);
+    lines.push(`${"total".padEnd(width)}  ${pc.bold(`${earned} / ${possible}`.padStart(10))}`);
+  }
+  lines.push(rule);
+  return lines.join("\n");
+}
+
+/**
+ * Gradescope's results.json: https://gradescope-autograders.readthedocs.io/en/latest/specs/
+ * @typedef {object} GradescopeTest
+ * @property {string} name
+ * @property {string} number
+ * @property {number} score
+ * @property {number} max_score
+ * @property {"passed" | "failed"} status
+ * @property {string} output
+ * @property {"text"} output_format
+ * @property {"visible" | "hidden" | "after_due_date" | "after_published"} visibility
+ */
+
+/**
+ * @typedef {object} GradescopeResults
+ * @property {number} score
+ * @property {number} max_score
+ * @property {number} execution_time
+ * @property {string} output
+ * @property {"text"} output_format
+ * @property {"visible" | "hidden" | "after_due_date" | "after_published"} visibility
+ * @property {"visible" | "hidden" | "after_due_date" | "after_published"} stdout_visibility
+ * @property {GradescopeTest[]} tests
+ */
+
+/**
+ * @param {readonly ChapterResult[]} chapters
+ * @param {{ elapsedMs: number, visibility?: GradescopeResults["visibility"], notes?: readonly string[] }} options
+ * @returns {GradescopeResults}
+ */
+export function toGradescope(chapters, options) {
+  const visibility = options.visibility ?? "visible";
+  /** @type {GradescopeTest[]} */
+  const tests = chapters.flatMap((chapter) =>
+    chapter.tests.map((test, t) => ({
+      name: `${chapter.chapter}: ${test.name}`,
+      number: `${chapter.number}.${t + 1}`,
+      score: test.state === "passed" ? test.points : 0,
+      max_score: test.points,
+      status: test.state === "passed" ? /** @type {const} */ ("passed") : /** @type {const} */ ("failed"),
+      output: test.state === "passed" ? "" : test.state === "not run" ? `Not run: ${test.output || "the test did not run"}` : test.output,
+      output_format: /** @type {const} */ ("text"),
+      visibility,
+    })),
+  );
+  const groups = failureGroups(chapters);
+  const summary = [
+    ...(options.notes ?? []),
+    ...chapters.map((c) => `${c.chapter} ${c.title}: ${earnedOf(c)} / ${possibleOf(c)}`),
+    ...(groups.length > 0 ? ["", "Failures, the most specific first:", ...groups.map((g, i) => `${i + 1}. ${g.tests.length > 1 ? `${g.tests.length} tests: ` : ""}${(g.tests[0]?.failure?.summary ?? g.tests[0]?.output.split("\n")[0] ?? "").split("\n")[0]}`)] : []),
+  ];
+  return {
+    score: tests.reduce((sum, t) => sum + t.score, 0),
+    max_score: tests.reduce((sum, t) => sum + t.max_score, 0),
+    execution_time: Math.round(options.elapsedMs / 10) / 100,
+    output: summary.join("\n"),
+    output_format: "text",
+    visibility,
+    stdout_visibility: visibility,
+    tests,
+  };
+}
+
+/**
+ * A vitest reporter that keeps each chapter's results, and (when asked)
+ * prints the report after every run, as watch mode needs. It also shows
+ * what node code printed with console.log, a bounded amount per test.
+ */
+export class ScoreReporter {
+  /** @type {Map<string, ChapterResult>} */
+  results = new Map();
+  /** @type {Map<string, number>} */
+  consoleLines = new Map();
+
+  /**
+   * @param {{ print: boolean, subject?: string, listTests?: boolean, filtered?: boolean, after?: (chapters: ChapterResult[]) => string }} options
+   */
+  constructor(options) {
+    this.options = options;
+  }
+
+  onTestRunStart() {
+    this.results.clear();
+    this.consoleLines.clear();
+  }
+
+  /** @param {import("vitest").UserConsoleLog} log */
+  onUserConsoleLog(log) {
+    const key = log.taskId ?? "";
+    const count = (this.consoleLines.get(key) ?? 0) + 1;
+    this.consoleLines.set(key, count);
+    const limit = 400;
+    const stream = log.type === "stderr" ? process.stderr : process.stdout;
+    if (count <= limit) stream.write(log.content);
+    else if (count === limit + 1) stream.write(pc.dim(`… more console output from this test is left out (${limit} lines shown).\n`));
+  }
+
+  /** @param {ReadonlyArray<import("vitest/node").TestModule>} testModules */
+  onTestRunEnd(testModules) {
+    for (const testModule of testModules) {
+      const result = chapterResultOf(testModule);
+      if (result) this.results.set(result.chapter, result);
+    }
+    if (!this.options.print) return;
+    const chapters = [...this.results.values()].sort((a, b) => a.number - b.number);
+    if (chapters.length === 0) return;
+    console.log(fullReport(chapters, this.options));
+    if (this.options.after) console.log(this.options.after(chapters));
+  }
+}
+
+/**
+ * The whole report: the tests, the failures, the table.
+ * @param {readonly ChapterResult[]} chapters
+ * @param {{ subject?: string, filtered?: boolean }} options
+ */
+export function fullReport(chapters, options) {
+  return [testList(chapters), failuresText(chapters), scoreTable(chapters, options)].filter((part) => part !== "").join("\n");
+}

@@ -1,0 +1,89 @@
+// @ts-check
+/**
+ * The RAFT_* settings: how the commands tell the test workers what to run.
+ *
+ * The commands (scripts/*.mjs) decide, from their options, which node file
+ * to test, which seed to replay, where to write results; the test files
+ * run in worker processes that vitest starts, and read those decisions
+ * back from the environment. This module is the only place that knows the
+ * variables' names: commands write settings with `settingsEnv`, and the
+ * harness reads them with `readSettings`.
+ */
+
+/**
+ * @typedef {object} Settings
+ * @property {"chapters" | "solutions"} nodeRoot   where each chapter's node.ts is taken from
+ * @property {string | undefined} nodeFile          one node file for every suite (overrides nodeRoot)
+ * @property {string | undefined} subject           which code ran, for headings ("your code in chapters/")
+ * @property {number | undefined} seed              replay: run each many-seed test with this one seed
+ * @property {string | undefined} fcPath            replay: the fast-check path of a randomized run
+ * @property {boolean} draw                         replay: draw every world a test builds
+ * @property {string | undefined} mermaidFile       replay: also write the run as a Mermaid diagram here
+ * @property {number | undefined} randomRuns        how many randomized runs a randomized test makes
+ * @property {number} seedBase                      added to every many-seed test's seeds (0: the published seeds)
+ * @property {string | undefined} progressDir       where test workers note each test's start and end
+ */
+
+/** @type {Record<keyof Settings, string>} */
+export const VARIABLES = {
+  nodeRoot: "RAFT_NODE_ROOT",
+  nodeFile: "RAFT_NODE_FILE",
+  subject: "RAFT_SUBJECT",
+  seed: "RAFT_SEED",
+  fcPath: "RAFT_FC_PATH",
+  draw: "RAFT_DRAW",
+  mermaidFile: "RAFT_MERMAID",
+  randomRuns: "RAFT_RANDOM_RUNS",
+  seedBase: "RAFT_GRADE_SEED",
+  progressDir: "RAFT_PROGRESS_DIR",
+};
+
+/**
+ * @param {string | undefined} text
+ * @param {string} name
+ * @returns {number | undefined}
+ */
+function wholeNumber(text, name) {
+  if (text === undefined || text === "") return undefined;
+  if (!/^-?\d+$/.test(text)) throw new Error(`${name} must be a whole number, not "${text}".`);
+  return Number(text);
+}
+
+/**
+ * The settings as the environment holds them.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {Settings}
+ */
+export function readSettings(env = process.env) {
+  const text = (/** @type {keyof Settings} */ key) => {
+    const value = env[VARIABLES[key]];
+    return value === undefined || value === "" ? undefined : value;
+  };
+  return {
+    nodeRoot: text("nodeRoot") === "solutions" ? "solutions" : "chapters",
+    nodeFile: text("nodeFile"),
+    subject: text("subject"),
+    seed: wholeNumber(text("seed"), VARIABLES.seed),
+    fcPath: text("fcPath"),
+    draw: text("draw") === "1",
+    mermaidFile: text("mermaidFile"),
+    randomRuns: wholeNumber(text("randomRuns"), VARIABLES.randomRuns),
+    seedBase: wholeNumber(text("seedBase"), VARIABLES.seedBase) ?? 0,
+    progressDir: text("progressDir"),
+  };
+}
+
+/**
+ * Environment variables that carry these settings to the test workers.
+ * @param {Partial<Settings>} settings
+ * @returns {Record<string, string>}
+ */
+export function settingsEnv(settings) {
+  /** @type {Record<string, string>} */
+  const env = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined || value === false) continue;
+    env[VARIABLES[/** @type {keyof Settings} */ (key)]] = value === true ? "1" : String(value);
+  }
+  return env;
+}

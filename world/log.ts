@@ -1,0 +1,160 @@
+/**
+ * Logs, read one way everywhere.
+ *
+ * Raft numbers log entries from 1. Today a node's `log` array holds every
+ * entry, index 1 at `log[0]`; from the snapshot chapter on, a log may
+ * begin after a snapshot, and only these helpers will need to know. Tests
+ * and the world's checks read logs through them, never with `log[i - 1]`.
+ *
+ * The LogMirror is how the world follows a node's log from event to event
+ * without trusting or sharing the node's objects: it keeps its own copy of
+ * every entry and reports exactly what changed.
+ */
+import type { LogEntry } from "./contract.ts";
+import { checkEntry } from "./messages.ts";
+
+/** Anything with a log: a NodeView, a saved state, a scripted node's idea of one. */
+export interface HasLog {
+  readonly log: readonly LogEntry[];
+}
+
+/** The index of the last entry (0 for an empty log). */
+export function lastIndex(view: HasLog): number {
+  return view.log.length;
+}
+
+/** The entry at a Raft index (from 1), or undefined where there is none. */
+export function entryAt(view: HasLog, index: number): LogEntry | undefined {
+  return index >= 1 ? view.log[index - 1] : undefined;
+}
+
+/** The term of the entry at `index`; 0 at index 0 (before the first entry) and where there is no entry. */
+export function termAt(view: HasLog, index: number): number {
+  return entryAt(view, index)?.term ?? 0;
+}
+
+/** The term of the last entry (0 for an empty log). */
+export function lastTerm(view: HasLog): number {
+  return termAt(view, lastIndex(view));
+}
+
+/** The entries from `index` (from 1) to the end. */
+export function entriesFrom(view: HasLog, index: number): readonly LogEntry[] {
+  return view.log.slice(Math.max(0, index - 1));
+}
+
+/** The commands, in log order. */
+export function commandsOf(view: HasLog): string[] {
+  return view.log.map((entry) => entry.command);
+}
+
+/** A log in a few words: [1:a 1:b 2:x]. */
+export function showLog(log: readonly LogEntry[]): string {
+  let text = "";
+  for (const entry of log) text += `${text === "" ? "" : " "}${entry.term}:${entry.command}`;
+  return `[${text}]`;
+}
+
+export const sameEntry = (a: LogEntry, b: LogEntry): boolean => a.term === b.term && a.command === b.command;
+
+/** How a node's log changed during one event. */
+export interface LogChange {
+  /** The first Raft index whose entry changed, appeared or disappeared. */
+  readonly from: number;
+  readonly oldLength: number;
+  readonly newLength: number;
+  /** The world's copies of the entries that were there before, from `from` on. */
+  readonly removed: readonly LogEntry[];
+}
+
+/** A node's log reported something that is not a log. */
+export class MalformedLog extends Error {}
+
+/**
+ * The world's copy of one node's log. `update` compares the node's array
+ * with what it held last time: positions that still hold the same entry
+ * object cost one comparison each; entries never seen before are checked,
+ * copied, and frozen, because the contract's LogEntry is read-only and a
+ * frozen entry cannot change behind the world's back (a node that tries
+ * gets an error at the line that tried).
+ */
+export class LogMirror implements HasLog {
+  /** The node's own entry objects, position by position, as last seen. */
+  private seen: unknown[] = [];
+  /** The world's copies, position by position. */
+  private readonly copies: LogEntry[] = [];
+  private frozenCopy: readonly LogEntry[] | null = null;
+
+  /** The world's copy of the log as last seen (a snapshot: it never changes afterwards). */
+  get log(): readonly LogEntry[] {
+    this.frozenCopy ??= Object.freeze(this.copies.slice());
+    return this.frozenCopy;
+  }
+
+  /** The live copy, for the checker, which reads it right away and never keeps it. */
+  get entries(): readonly LogEntry[] {
+    return this.copies;
+  }
+
+  get length(): number {
+    return this.copies.length;
+  }
+
+  /** Start over from a log the world already trusts (a boot from disk). */
+  reset(): void {
+    this.seen = [];
+    this.copies.length = 0;
+    this.frozenCopy = null;
+  }
+
+  /** Compare the node's log with the last one seen; returns what changed, or undefined. */
+  update(log: unknown): LogChange | undefined {
+    if (!Array.isArray(log)) throw new MalformedLog(`its log is ${log === null ? "null" : typeof log}, not an array of entries.`);
+    const seen = this.seen;
+    const length = log.length;
+    const oldLength = seen.length;
+    const shared = length < oldLength ? length : oldLength;
+    let i = 0;
+    while (i < shared && seen[i] === log[i]) i++;
+    if (i === shared && length === oldLength) return undefined;
+    // Past the first new object: entries equal in content are not a change.
+    const copies = this.copies;
+    let from = -1;
+    for (let j = i; j < shared; j++) {
+      const raw: unknown = log[j];
+      if (raw === seen[j]) continue;
+      const entry = adopt(raw, j);
+      seen[j] = raw;
+      if (!sameEntry(entry, copies[j]!)) {
+        from = j;
+        break;
+      }
+    }
+    if (from === -1) {
+      if (length === oldLength) return undefined;
+      from = shared;
+    }
+    const removed = copies.slice(from);
+    copies.length = from;
+    seen.length = from;
+    for (let j = from; j < length; j++) {
+      const raw: unknown = log[j];
+      copies.push(adopt(raw, j));
+      seen.push(raw);
+    }
+    this.frozenCopy = null;
+    return { from: from + 1, oldLength, newLength: length, removed };
+  }
+}
+
+/** Check a node's entry, freeze it, and return the world's copy. */
+function adopt(raw: unknown, position: number): LogEntry {
+  let entry: LogEntry;
+  try {
+    entry = checkEntry(raw, `log[${position}]`);
+  } catch (error) {
+    throw new MalformedLog(`its ${error instanceof Error ? error.message : String(error)}`);
+  }
+  Object.freeze(raw);
+  return entry;
+}

@@ -1,0 +1,574 @@
+/**
+ * The node host: everything the world keeps for one node, and the only
+ * door between the world and the node's code.
+ *
+ * For each node it holds what a real machine would: the process (the
+ * node object, or none while crashed), its timers, its disk, its boot
+ * count (incarnation), and the random stream it draws timeouts from. It
+ * builds the node's environment, calls the node, and turns each call
+ * into one NodeStep record: what came in, what the node did (sent, set,
+ * applied, saved), and its state before and after. The checker and the
+ * trace both read that record.
+ *
+ * Nothing the node hands back is trusted or shared: messages are checked
+ * and copied when sent, its view is checked field by field, and its log is
+ * followed by a LogMirror that keeps the world's own copies.
+ */
+import type {
+  CreateNode,
+  LogEntry,
+  Message,
+  NodeEnvironment,
+  NodeId,
+  PersistentState,
+  ProposeResult,
+  RaftNode,
+  Role,
+  TimerName,
+  Timing,
+} from "./contract.ts";
+import { LogMirror, MalformedLog, type LogChange } from "./log.ts";
+import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES } from "./messages.ts";
+import { RandomStream } from "./random.ts";
+import { describeMessage, type TraceEvent } from "./trace.ts";
+
+/** What a node is handling. */
+export type StepInput =
+  | { readonly kind: "boot"; readonly restart: boolean }
+  | { readonly kind: "message"; readonly from: NodeId; readonly message: Message; readonly messageId: number }
+  | { readonly kind: "timer"; readonly timer: TimerName }
+  | { readonly kind: "propose"; readonly command: string };
+
+/** A node's state as the world checked it: every field of its view but the log. */
+export interface NodeState {
+  readonly role: Role;
+  readonly currentTerm: number;
+  readonly votedFor: NodeId | null;
+  readonly leaderId: NodeId | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+}
+
+/** One event at one node: the record the checker and the trace both read. */
+export interface NodeStep {
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly time: number;
+  readonly input: StepInput;
+  /** Its state before (null at boot). */
+  readonly before: NodeState | null;
+  readonly after: NodeState;
+  /** How its log changed, if it did. */
+  readonly log: LogChange | undefined;
+  /** What it did, in order: sends, timers, applies, saves, notes. */
+  readonly effects: readonly TraceEvent[];
+  /** For a client's command: the node's answer. */
+  readonly result?: ProposeResult;
+}
+
+/** The node's code threw, or broke the contract while acting. */
+export class NodeFailure extends Error {
+  constructor(
+    readonly node: NodeId,
+    readonly during: string,
+    readonly time: number,
+    /** What the node threw, or what it did wrong. */
+    readonly thrown: unknown,
+  ) {
+    const reason = thrown instanceof Error ? thrown.message : String(thrown);
+    super(`node ${node} ${thrown instanceof ContractBroken ? "broke the contract" : "threw"} while ${during} at ${time} ms:\n  ${reason}`);
+    this.name = thrown instanceof ContractBroken ? "Contract broken" : "Node threw";
+    // Keep only the frames in the node's own code: the line of node.ts that
+    // threw helps; the world's machinery around it does not.
+    const frames = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack.split("\n").filter((line) => /^\s+at /.test(line)) : [];
+    const own = frames.filter((line) => !/[\\/](world|node_modules)[\\/]|node:internal|\(node:/.test(line));
+    this.stack = [`${this.name}: ${this.message}`, ...own].join("\n");
+  }
+}
+
+/**
+ * An error of the harness's or the loader's, not the node's (a node file
+ * that does not load, for one): it passes through the host as it is,
+ * instead of being reported as something the node threw.
+ */
+export class HarnessError extends Error {}
+
+/** A node did something the contract does not allow (a malformed message, an unknown timer...). */
+export class ContractBroken extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "Contract broken";
+  }
+}
+
+/** A node flooded the network or looped without letting time pass. */
+export class RunawayNode extends Error {
+  constructor(
+    readonly node: NodeId | undefined,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = "Runaway node";
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
+/** A pending timer, as tests can read it. */
+export interface PendingTimer {
+  readonly generation: number;
+  readonly setAt: number;
+  readonly delay: number;
+  readonly dueAt: number;
+}
+
+/** The call into node code that is running right now, if any: what a stopped run reports. */
+export interface CallInProgress {
+  readonly node: NodeId;
+  readonly time: number;
+  readonly seed: number;
+  /** "handling RequestVote(term 4, ...) from B" */
+  describe(): string;
+}
+
+/**
+ * Mark a createNode whose nodes copy every message they receive (as the
+ * sandbox does, into the node's own realm), so the world need not copy
+ * each delivery a second time.
+ */
+export function markCopiesMessages(create: CreateNode): CreateNode {
+  return Object.assign(create, { copiesMessages: true });
+}
+
+/** Whether createNode was marked by markCopiesMessages. */
+export function copiesMessages(create: CreateNode): boolean {
+  return (create as { copiesMessages?: boolean }).copiesMessages === true;
+}
+
+/** Reused for every call (no allocation on the hot path). */
+const current = { active: false, node: "" as NodeId, time: 0, seed: 0, input: null as StepInput | null };
+
+/** The node call running now (read by whatever stops a run that takes too long). */
+export function nodeCallInProgress(): CallInProgress | undefined {
+  if (!current.active) return undefined;
+  const input = current.input;
+  return { node: current.node, time: current.time, seed: current.seed, describe: () => (input === null ? "reporting its state (inspect)" : describeInput(input)) };
+}
+
+/** Forget a call that was interrupted before it could clean up after itself. */
+export function clearCallInProgress(): void {
+  current.active = false;
+}
+
+function enter(node: NodeId, time: number, seed: number, input: StepInput | null): void {
+  current.active = true;
+  current.node = node;
+  current.time = time;
+  current.seed = seed;
+  current.input = input;
+}
+
+/** What the host needs from the world. */
+export interface HostServices {
+  readonly nodes: readonly NodeId[];
+  readonly seed: number;
+  now(): number;
+  /** Route a checked copy of a message; returns the trace events of its sending. */
+  send(from: NodeHost, to: NodeId, message: Message): void;
+  scheduleTimer(host: NodeHost, name: TimerName, generation: number, dueAt: number): void;
+  readonly messagesPerNodePerSecond: number;
+  readonly heartbeatInterval: number;
+}
+
+export function describeInput(input: StepInput): string {
+  switch (input.kind) {
+    case "boot":
+      return input.restart ? "restarting (createNode and start)" : "booting (createNode and start)";
+    case "message":
+      return `handling ${describeMessage(input.message)} from ${input.from}`;
+    case "timer":
+      return `handling its ${input.timer} timer`;
+    case "propose":
+      return `handling a client's command "${input.command}"`;
+  }
+}
+
+function copyState(state: PersistentState): PersistentState {
+  return { currentTerm: state.currentTerm, votedFor: state.votedFor, log: state.log.map((e) => ({ term: e.term, command: e.command })) };
+}
+
+export class NodeHost {
+  readonly random: RandomStream;
+  node: RaftNode | null = null;
+  up = false;
+  /** Stopped like a frozen process: memory kept, no messages, no timers until resumed. */
+  paused = false;
+  /** Counts boots, so a crashed incarnation's environment can no longer act. */
+  incarnation = 0;
+  disk: PersistentState | null;
+  readonly timers = new Map<TimerName, PendingTimer>();
+  timerGeneration = 0;
+  state: NodeState | null = null;
+  readonly mirror = new LogMirror();
+  forcedDraws: number[];
+  inbox: { readonly time: number; readonly from: NodeId; readonly message: Message }[] = [];
+  applied: { index: number; entry: LogEntry }[] = [];
+  private sendWindowStart = 0;
+  private sendsInWindow = 0;
+  /** The step being recorded while node code runs. */
+  private effects: TraceEvent[] | null = null;
+  /** A contract breach seen while node code ran: thrown once the call returns, whatever the node did with it. */
+  private stopped: Error | undefined;
+
+  constructor(
+    readonly id: NodeId,
+    readonly scripted: boolean,
+    private readonly services: HostServices,
+    private readonly createNode: CreateNode,
+    public timing: Timing,
+    saved: PersistentState | undefined,
+    forcedDraws: readonly number[] | undefined,
+  ) {
+    this.random = new RandomStream(services.seed, `election-timeouts:${id}`);
+    this.disk = saved ? copyState(saved) : null;
+    this.forcedDraws = [...(forcedDraws ?? [])];
+  }
+
+  /** Whether the node is running: booted, not crashed, not paused. */
+  get running(): boolean {
+    return this.up && !this.paused;
+  }
+
+  /** Record an effect of the step in progress. */
+  effect(event: TraceEvent): void {
+    this.effects?.push(event);
+  }
+
+  /** Boot (or reboot) the node from its disk. */
+  boot(restart: boolean): NodeStep {
+    this.up = true;
+    this.paused = false;
+    this.incarnation++;
+    this.timers.clear();
+    this.timerGeneration++;
+    this.applied = [];
+    this.state = null;
+    this.mirror.reset();
+    const env = this.environment();
+    const saved = this.disk ? copyState(this.disk) : null;
+    return this.call({ kind: "boot", restart }, () => {
+      const node = this.createNode(env, saved);
+      if (typeof node !== "object" || node === null) throw new ContractBroken(`createNode returned ${node === null ? "null" : typeof node}, not a node object.`);
+      this.node = node;
+      node.start();
+    });
+  }
+
+  crash(): void {
+    this.up = false;
+    this.paused = false;
+    this.node = null;
+    this.timers.clear();
+    this.timerGeneration++;
+  }
+
+  deliver(from: NodeId, message: Message, messageId: number, copy: Message): NodeStep {
+    const node = this.node!;
+    return this.call({ kind: "message", from, message, messageId }, () => node.receive(from, copy));
+  }
+
+  fireTimer(timer: TimerName): NodeStep {
+    const node = this.node!;
+    return this.call({ kind: "timer", timer }, () => node.timerFired(timer));
+  }
+
+  propose(command: string): NodeStep {
+    const node = this.node!;
+    let answer: unknown;
+    const step = this.call({ kind: "propose", command }, () => {
+      answer = node.propose(command);
+    });
+    return { ...step, result: this.checkResult(answer, step) };
+  }
+
+  /**
+   * Run one call into node code and record it as a step. Whatever the node
+   * throws, or breaks while acting, becomes a NodeFailure naming the node,
+   * what it was handling and when; the step so far is attached, so the
+   * trace can show what it did before it failed.
+   */
+  private call(input: StepInput, body: () => void): NodeStep {
+    const time = this.services.now();
+    const before = this.state;
+    const effects: TraceEvent[] = [];
+    this.effects = effects;
+    this.stopped = undefined;
+    enter(this.id, time, this.services.seed, input);
+    let thrown: unknown;
+    let failed = false;
+    try {
+      body();
+    } catch (error) {
+      failed = true;
+      thrown = error;
+    } finally {
+      current.active = false;
+      this.effects = null;
+    }
+    // A breach the node caught and carried on from still ends the run.
+    if (this.stopped !== undefined) {
+      failed = true;
+      thrown = this.stopped;
+      this.stopped = undefined;
+    }
+    if (failed && thrown instanceof HarnessError) throw thrown;
+    if (failed) {
+      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects };
+      if (thrown instanceof RunawayNode) throw attachStep(thrown, partial);
+      throw attachStep(new NodeFailure(this.id, describeInput(input), time, thrown), partial);
+    }
+    let after: NodeState;
+    let log: LogChange | undefined;
+    try {
+      enter(this.id, time, this.services.seed, null);
+      after = this.readState();
+      log = this.readLog();
+    } catch (error) {
+      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects };
+      throw attachStep(new NodeFailure(this.id, `reporting its state (inspect) after ${describeInput(input)}`, time, error), partial);
+    } finally {
+      current.active = false;
+      this.view = undefined;
+    }
+    this.state = after;
+    return { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects };
+  }
+
+  /** The view inspect() returned, between readState and readLog. */
+  private view: Record<string, unknown> | undefined;
+
+  /** Ask the node for its view and check every field but the log. */
+  private readState(): NodeState {
+    const raw: unknown = this.node!.inspect();
+    if (typeof raw !== "object" || raw === null) throw new ContractBroken(`inspect() returned ${raw === null ? "null" : typeof raw}, not a view.`);
+    const view = raw as Record<string, unknown>;
+    this.view = view;
+    const role = view.role;
+    if (role !== "follower" && role !== "candidate" && role !== "leader") throw new ContractBroken(`inspect() says role ${JSON.stringify(role)}; it must be "follower", "candidate" or "leader".`);
+    const currentTerm = this.whole(view, "currentTerm");
+    const votedFor = this.nodeOrNull(view, "votedFor");
+    const leaderId = this.nodeOrNull(view, "leaderId");
+    const commitIndex = this.whole(view, "commitIndex");
+    const lastApplied = this.whole(view, "lastApplied");
+    // Most events change nothing: keep the same state object then.
+    const last = this.state;
+    if (
+      last !== null &&
+      last.role === role &&
+      last.currentTerm === currentTerm &&
+      last.votedFor === votedFor &&
+      last.leaderId === leaderId &&
+      last.commitIndex === commitIndex &&
+      last.lastApplied === lastApplied
+    ) {
+      return last;
+    }
+    return { role, currentTerm, votedFor, leaderId, commitIndex, lastApplied };
+  }
+
+  /** The log of the view readState just read, through the mirror. */
+  private readLog(): LogChange | undefined {
+    try {
+      return this.mirror.update(this.view!.log);
+    } catch (error) {
+      if (error instanceof MalformedLog) throw new ContractBroken(`inspect() reports a log the world cannot read: ${error.message}`);
+      throw error;
+    }
+  }
+
+  private whole(view: Record<string, unknown>, key: string): number {
+    const value = view[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new ContractBroken(`inspect() says ${key} ${String(value)}; it must be a whole number, 0 or more.`);
+    return value;
+  }
+
+  private nodeOrNull(view: Record<string, unknown>, key: string): NodeId | null {
+    const value = view[key];
+    if (value === null) return null;
+    if (typeof value !== "string" || !this.services.nodes.includes(value)) throw new ContractBroken(`inspect() says ${key} ${JSON.stringify(value)}; it must be null or one of the nodes (${this.services.nodes.join(", ")}).`);
+    return value;
+  }
+
+  private checkResult(answer: unknown, step: NodeStep): ProposeResult {
+    const fail = (detail: string): never => {
+      throw attachStep(new NodeFailure(this.id, describeInput(step.input), step.time, new ContractBroken(`propose() returned ${detail}`)), step);
+    };
+    if (typeof answer !== "object" || answer === null) return fail(`${answer === null ? "null" : typeof answer}; it must return { accepted: true, index, term } or { accepted: false, leaderId }.`);
+    const result = answer as Record<string, unknown>;
+    if (result.accepted === true) {
+      const { index, term } = result;
+      if (typeof index !== "number" || !Number.isInteger(index) || index < 1) return fail(`accepted with index ${String(index)}; the index must be a whole number, 1 or more.`);
+      if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`accepted with term ${String(term)}; the term must be a whole number.`);
+      return { accepted: true, index, term };
+    }
+    if (result.accepted === false) {
+      const leaderId = result.leaderId ?? null;
+      if (leaderId !== null && (typeof leaderId !== "string" || !this.services.nodes.includes(leaderId))) return fail(`refused naming leader ${JSON.stringify(leaderId)}, which is not a node.`);
+      return { accepted: false, leaderId: leaderId as NodeId | null };
+    }
+    return fail(`accepted: ${JSON.stringify(result.accepted)}; it must be true or false.`);
+  }
+
+  /** Stop the node's call at the end, whatever it does with the error thrown now. */
+  private breach(error: Error): never {
+    this.stopped ??= error;
+    throw error;
+  }
+
+  /**
+   * The node's environment. Each boot gets its own: what a crashed
+   * incarnation kept of it can no longer act.
+   */
+  private environment(): NodeEnvironment {
+    const host = this;
+    const services = this.services;
+    const peers = Object.freeze(services.nodes.filter((id) => id !== this.id));
+    const incarnation = this.incarnation;
+    const alive = (): boolean => host.up && host.incarnation === incarnation;
+    const timerName = (name: unknown, what: string): TimerName => {
+      if (typeof name !== "string" || !TIMER_NAMES.includes(name as TimerName)) {
+        host.breach(new ContractBroken(`${what}(${JSON.stringify(name)}): there is no timer of that name; the timers are ${TIMER_NAMES.map((t) => `"${t}"`).join(" and ")}.`));
+      }
+      return name as TimerName;
+    };
+    return {
+      id: this.id,
+      peers,
+      // Read afresh each time: a test may change a node's timing mid-run.
+      get timing(): Timing {
+        return host.timing;
+      },
+      now: () => services.now(),
+      randomInt(min: number, max: number): number {
+        if (typeof min !== "number" || typeof max !== "number" || !Number.isFinite(min) || !Number.isFinite(max)) {
+          host.breach(new ContractBroken(`randomInt(${String(min)}, ${String(max)}): both bounds must be finite numbers.`));
+        }
+        const forced = host.forcedDraws.shift();
+        return forced ?? host.random.int(min, max);
+      },
+      send(to: NodeId, message: Message): void {
+        if (!alive()) return;
+        if (typeof to !== "string" || !peers.includes(to)) {
+          host.breach(new ContractBroken(`send(${JSON.stringify(to)}, …): "${String(to)}" is not one of its peers (${peers.join(", ")}).`));
+        }
+        let copy: Message;
+        try {
+          copy = checkOutgoing(message, services.nodes);
+        } catch (error) {
+          if (error instanceof MalformedMessage) host.breach(new ContractBroken(`it sent ${to} a malformed message: ${error.message}`));
+          throw error;
+        }
+        host.countSend();
+        services.send(host, to, copy);
+      },
+      setTimer(name: TimerName, delayMs: number): void {
+        const timer = timerName(name, "setTimer");
+        if (!alive()) return;
+        if (!(typeof delayMs === "number" && Number.isFinite(delayMs) && delayMs > 0)) {
+          host.breach(
+            new RunawayNode(
+              host.id,
+              `node ${host.id} set its ${timer} timer with a delay of ${String(delayMs)} ms at ${services.now()} ms. ` +
+                `Timers need a positive delay; a zero or negative one would fire in a loop without time passing.`,
+            ),
+          );
+        }
+        const generation = ++host.timerGeneration;
+        const now = services.now();
+        host.timers.set(timer, { generation, setAt: now, delay: delayMs, dueAt: now + delayMs });
+        host.effect({ time: now, kind: "timer-set", node: host.id, timer, delay: delayMs });
+        services.scheduleTimer(host, timer, generation, now + delayMs);
+      },
+      cancelTimer(name: TimerName): void {
+        const timer = timerName(name, "cancelTimer");
+        if (!alive() || !host.timers.has(timer)) return;
+        host.timers.delete(timer);
+        host.effect({ time: services.now(), kind: "timer-cancel", node: host.id, timer });
+      },
+      apply(index: number, entry: LogEntry): void {
+        if (!alive()) return;
+        if (typeof index !== "number" || !Number.isInteger(index) || index < 1) host.breach(new ContractBroken(`apply(${String(index)}, …): the index must be a whole number, 1 or more.`));
+        let copy: LogEntry;
+        try {
+          copy = checkEntry(entry, `apply(${index}, entry): entry`);
+        } catch (error) {
+          if (error instanceof MalformedMessage) host.breach(new ContractBroken(error.message));
+          throw error;
+        }
+        host.applied.push({ index, entry: copy });
+        host.effect({ time: services.now(), kind: "apply", node: host.id, index, entry: copy });
+      },
+      save(state: PersistentState): void {
+        if (!alive()) return;
+        host.disk = host.checkSaved(state);
+        host.effect({ time: services.now(), kind: "save", node: host.id });
+      },
+      note(text: string): void {
+        host.effect({ time: services.now(), kind: "note", node: host.id, text: String(text) });
+      },
+    };
+  }
+
+  private checkSaved(state: unknown): PersistentState {
+    const fail = (detail: string): never => this.breach(new ContractBroken(`save(): ${detail}`));
+    if (typeof state !== "object" || state === null) return fail(`the state is ${state === null ? "null" : typeof state}; it must be { currentTerm, votedFor, log }.`);
+    const raw = state as Record<string, unknown>;
+    const term = raw.currentTerm;
+    if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`currentTerm is ${String(term)}; it must be a whole number.`);
+    const votedFor = raw.votedFor ?? null;
+    if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${JSON.stringify(votedFor)}; it must be null or a node id.`);
+    if (!Array.isArray(raw.log)) return fail(`log is ${typeof raw.log}; it must be an array of entries.`);
+    const log: LogEntry[] = new Array(raw.log.length);
+    for (let i = 0; i < log.length; i++) {
+      try {
+        log[i] = checkEntry(raw.log[i], `log[${i}]`);
+      } catch (error) {
+        return fail(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return { currentTerm: term, votedFor: votedFor as NodeId | null, log };
+  }
+
+  private countSend(): void {
+    const now = this.services.now();
+    if (now - this.sendWindowStart >= 1000) {
+      this.sendWindowStart = now;
+      this.sendsInWindow = 0;
+    }
+    const limit = this.services.messagesPerNodePerSecond;
+    if (++this.sendsInWindow > limit) {
+      this.breach(
+        new RunawayNode(
+          this.id,
+          `node ${this.id} sent more than ${limit} messages within one simulated second ` +
+            `(${this.sendWindowStart} to ${now} ms). Is it answering every message with more messages? ` +
+            `A leader of five nodes needs about ${(4 * 1000) / this.services.heartbeatInterval} heartbeats a second.`,
+        ),
+      );
+    }
+  }
+}
+
+const INITIAL: NodeState = { role: "follower", currentTerm: 0, votedFor: null, leaderId: null, commitIndex: 0, lastApplied: 0 };
+
+/** The step a failure happened in, for the trace. */
+export const FAILED_STEP: unique symbol = Symbol("the step that failed");
+
+function attachStep<E extends Error>(error: E, step: NodeStep): E {
+  Object.defineProperty(error, FAILED_STEP, { value: step, enumerable: false });
+  return error;
+}
+
+/** The partial step a NodeFailure or RunawayNode happened in, if any. */
+export function failedStep(error: unknown): NodeStep | undefined {
+  return error instanceof Error ? (error as Error & { [FAILED_STEP]?: NodeStep })[FAILED_STEP] : undefined;
+}
