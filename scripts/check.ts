@@ -11,6 +11,8 @@
  *   8. later        each reference also passes every earlier chapter's suite
  *   9. skeletons    every graded test fails against the untouched skeleton
  *  10. mutants      each classic mistake, planted in a copy of the reference, loses points
+ *  11. planted      the worst a learner's node.ts can do (hang, eat memory, not load, break the
+ *                   contract, cheat) ends with the pinned report, in time, other chapters scored
  *
  * It ends by writing the number of graded tests that passed and failed
  * against the solutions to .workbook-cache/check-summary.txt, which
@@ -24,6 +26,7 @@ import pc from "picocolors";
 import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from "./chapters.mjs";
 import { findBrowser, NO_BROWSER, renderDiagrams } from "./diagrams.ts";
 import { MUTANTS, writeMutant } from "./mutants.ts";
+import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
 import { splitVoteExperiment, splitVoteTable } from "./experiment.ts";
@@ -207,6 +210,16 @@ steps.push({
     return survivors.length === 0
       ? { ok: true, summary: `all ${MUTANTS.length} mutants caught\n${lines.join("\n")}` }
       : { ok: false, summary: `no test catches:\n${survivors.map((s) => `  ${s}`).join("\n")}\n${lines.join("\n")}` };
+  },
+});
+
+steps.push({
+  name: "planted mistakes and cheats end with the pinned report (npm run planted)",
+  run: async () => {
+    const outcomes = await checkPlanted(PLANTED, false);
+    const lines = outcomes.map((o) => `  ${o.problems.length === 0 ? "ok    " : pc.red("FAILED")} ${o.planted.name.padEnd(28)} ${o.seconds.toFixed(1).padStart(5)} s${o.problems.map((p) => `\n           ${p}`).join("")}`);
+    const failed = outcomes.filter((o) => o.problems.length > 0);
+    return { ok: failed.length === 0, summary: `${outcomes.length - failed.length} of ${outcomes.length} planted cases as pinned\n${lines.join("\n")}` };
   },
 });
 

@@ -311,17 +311,22 @@ export const MUTANTS: readonly Mutant[] = [
   },
 ];
 
-/** Write the mutant's node.ts under `root` and return its path. */
-export function writeMutant(mutant: Mutant, root: string): string {
+/** The mutant's node.ts: the reference with the mistake planted. */
+export function mutantSource(mutant: Mutant): string {
   let text = readFileSync(path.join(PROJECT_ROOT, "solutions", mutant.from, "node.ts"), "utf8");
   for (const [find, replace] of mutant.edits) {
     const count = text.split(find).length - 1;
     if (count !== 1) throw new Error(`mutant ${mutant.name}: expected to find this text once in solutions/${mutant.from}/node.ts, found it ${count} times:\n${find}`);
     text = text.replace(find, replace);
   }
+  return `// Mutant "${mutant.name}": ${mutant.mistake}.\n${text}`;
+}
+
+/** Write the mutant's node.ts under `root` and return its path. */
+export function writeMutant(mutant: Mutant, root: string): string {
   const dir = path.join(root, mutant.name);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "node.ts");
-  writeFileSync(file, `// Mutant "${mutant.name}": ${mutant.mistake}.\n${text}`);
+  writeFileSync(file, mutantSource(mutant));
   return file;
 }

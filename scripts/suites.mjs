@@ -89,10 +89,9 @@ function subjectSettings(values) {
 /**
  * The standard error of the suites' child processes, without the pages of
  * native stack that V8 prints when a process runs out of memory (the
- * report says it more plainly); it remembers that it happened.
+ * report says it more plainly).
  */
 class ChildErrors extends Writable {
-  outOfMemory = false;
   skipping = false;
   pending = "";
 
@@ -112,12 +111,15 @@ class ChildErrors extends Writable {
 
   /** @param {string} line */
   line(line) {
-    if (/JavaScript heap out of memory|Reached heap limit|Allocation failed/.test(line)) this.outOfMemory = true;
-    if (/^<--- Last few GCs --->|^<--- JS stacktrace --->|^FATAL ERROR:|^----- Native stack trace -----|^\s*\d+: 0x[0-9a-f]+ /.test(line)) {
+    // V8's last words when a process runs out of memory, or builds an array
+    // past its size limit; several processes may write them at once, so a
+    // line can begin in the middle of another's.
+    const crashNoise = /Last few GCs|JS stacktrace|FATAL ERROR|Native stack trace|Mark-Compact|Scavenge|Security context|FailureMessage|Fatal error in|Fatal JavaScript|^\s*\d+: 0x[0-9a-f]+ |^\s*#|^\s*\[\d+:0x[0-9a-f]+\]|^\s*<---.*--->\s*$/;
+    if (crashNoise.test(line)) {
       this.skipping = true;
       return;
     }
-    if (this.skipping && (/^\s*$|^\[\d+:0x[0-9a-f]+\]|^\s+\d+ ms: /.test(line) || /Security context|Mark-Compact|Scavenge/.test(line))) return;
+    if (this.skipping && /^\s*$/.test(line)) return;
     this.skipping = false;
     process.stderr.write(`${line}\n`);
   }
@@ -165,6 +167,7 @@ export async function runSuites(chapters, options) {
   /** @type {Map<string, string[]>} chapter -> the tests still to run (undefined: all) */
   let todo = new Map(chapters.map((c) => [c.short, /** @type {string[]} */ ([])]));
   let firstRound = true;
+  let outOfMemoryBefore = false;
   try {
     for (let round = 0; todo.size > 0 && round < 100; round++) {
       const runChapters = chapters.filter((c) => todo.has(c.short));
@@ -176,7 +179,16 @@ export async function runSuites(chapters, options) {
       const vitest = await startVitest(
         "test",
         runChapters.map((c) => path.join(PROJECT_ROOT, c.testFile)),
-        { root: PROJECT_ROOT, run: true, watch: false, reporters: [reporter], ...(pattern ? { testNamePattern: pattern } : {}) },
+        {
+          root: PROJECT_ROOT,
+          run: true,
+          watch: false,
+          reporters: [reporter],
+          ...(pattern ? { testNamePattern: pattern } : {}),
+          // After a process ran out of memory, the next ones get less: the same
+          // allocation is likely to come again, and a small heap fills faster.
+          ...(outOfMemoryBefore ? { execArgv: ["--max-old-space-size=256"] } : {}),
+        },
         undefined,
         { stderr: errors },
       );
@@ -205,13 +217,16 @@ export async function runSuites(chapters, options) {
           const noted = progress.finished.get(test.name);
           if (noted) merged.push(noted);
           else if (progress.started.includes(test.name)) {
+            // (Node code cannot exit or crash its process in any other way: the
+            // sandbox has no process, and a stack overflow is an ordinary error.)
             merged.push({
               ...test,
               state: "failed",
-              output: errors.outOfMemory
-                ? "Stopped: the test process ran out of memory while this test ran. Does a handler build an ever-growing array, map or string (a log that is appended to in a loop, say)? The other tests of this chapter were run again in a fresh process."
-                : "Stopped: the test process died while this test ran (it printed why above). The other tests of this chapter were run again in a fresh process.",
-              failure: { kind: "stopped", key: `crashed:${errors.outOfMemory ? "memory" : "died"}`, summary: errors.outOfMemory ? "the test process ran out of memory" : "the test process died" },
+              output:
+                "Stopped: the test process ran out of memory while this test ran, and the node's code was stopped with it. " +
+                "Does a handler build an ever-growing array, map or string (a log appended to in a loop that never ends, say)? " +
+                "The other tests of this chapter were run again in a fresh process.",
+              failure: { kind: "stopped", key: "crashed:memory", summary: "the test process ran out of memory" },
             });
           } else {
             merged.push(test);
@@ -224,6 +239,7 @@ export async function runSuites(chapters, options) {
       }
       todo = next;
       firstRound = false;
+      outOfMemoryBefore ||= next.size > 0;
     }
   } finally {
     rmSync(progressDir, { recursive: true, force: true });

@@ -81,7 +81,7 @@ export class NodeFailure extends Error {
     // Keep only the frames in the node's own code: the line of node.ts that
     // threw helps; the world's machinery around it does not.
     const frames = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack.split("\n").filter((line) => /^\s+at /.test(line)) : [];
-    const own = frames.filter((line) => !/[\\/](world|node_modules)[\\/]|node:internal|\(node:/.test(line));
+    const own = frames.filter((line) => !/(^|[\s(\\/])(world|node_modules)[\\/]|node:internal|\(node:/.test(line));
     this.stack = [`${this.name}: ${this.message}`, ...own].join("\n");
   }
 }
@@ -175,6 +175,8 @@ export interface HostServices {
   /** Route a checked copy of a message; returns the trace events of its sending. */
   send(from: NodeHost, to: NodeId, message: Message): void;
   scheduleTimer(host: NodeHost, name: TimerName, generation: number, dueAt: number): void;
+  /** Write to the trace directly (what a test does through a node's env outside any step). */
+  record(event: TraceEvent): void;
   readonly messagesPerNodePerSecond: number;
   readonly heartbeatInterval: number;
 }
@@ -238,9 +240,10 @@ export class NodeHost {
     return this.up && !this.paused;
   }
 
-  /** Record an effect of the step in progress. */
+  /** Record an effect of the step in progress (or, outside any step, a test acting through the env, straight to the trace). */
   effect(event: TraceEvent): void {
-    this.effects?.push(event);
+    if (this.effects !== null) this.effects.push(event);
+    else this.services.record(event);
   }
 
   /** Boot (or reboot) the node from its disk. */
@@ -315,10 +318,19 @@ export class NodeHost {
       this.effects = null;
     }
     // A breach the node caught and carried on from still ends the run.
-    if (this.stopped !== undefined) {
+    // (Read through a method: TypeScript cannot see that body() may set it.)
+    const breach = this.takeBreach();
+    if (breach !== undefined) {
+      if (failed && thrown instanceof Error && thrown !== breach && thrown.message === breach.message) {
+        // The breach's own error came out of the node's code: its stack (the
+        // sandbox maps it to node.ts lines) says where the node was.
+        breach.stack = `${breach.name}: ${breach.message}\n${(thrown.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line)).join("\n")}`;
+      } else {
+        breach.message += "\n  (The node caught the error and carried on; a broken contract ends the run all the same.)";
+        breach.stack = `${breach.name}: ${breach.message}`;
+      }
       failed = true;
-      thrown = this.stopped;
-      this.stopped = undefined;
+      thrown = breach;
     }
     if (failed && thrown instanceof HarnessError) throw thrown;
     if (failed) {
@@ -416,6 +428,12 @@ export class NodeHost {
       return { accepted: false, leaderId: leaderId as NodeId | null };
     }
     return fail(`accepted: ${JSON.stringify(result.accepted)}; it must be true or false.`);
+  }
+
+  private takeBreach(): Error | undefined {
+    const breach = this.stopped;
+    this.stopped = undefined;
+    return breach;
   }
 
   /** Stop the node's call at the end, whatever it does with the error thrown now. */

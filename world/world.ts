@@ -159,6 +159,7 @@ export class World {
       seed: this.seed,
       now: () => world.clock,
       send: (from, to, message) => world.send(from, to, message),
+      record: (event) => world.sink.record(event),
       scheduleTimer: (host, timer, generation, dueAt) => world.agenda.schedule(dueAt, { kind: "timer", node: host, timer, generation, time: 0, sequence: 0 }),
       messagesPerNodePerSecond: this.limits.messagesPerNodePerSecond,
       heartbeatInterval: this.timing.heartbeatInterval,

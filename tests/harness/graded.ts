@@ -137,10 +137,17 @@ function replayCommand(seedArgs: string): string {
   return `npm run replay -- ${chapterOf(state.testPath)} ${seedArgs} --test ${shellQuote(name)}${subject}`;
 }
 
-/** Add the seed, the replay command and the end of the trace to a failure. */
+/**
+ * A failure of this test with its seed, the replay command and the end of
+ * the trace added. Always a new error: one error object can be thrown by
+ * several tests (a node file that does not load, say), and each test's
+ * report is its own.
+ */
 function explain(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  if (seedOfThisTest === undefined) return error;
+  const explained = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error, { name: error.name, message: error.message, stack: error.stack });
+  // A node file that does not load has no run to replay.
+  if (seedOfThisTest === undefined || error instanceof NodeLoadError) return explained;
   const seedArgs = replayArgsOfThisTest ?? `--seed ${seedOfThisTest}`;
   const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
   const lines = [error.message, "", `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
@@ -150,16 +157,16 @@ function explain(error: unknown): unknown {
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
   const oldHead = `${error.name}: ${error.message}`;
   // The report prints the node's stack frames between what went wrong and how to replay it.
-  Object.assign(error, { baseMessage: error.message, explanation: lines.slice(1).join("\n") });
-  error.message = lines.join("\n");
+  Object.assign(explained, { baseMessage: error.message, explanation: lines.slice(1).join("\n") });
+  explained.message = lines.join("\n");
   // Reporters print the stack, which still holds the old message. Frames
   // inside the world or the tests say nothing useful to a learner; frames
   // in the node's own code (where it threw) are kept.
   const frames = (error.stack?.startsWith(oldHead) ? error.stack.slice(oldHead.length) : "")
     .split("\n")
     .filter((line) => /^\s+at /.test(line) && !/[\\/](world|tests|node_modules)[\\/]|node:internal/.test(line));
-  error.stack = [`${error.name}: ${error.message}`, ...frames].join("\n");
-  return error;
+  explained.stack = [`${explained.name}: ${explained.message}`, ...frames].join("\n");
+  return explained;
 }
 
 /** When replaying, draw every world the test built. */

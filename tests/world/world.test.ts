@@ -338,3 +338,151 @@ describe("trace", () => {
     expect(timeline).toContain("becomes CANDIDATE");
   });
 });
+
+describe("the world's API for tests", () => {
+  const hello = (from: PuppetNode, to: NodeId): void => from.env.send(to, { type: "RequestVoteReply", term: 0, voteGranted: true });
+
+  test("a paused node is not running and not a leader, but keeps its state; crashed nodes are told apart", () => {
+    const p = puppets({ start: (n) => void (n.env.id === "A" && (n.role = "leader")) });
+    const w = new World({ nodes: 3, createNode: p.create, seed: 1 });
+    expect(w.leaders()).toEqual(["A"]);
+    w.pause("A");
+    expect(w.isPaused("A")).toBe(true);
+    expect(w.isRunning("A")).toBe(false);
+    expect(w.isUp("A")).toBe(false);
+    expect(w.isCrashed("A")).toBe(false);
+    expect(w.leaders()).toEqual([]);
+    expect(w.runningNodes()).toEqual(["B", "C"]);
+    expect(w.view("A").role).toBe("leader");
+    w.crash("B");
+    expect(w.isCrashed("B")).toBe(true);
+    expect(() => w.view("B")).toThrow(/node B is crashed/);
+    w.resume("A");
+    expect(w.leaders()).toEqual(["A"]);
+  });
+
+  test("isolate and reconnect compose: reconnecting one isolated node does not link it to another", () => {
+    const p = puppets({});
+    const w = new World({ nodes: 3, createNode: p.create, seed: 1 });
+    w.isolate("A");
+    w.isolate("B");
+    w.reconnect("A");
+    expect(w.canReach("A", "C")).toBe(true);
+    expect(w.canReach("A", "B")).toBe(false);
+    expect(w.canReach("B", "C")).toBe(false);
+    expect(w.connectivity().isolated).toEqual(["B"]);
+    expect(w.connectedTo("A")).toEqual(["A", "C"]);
+    w.partition(["A"], ["B", "C"]);
+    w.reconnect("B");
+    expect(w.connectivity().groups).toEqual([["A"], ["B", "C"]]);
+    expect(w.canReach("A", "C")).toBe(false);
+    expect(w.canReach("B", "C")).toBe(true);
+    w.cutOneWay("B", "C");
+    expect(w.connectivity().cuts).toEqual([["B", "C"]]);
+    w.restoreOneWay("B", "C");
+    w.heal();
+    expect(w.connectivity()).toEqual({ groups: [["A", "B", "C"]], isolated: [], cuts: [] });
+  });
+
+  test("loss can be set for one link alone", () => {
+    const p = puppets({});
+    const w = new World({ nodes: 3, createNode: p.create, seed: 1 });
+    w.setLinkNetwork("A", "B", { dropRate: 1 });
+    const [a] = p.nodes as [PuppetNode];
+    w.at(0, "A says hello twice", () => {
+      hello(a, "B");
+      hello(a, "C");
+    });
+    w.runFor(50);
+    expect(p.nodes[1]!.received).toHaveLength(0);
+    expect(p.nodes[2]!.received).toHaveLength(1);
+    expect(w.traceOf("drop").map((d) => `${d.from}>${d.to} ${d.reason}`)).toEqual(["A>B loss"]);
+  });
+
+  test("a hook runs after every event, and every node step can be watched", () => {
+    const p = puppets({ start: (n) => n.env.setTimer("election", 10), timer: (n) => n.env.setTimer("election", 10) });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
+    const times: number[] = [];
+    const steps: string[] = [];
+    w.afterEveryEvent((world) => times.push(world.now));
+    w.afterEveryStep((step) => steps.push(`${step.node}:${step.input.kind}`));
+    w.runFor(25);
+    expect(times).toEqual([10, 10, 20, 20]);
+    expect(steps).toEqual(["A:timer", "B:timer", "A:timer", "B:timer"]);
+  });
+
+  test("messages and bytes are counted per node and type", () => {
+    const p = puppets({
+      start: (n) => {
+        if (n.env.id !== "A") return;
+        n.env.send("B", { type: "AppendEntries", term: 1, leaderId: "A", prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, command: "abc" }], leaderCommit: 0 });
+        hello(n, "B");
+      },
+    });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
+    const a = w.trafficOf("A");
+    expect(a.messages).toBe(2);
+    expect(a.byType.AppendEntries).toEqual({ messages: 1, bytes: 1 + 8 + 2 + 8 + 8 + 8 + 4 + 8 + 3 });
+    expect(a.byType.RequestVoteReply.messages).toBe(1);
+    expect(w.trafficOf("B").messages).toBe(0);
+  });
+
+  test("a test can reshape messages on the wire: split a two-entry AppendEntries into one-entry pieces", () => {
+    const p = puppets({
+      start: (n) => {
+        if (n.env.id === "A") n.env.send("B", { type: "AppendEntries", term: 1, leaderId: "A", prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, command: "x" }, { term: 1, command: "y" }], leaderCommit: 0 });
+      },
+    });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1, network: { latency: [5, 6] } });
+    // Installed after boot, so it sees what is sent from now on; resend by hand.
+    w.intercept((message) =>
+      message.type === "AppendEntries" && message.entries.length > 1
+        ? message.entries.map((entry, i) => ({ ...message, prevLogIndex: message.prevLogIndex + i, entries: [entry] }))
+        : undefined,
+    );
+    w.at(1, "A sends again", () => p.nodes[0]!.env.send("B", { type: "AppendEntries", term: 1, leaderId: "A", prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, command: "x" }, { term: 1, command: "y" }], leaderCommit: 0 }));
+    w.runFor(20);
+    const got = p.nodes[1]!.received.map((r) => (r.message.type === "AppendEntries" ? `${r.message.prevLogIndex}:${r.message.entries.map((e) => e.command).join("")}` : ""));
+    expect(got.sort()).toEqual(["0:x", "0:xy", "1:y"]);
+    w.intercept(() => []);
+    w.at(w.now, "A sends once more", () => hello(p.nodes[0]!, "B"));
+    w.runFor(20);
+    expect(w.traceOf("drop").at(-1)?.reason).toBe("intercepted");
+  });
+
+  test("a node's disk and boot count can be read; restarting a running node is refused", () => {
+    const p = puppets({ start: (n) => n.env.save({ currentTerm: 2, votedFor: null, log: [{ term: 2, command: "a" }] }) });
+    const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
+    expect(w.disk("A")).toEqual({ currentTerm: 2, votedFor: null, log: [{ term: 2, command: "a" }] });
+    expect(w.incarnation("A")).toBe(1);
+    expect(() => w.restart("A")).toThrow(/node A is running; crash it before restarting it/);
+    w.crash("A");
+    w.restart("A");
+    expect(w.incarnation("A")).toBe(2);
+  });
+
+  test("the trace can go to a sink of the test's own", () => {
+    const kinds: string[] = [];
+    const p = puppets({ start: (n) => n.env.setTimer("election", 10) });
+    const w = new World({ nodes: 1, createNode: p.create, seed: 1, trace: { record: (event) => void kinds.push(event.kind) } });
+    w.runFor(20);
+    expect(kinds).toEqual(["boot", "timer-set", "timer-fire"]);
+    expect(() => w.trace).toThrow(/sink of the test's/);
+  });
+
+  test("the trace shows how a log changed: appended, cut, replaced", () => {
+    const p = puppets({
+      start: (n) => {
+        n.log.push({ term: 1, command: "a" }, { term: 1, command: "b" }, { term: 1, command: "c" });
+        n.env.setTimer("election", 10);
+      },
+      timer: (n) => {
+        n.log.length = 1;
+        n.log.push({ term: 2, command: "x" });
+      },
+    });
+    const w = new World({ nodes: 1, createNode: p.create, seed: 1 });
+    w.runFor(10);
+    expect(formatTrace(w.trace)).toMatch(/A  log 3 → 2, cut at 2, \+1/);
+  });
+});

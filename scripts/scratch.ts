@@ -1,0 +1,59 @@
+/**
+ * Scratch copies of the workbook, for checks that need a learner's view of
+ * it: every chapter finished but one broken on purpose, a chapter written
+ * up to step k, a copy without solutions/.
+ *
+ * A copy holds the project's own files (not node_modules, which it links
+ * to, nor .git) and can have any node.ts replaced.
+ */
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
+
+/** The files and folders a copy of the workbook is made of. */
+export const PROJECT_PARTS = [
+  "chapters",
+  "solutions",
+  "tests",
+  "world",
+  "scripts",
+  "diagrams",
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+  "vitest.config.ts",
+  ".puppeteerrc.cjs",
+  ".markdownlint.jsonc",
+  ".gitignore",
+  "README.md",
+];
+
+export interface ScratchOptions {
+  /** What chapters/ holds: the skeletons as shipped, or every reference solution (a learner who finished). */
+  readonly chapters: "skeletons" | "solutions";
+  /** node.ts files to put in place, by chapter folder ("chapter2-request-vote"): their source text. */
+  readonly nodes?: Readonly<Record<string, string>>;
+  /** Leave out these parts (e.g. "solutions" for a student's copy). */
+  readonly without?: readonly string[];
+}
+
+/** Make (or remake) a scratch copy in `dir`; returns `dir`. */
+export function makeScratchProject(dir: string, options: ScratchOptions): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const part of PROJECT_PARTS) {
+    if (options.without?.includes(part)) continue;
+    const from = path.join(PROJECT_ROOT, part);
+    if (existsSync(from)) cpSync(from, path.join(dir, part), { recursive: true });
+  }
+  symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  if (options.chapters === "solutions") {
+    for (const chapter of listChapters()) {
+      cpSync(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), path.join(dir, "chapters", chapter.dir, "node.ts"));
+    }
+  }
+  for (const [chapterDir, source] of Object.entries(options.nodes ?? {})) {
+    writeFileSync(path.join(dir, "chapters", chapterDir, "node.ts"), source);
+  }
+  return dir;
+}
