@@ -13,7 +13,7 @@
  */
 import type { AppendEntries, AppendEntriesReply, LogEntry, NodeId } from "./contract.ts";
 import { entryAt, sameEntry } from "./log.ts";
-import type { NodeState, NodeStep } from "./node-host.ts";
+import { sentTo, type NodeState, type NodeStep } from "./node-host.ts";
 
 export type Guarantee =
   | "Election Safety"
@@ -102,7 +102,8 @@ export class InvariantChecker {
     let record = this.records.get(node);
     if (step.input.kind === "boot" || record === undefined) {
       // A node (re)boots: its volatile state starts over, its saved state carries on.
-      record = { role: view.role, term: view.currentTerm, commitIndex: 0, prefixHash: [], lastApplied: 0, log };
+      // Its role starts as follower: a node that boots claiming to lead has become leader, and is checked as one.
+      record = { role: "follower", term: view.currentTerm, commitIndex: 0, prefixHash: [], lastApplied: 0, log };
       this.records.set(node, record);
     }
     record.log = log;
@@ -141,7 +142,7 @@ export class InvariantChecker {
 
     // Election Safety.
     const becameLeader = view.role === "leader" && (record.role !== "leader" || record.term !== view.currentTerm);
-    if (view.role === "leader") {
+    if (becameLeader) {
       const other = this.leaderOfTerm.get(view.currentTerm);
       if (other !== undefined && other !== node) {
         throw new InvariantViolation("Election Safety", `nodes ${other} and ${node} were both leader in term ${view.currentTerm}.`, time);
@@ -235,12 +236,13 @@ export class InvariantChecker {
     record.term = view.currentTerm;
 
     // A follower that says yes to AppendEntries must really match.
-    if (step.input.kind === "message" && step.input.message.type === "AppendEntries") {
+    if (step.input.kind === "deliver" && step.input.message.type === "AppendEntries") {
       const request = step.input.message;
       const leader = step.input.from;
       for (const effect of step.effects) {
-        if (effect.kind === "send" && effect.to === leader && effect.message.type === "AppendEntriesReply" && effect.message.success) {
-          this.successfulAppend(node, request, effect.message, log, time);
+        const sent = sentTo(effect);
+        if (sent !== undefined && sent.to === leader && sent.message.type === "AppendEntriesReply" && sent.message.success) {
+          this.successfulAppend(node, request, sent.message, log, time);
         }
       }
     }

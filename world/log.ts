@@ -151,7 +151,7 @@ export class LogMirror implements HasLog {
 function adopt(raw: unknown, position: number): LogEntry {
   let entry: LogEntry;
   try {
-    entry = checkEntry(raw, `log[${position}]`);
+    entry = checkEntry(raw, "log", position);
   } catch (error) {
     throw new MalformedLog(`its ${error instanceof Error ? error.message : String(error)}`);
   }

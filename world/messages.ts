@@ -33,6 +33,8 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
 
 const WHOLE = "a whole number, 0 or more";
 
+const NO_ENTRIES: readonly LogEntry[] = Object.freeze([]);
+
 function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
@@ -44,31 +46,35 @@ function isWhole(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
-/** A log entry as the contract has it, copied; throws naming what is wrong. */
-export function checkEntry(value: unknown, where: string): LogEntry {
-  if (typeof value !== "object" || value === null) throw new MalformedMessage(`${where} is ${show(value)}, not a log entry { term, command }.`);
+/**
+ * A log entry as the contract has it, copied; throws naming what is wrong
+ * (`where`, and `position` if given: "AppendEntries.entries", 3 gives
+ * "AppendEntries.entries[3]", built only when something is wrong).
+ */
+export function checkEntry(value: unknown, where: string, position?: number): LogEntry {
+  if (typeof value === "object" && value !== null) {
+    const term = (value as { term?: unknown }).term;
+    const command = (value as { command?: unknown }).command;
+    if (isWhole(term) && typeof command === "string") return { term, command };
+  }
+  const at = position === undefined ? where : `${where}[${position}]`;
+  if (typeof value !== "object" || value === null) throw new MalformedMessage(`${at} is ${show(value)}, not a log entry { term, command }.`);
   const entry = value as { term?: unknown; command?: unknown };
-  const term = entry.term;
-  const command = entry.command;
-  if (!isWhole(term)) throw new MalformedMessage(`${where}.term is ${show(term)}; it must be ${WHOLE}.`);
-  if (typeof command !== "string") throw new MalformedMessage(`${where}.command is ${show(command)}; it must be a string.`);
-  return { term, command };
+  if (!isWhole(entry.term)) throw new MalformedMessage(`${at}.term is ${show(entry.term)}; it must be ${WHOLE}.`);
+  throw new MalformedMessage(`${at}.command is ${show(entry.command)}; it must be a string.`);
 }
 
-function whole(raw: Record<string, unknown>, type: string, key: string): number {
-  const value = raw[key];
+function whole(value: unknown, type: string, key: string): number {
   if (isWhole(value)) return value;
   throw new MalformedMessage(`${type}.${key} is ${value === undefined ? "missing" : show(value)}; it must be ${WHOLE}.`);
 }
 
-function flag(raw: Record<string, unknown>, type: string, key: string): boolean {
-  const value = raw[key];
+function flag(value: unknown, type: string, key: string): boolean {
   if (typeof value === "boolean") return value;
   throw new MalformedMessage(`${type}.${key} is ${value === undefined ? "missing" : show(value)}; it must be true or false.`);
 }
 
-function nodeId(raw: Record<string, unknown>, type: string, key: string, nodes: readonly NodeId[]): NodeId {
-  const value = raw[key];
+function nodeId(value: unknown, type: string, key: string, nodes: readonly NodeId[]): NodeId {
   if (typeof value === "string" && nodes.includes(value)) return value;
   throw new MalformedMessage(`${type}.${key} is ${value === undefined ? "missing" : show(value)}; it must be one of the cluster's nodes (${nodes.join(", ")}).`);
 }
@@ -86,32 +92,57 @@ export function checkOutgoing(value: unknown, nodes: readonly NodeId[]): Message
   if (type !== "RequestVote" && type !== "RequestVoteReply" && type !== "AppendEntries" && type !== "AppendEntriesReply") {
     throw new MalformedMessage(`its type is ${show(type)}; the contract's messages are ${Object.keys(FIELDS).join(", ")} (world/contract.ts).`);
   }
+  // Count the fields (cheap), and look for the stranger only when there are too many.
   const fields = FIELDS[type];
-  for (const key in raw) {
-    if (key !== "type" && !fields.includes(key)) {
-      throw new MalformedMessage(`${type} has a field "${key}" that the contract does not have; its fields are ${fields.join(", ")}.`);
+  let count = 0;
+  for (const _key in raw) count++;
+  if (count !== fields.length + 1) {
+    for (const key in raw) {
+      if (key !== "type" && !fields.includes(key)) {
+        throw new MalformedMessage(`${type} has a field "${key}" that the contract does not have; its fields are ${fields.join(", ")}.`);
+      }
     }
   }
+  // Plain property reads per type (not raw[key]): every message of every run comes through here.
   switch (type) {
     case "RequestVote":
-      return { type, term: whole(raw, type, "term"), candidateId: nodeId(raw, type, "candidateId", nodes), lastLogIndex: whole(raw, type, "lastLogIndex"), lastLogTerm: whole(raw, type, "lastLogTerm") };
+      return {
+        type,
+        term: whole(raw.term, type, "term"),
+        candidateId: nodeId(raw.candidateId, type, "candidateId", nodes),
+        lastLogIndex: whole(raw.lastLogIndex, type, "lastLogIndex"),
+        lastLogTerm: whole(raw.lastLogTerm, type, "lastLogTerm"),
+      };
     case "RequestVoteReply":
-      return { type, term: whole(raw, type, "term"), voteGranted: flag(raw, type, "voteGranted") };
+      return { type, term: whole(raw.term, type, "term"), voteGranted: flag(raw.voteGranted, type, "voteGranted") };
     case "AppendEntriesReply":
-      return { type, term: whole(raw, type, "term"), success: flag(raw, type, "success"), matchIndex: whole(raw, type, "matchIndex"), lastLogIndex: whole(raw, type, "lastLogIndex") };
+      return {
+        type,
+        term: whole(raw.term, type, "term"),
+        success: flag(raw.success, type, "success"),
+        matchIndex: whole(raw.matchIndex, type, "matchIndex"),
+        lastLogIndex: whole(raw.lastLogIndex, type, "lastLogIndex"),
+      };
     case "AppendEntries": {
       const source = raw.entries;
       if (!Array.isArray(source)) throw new MalformedMessage(`AppendEntries.entries is ${source === undefined ? "missing" : show(source)}; it must be an array of log entries { term, command }.`);
-      const entries: LogEntry[] = new Array(source.length);
-      for (let i = 0; i < entries.length; i++) entries[i] = checkEntry(source[i], `AppendEntries.entries[${i}]`);
+      // The world never changes its copies, so every heartbeat can share one
+      // empty list. (A loop, not source.map: the node's own array methods are
+      // the node's to replace, and the world never calls them.)
+      let entries: readonly LogEntry[] = NO_ENTRIES;
+      if (source.length > 0) {
+        const copies: LogEntry[] = new Array(source.length);
+        for (let i = 0; i < copies.length; i++) copies[i] = checkEntry(source[i], "AppendEntries.entries", i);
+        entries = copies;
+      }
       return {
         type,
-        term: whole(raw, type, "term"),
-        leaderId: nodeId(raw, type, "leaderId", nodes),
-        prevLogIndex: whole(raw, type, "prevLogIndex"),
-        prevLogTerm: whole(raw, type, "prevLogTerm"),
+        term: whole(raw.term, type, "term"),
+        leaderId: nodeId(raw.leaderId, type, "leaderId", nodes),
+        prevLogIndex: whole(raw.prevLogIndex, type, "prevLogIndex"),
+        prevLogTerm: whole(raw.prevLogTerm, type, "prevLogTerm"),
         entries,
-        leaderCommit: whole(raw, type, "leaderCommit"),
+        leaderCommit: whole(raw.leaderCommit, type, "leaderCommit"),
       };
     }
   }
@@ -144,5 +175,59 @@ export function messageBytes(message: Message): number {
       for (const entry of message.entries) bytes += 8 + entry.command.length;
       return bytes;
     }
+  }
+}
+
+/** Messages and bytes one node has sent, per message type. */
+export interface TrafficCounts {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly byType: Readonly<Record<MessageType, { readonly messages: number; readonly bytes: number }>>;
+}
+
+/** One node's traffic, counted as it sends (a few additions per message). */
+export class Traffic {
+  private requestVotes = 0;
+  private requestVoteBytes = 0;
+  private voteReplies = 0;
+  private voteReplyBytes = 0;
+  private appends = 0;
+  private appendBytes = 0;
+  private appendReplies = 0;
+  private appendReplyBytes = 0;
+
+  count(message: Message): void {
+    const bytes = messageBytes(message);
+    switch (message.type) {
+      case "RequestVote":
+        this.requestVotes++;
+        this.requestVoteBytes += bytes;
+        return;
+      case "RequestVoteReply":
+        this.voteReplies++;
+        this.voteReplyBytes += bytes;
+        return;
+      case "AppendEntries":
+        this.appends++;
+        this.appendBytes += bytes;
+        return;
+      case "AppendEntriesReply":
+        this.appendReplies++;
+        this.appendReplyBytes += bytes;
+        return;
+    }
+  }
+
+  counts(): TrafficCounts {
+    return {
+      messages: this.requestVotes + this.voteReplies + this.appends + this.appendReplies,
+      bytes: this.requestVoteBytes + this.voteReplyBytes + this.appendBytes + this.appendReplyBytes,
+      byType: {
+        RequestVote: { messages: this.requestVotes, bytes: this.requestVoteBytes },
+        RequestVoteReply: { messages: this.voteReplies, bytes: this.voteReplyBytes },
+        AppendEntries: { messages: this.appends, bytes: this.appendBytes },
+        AppendEntriesReply: { messages: this.appendReplies, bytes: this.appendReplyBytes },
+      },
+    };
   }
 }

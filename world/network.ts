@@ -44,8 +44,14 @@ export const DEFAULT_NETWORK: NetworkSettings = {
 /** Why a message never arrived. */
 export type DropReason = "partition" | "loss" | "crashed" | "paused" | "intercepted" | "old incarnation";
 
-/** A message's fate: lost on the way, or its delays (two when duplicated). */
-export type Fate = { readonly lost: "partition" | "loss" } | { readonly delays: readonly number[] };
+/**
+ * A message's fate, as `route` returns it: its delay in ms (0 or more), or
+ * LOST_TO_PARTITION, or LOST_TO_LOSS. When the network also delivers it a
+ * second time, `duplicateDelay` holds that copy's delay (else -1). Numbers,
+ * not objects: every message of every run comes through here.
+ */
+export const LOST_TO_PARTITION = -1;
+export const LOST_TO_LOSS = -2;
 
 /** Who can reach whom right now. */
 export interface Connectivity {
@@ -58,12 +64,20 @@ export interface Connectivity {
 
 const key = (from: NodeId, to: NodeId): string => `${from}>${to}`;
 
+/** One direction of one link: its random stream, its settings. Made when first used. */
+interface Link {
+  readonly stream: RandomStream;
+  settings: NetworkSettings;
+  overrides: Partial<NetworkSettings> | undefined;
+}
+
 export class Network {
   private global: NetworkSettings;
-  /** Each link's own settings, and those merged over the network's. */
-  private readonly linkOverrides = new Map<string, Partial<NetworkSettings>>();
-  private readonly perLink = new Map<string, NetworkSettings>();
-  private readonly streams = new Map<string, RandomStream>();
+  /** links[from][to], by the nodes' positions. */
+  private readonly links: (Link | undefined)[][];
+  /** blocked[from][to]: the three layers combined, recomputed when one changes. */
+  private readonly blocked: boolean[][];
+  private readonly position = new Map<NodeId, number>();
   private groupOf: Map<NodeId, number> | null = null;
   private groups: NodeId[][] | null = null;
   private readonly isolated = new Set<NodeId>();
@@ -75,6 +89,9 @@ export class Network {
     settings: Partial<NetworkSettings> = {},
   ) {
     this.global = { ...DEFAULT_NETWORK, ...settings };
+    nodes.forEach((id, i) => this.position.set(id, i));
+    this.links = nodes.map(() => nodes.map(() => undefined));
+    this.blocked = nodes.map(() => nodes.map(() => false));
   }
 
   /** The network-wide settings. */
@@ -85,27 +102,34 @@ export class Network {
   /** Change the network-wide settings (a link's own settings stay on top of them). */
   configure(settings: Partial<NetworkSettings>): void {
     this.global = { ...this.global, ...settings };
-    for (const [link, overrides] of this.linkOverrides) this.perLink.set(link, { ...this.global, ...overrides });
+    for (const row of this.links) for (const link of row) if (link) link.settings = { ...this.global, ...link.overrides };
   }
 
   /** Give one direction of one link settings of its own (latency, loss...), over the network's. */
   configureLink(from: NodeId, to: NodeId, settings: Partial<NetworkSettings>): void {
-    const link = key(from, to);
-    const overrides = { ...this.linkOverrides.get(link), ...settings };
-    this.linkOverrides.set(link, overrides);
-    this.perLink.set(link, { ...this.global, ...overrides });
+    const link = this.link(this.at(from), this.at(to));
+    link.overrides = { ...link.overrides, ...settings };
+    link.settings = { ...this.global, ...link.overrides };
   }
 
   /** The settings one link uses now. */
   linkSettings(from: NodeId, to: NodeId): NetworkSettings {
-    return this.perLink.get(key(from, to)) ?? this.global;
+    return this.links[this.at(from)]![this.at(to)]?.settings ?? this.global;
   }
 
   canReach(from: NodeId, to: NodeId): boolean {
-    if (this.isolated.size > 0 && (this.isolated.has(from) || this.isolated.has(to))) return false;
-    if (this.groupOf !== null && this.groupOf.get(from) !== this.groupOf.get(to)) return false;
-    return this.cuts.size === 0 || !this.cuts.has(key(from, to));
+    const i = this.position.get(from);
+    const j = this.position.get(to);
+    return i === undefined || j === undefined || !this.blocked[i]![j]!;
   }
+
+  /** canReach by the nodes' positions in the world's list. */
+  canReachAt(i: number, j: number): boolean {
+    return !this.blocked[i]![j]!;
+  }
+
+  /** The delay of the second copy of the message `route` last let through, or -1. */
+  duplicateDelay = -1;
 
   /** Split the nodes into groups; nodes in no group form one more group together. Replaces any earlier partition. */
   partition(groups: readonly (readonly NodeId[])[]): NodeId[][] {
@@ -116,11 +140,13 @@ export class Network {
     all.forEach((group, i) => group.forEach((id) => groupOf.set(id, i)));
     this.groupOf = groupOf;
     this.groups = all;
+    this.recompute();
     return all;
   }
 
   isolate(id: NodeId): void {
     this.isolated.add(id);
+    this.recompute();
   }
 
   /** Undo isolate(id) and any one-way cut touching id. A partition stays as it is. */
@@ -130,14 +156,17 @@ export class Network {
       this.cuts.delete(key(id, other));
       this.cuts.delete(key(other, id));
     }
+    this.recompute();
   }
 
   cutOneWay(from: NodeId, to: NodeId): void {
     this.cuts.add(key(from, to));
+    this.recompute();
   }
 
   restoreOneWay(from: NodeId, to: NodeId): void {
     this.cuts.delete(key(from, to));
+    this.recompute();
   }
 
   /** Every link works again (link settings such as latency stay). */
@@ -146,6 +175,7 @@ export class Network {
     this.groups = null;
     this.isolated.clear();
     this.cuts.clear();
+    this.recompute();
   }
 
   connectivity(): Connectivity {
@@ -156,20 +186,41 @@ export class Network {
     };
   }
 
-  /** What happens to a message sent now from `from` to `to`. */
-  route(from: NodeId, to: NodeId): Fate {
-    if (!this.canReach(from, to)) return { lost: "partition" };
-    const link = key(from, to);
-    let stream = this.streams.get(link);
-    if (stream === undefined) {
-      stream = new RandomStream(this.seed, `network:${link}`);
-      this.streams.set(link, stream);
-    }
-    const net = this.perLink.get(link) ?? this.global;
-    if (stream.chance(net.dropRate)) return { lost: "loss" };
+  /** What happens to a message sent now from node position i to j (see LOST_TO_PARTITION). */
+  route(i: number, j: number): number {
+    this.duplicateDelay = -1;
+    if (this.blocked[i]![j]) return LOST_TO_PARTITION;
+    const link = this.links[i]![j] ?? this.link(i, j);
+    const stream = link.stream;
+    const net = link.settings;
+    if (stream.chance(net.dropRate)) return LOST_TO_LOSS;
     const first = this.delay(stream, net);
-    if (!stream.chance(net.duplicateRate)) return { delays: [first] };
-    return { delays: [first, this.delay(stream, net)] };
+    if (stream.chance(net.duplicateRate)) this.duplicateDelay = this.delay(stream, net);
+    return first;
+  }
+
+  private at(id: NodeId): number {
+    const i = this.position.get(id);
+    if (i === undefined) throw new Error(`there is no node ${id}; the nodes are ${this.nodes.join(", ")}`);
+    return i;
+  }
+
+  private link(i: number, j: number): Link {
+    let link = this.links[i]![j];
+    if (link === undefined) {
+      link = { stream: new RandomStream(this.seed, `network:${key(this.nodes[i]!, this.nodes[j]!)}`), settings: this.global, overrides: undefined };
+      this.links[i]![j] = link;
+    }
+    return link;
+  }
+
+  private recompute(): void {
+    this.nodes.forEach((from, i) => {
+      this.nodes.forEach((to, j) => {
+        this.blocked[i]![j] =
+          this.isolated.has(from) || this.isolated.has(to) || (this.groupOf !== null && this.groupOf.get(from) !== this.groupOf.get(to)) || this.cuts.has(key(from, to));
+      });
+    });
   }
 
   /** One message's trip time: its latency, plus a hold-back if it is to be overtaken. */

@@ -28,16 +28,68 @@ import type {
   Timing,
 } from "./contract.ts";
 import { LogMirror, MalformedLog, type LogChange } from "./log.ts";
-import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES } from "./messages.ts";
+import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES, Traffic } from "./messages.ts";
 import { RandomStream } from "./random.ts";
-import { describeMessage, type TraceEvent } from "./trace.ts";
+import type { Scheduled } from "./event-queue.ts";
+import type { DropReason } from "./network.ts";
+import { describeMessage } from "./trace.ts";
+
+/**
+ * A message on its way: the world's agenda entry for its delivery, which
+ * is also what the sender's step records having sent, and what the
+ * receiver's step records handling.
+ */
+export interface Delivery extends Scheduled {
+  readonly kind: "deliver";
+  readonly from: NodeId;
+  /** The sender's position in the world's list of nodes. */
+  readonly fromIndex: number;
+  readonly to: NodeId;
+  readonly host: NodeHost;
+  readonly message: Message;
+  readonly messageId: number;
+  /** The receiver's boot count when it was sent (messages reach the node, whatever life it is in). */
+  readonly incarnation: number;
+  readonly sentAt: number;
+  /** 2 when the network delivers it twice (on the first of the two deliveries), 1 otherwise. */
+  readonly copies: number;
+}
+
+/** A timer set: its agenda entry, and the node's pending timer while it waits. */
+export interface TimerEntry extends Scheduled {
+  readonly kind: "timer";
+  readonly host: NodeHost;
+  readonly timer: TimerName;
+  readonly generation: number;
+  readonly setAt: number;
+}
 
 /** What a node is handling. */
 export type StepInput =
   | { readonly kind: "boot"; readonly restart: boolean }
-  | { readonly kind: "message"; readonly from: NodeId; readonly message: Message; readonly messageId: number }
-  | { readonly kind: "timer"; readonly timer: TimerName }
+  | Delivery
+  | TimerEntry
   | { readonly kind: "propose"; readonly command: string };
+
+/**
+ * What a node did during a step, in order. Sends and timers are the
+ * world's own agenda entries (no second record is made of them); the
+ * trace turns all of these into its events when it is read.
+ */
+export type Effect =
+  | Delivery
+  | TimerEntry
+  | { readonly kind: "lost"; readonly to: NodeId; readonly message: Message; readonly messageId: number; readonly reason: DropReason }
+  | { readonly kind: "to-scripted"; readonly to: NodeId; readonly message: Message; readonly messageId: number }
+  | { readonly kind: "timer-cancel"; readonly timer: TimerName }
+  | { readonly kind: "apply"; readonly index: number; readonly entry: LogEntry }
+  | { readonly kind: "save" }
+  | { readonly kind: "note"; readonly text: string };
+
+/** Where a sent message went (for effects that are sends). */
+export function sentTo(effect: Effect): { readonly to: NodeId; readonly message: Message } | undefined {
+  return effect.kind === "deliver" || effect.kind === "lost" || effect.kind === "to-scripted" ? effect : undefined;
+}
 
 /** A node's state as the world checked it: every field of its view but the log. */
 export interface NodeState {
@@ -61,7 +113,7 @@ export interface NodeStep {
   /** How its log changed, if it did. */
   readonly log: LogChange | undefined;
   /** What it did, in order: sends, timers, applies, saves, notes. */
-  readonly effects: readonly TraceEvent[];
+  readonly effects: readonly Effect[];
   /** For a client's command: the node's answer. */
   readonly result?: ProposeResult;
 }
@@ -172,11 +224,12 @@ export interface HostServices {
   readonly nodes: readonly NodeId[];
   readonly seed: number;
   now(): number;
-  /** Route a checked copy of a message; returns the trace events of its sending. */
+  /** Route a checked copy of a message (and record it as an effect of the sender). */
   send(from: NodeHost, to: NodeId, message: Message): void;
-  scheduleTimer(host: NodeHost, name: TimerName, generation: number, dueAt: number): void;
-  /** Write to the trace directly (what a test does through a node's env outside any step). */
-  record(event: TraceEvent): void;
+  /** Put a timer on the agenda. */
+  scheduleTimer(entry: TimerEntry, dueAt: number): void;
+  /** What a test does through a node's env outside any step goes straight to the trace. */
+  recordOutsideStep(node: NodeId, time: number, effect: Effect): void;
   readonly messagesPerNodePerSecond: number;
   readonly heartbeatInterval: number;
 }
@@ -185,7 +238,7 @@ export function describeInput(input: StepInput): string {
   switch (input.kind) {
     case "boot":
       return input.restart ? "restarting (createNode and start)" : "booting (createNode and start)";
-    case "message":
+    case "deliver":
       return `handling ${describeMessage(input.message)} from ${input.from}`;
     case "timer":
       return `handling its ${input.timer} timer`;
@@ -207,22 +260,26 @@ export class NodeHost {
   /** Counts boots, so a crashed incarnation's environment can no longer act. */
   incarnation = 0;
   disk: PersistentState | null;
-  readonly timers = new Map<TimerName, PendingTimer>();
+  readonly timers = new Map<TimerName, TimerEntry>();
   timerGeneration = 0;
   state: NodeState | null = null;
   readonly mirror = new LogMirror();
   forcedDraws: number[];
   inbox: { readonly time: number; readonly from: NodeId; readonly message: Message }[] = [];
   applied: { index: number; entry: LogEntry }[] = [];
+  /** What this node has sent, counted by type. */
+  readonly traffic = new Traffic();
   private sendWindowStart = 0;
   private sendsInWindow = 0;
   /** The step being recorded while node code runs. */
-  private effects: TraceEvent[] | null = null;
+  private effects: Effect[] | null = null;
   /** A contract breach seen while node code ran: thrown once the call returns, whatever the node did with it. */
   private stopped: Error | undefined;
 
   constructor(
     readonly id: NodeId,
+    /** This node's position in the world's list of nodes. */
+    readonly index: number,
     readonly scripted: boolean,
     private readonly services: HostServices,
     private readonly createNode: CreateNode,
@@ -241,9 +298,9 @@ export class NodeHost {
   }
 
   /** Record an effect of the step in progress (or, outside any step, a test acting through the env, straight to the trace). */
-  effect(event: TraceEvent): void {
-    if (this.effects !== null) this.effects.push(event);
-    else this.services.record(event);
+  effect(effect: Effect): void {
+    if (this.effects !== null) this.effects.push(effect);
+    else this.services.recordOutsideStep(this.id, this.services.now(), effect);
   }
 
   /** Boot (or reboot) the node from its disk. */
@@ -274,23 +331,46 @@ export class NodeHost {
     this.timerGeneration++;
   }
 
-  deliver(from: NodeId, message: Message, messageId: number, copy: Message): NodeStep {
-    const node = this.node!;
-    return this.call({ kind: "message", from, message, messageId }, () => node.receive(from, copy));
+  deliver(delivery: Delivery, copy: Message): NodeStep {
+    this.copy = copy;
+    return this.call(delivery);
   }
 
-  fireTimer(timer: TimerName): NodeStep {
-    const node = this.node!;
-    return this.call({ kind: "timer", timer }, () => node.timerFired(timer));
+  fireTimer(entry: TimerEntry): NodeStep {
+    return this.call(entry);
   }
 
   propose(command: string): NodeStep {
-    const node = this.node!;
-    let answer: unknown;
-    const step = this.call({ kind: "propose", command }, () => {
-      answer = node.propose(command);
-    });
+    const step = this.call({ kind: "propose", command });
+    const answer = this.answer;
+    this.answer = undefined;
     return { ...step, result: this.checkResult(answer, step) };
+  }
+
+  /** The message a delivery hands the node (set just before the call). */
+  private copy: Message | undefined;
+  /** What propose() returned. */
+  private answer: unknown;
+
+  /** The node code a step runs (no closure per event: this runs for every one). */
+  private run(input: StepInput, boot: (() => void) | undefined): void {
+    switch (input.kind) {
+      case "deliver": {
+        const copy = this.copy!;
+        this.copy = undefined;
+        this.node!.receive(input.from, copy);
+        return;
+      }
+      case "timer":
+        this.node!.timerFired(input.timer);
+        return;
+      case "propose":
+        this.answer = this.node!.propose(input.command);
+        return;
+      case "boot":
+        boot!();
+        return;
+    }
   }
 
   /**
@@ -299,17 +379,17 @@ export class NodeHost {
    * what it was handling and when; the step so far is attached, so the
    * trace can show what it did before it failed.
    */
-  private call(input: StepInput, body: () => void): NodeStep {
+  private call(input: StepInput, boot?: () => void): NodeStep {
     const time = this.services.now();
     const before = this.state;
-    const effects: TraceEvent[] = [];
+    const effects: Effect[] = [];
     this.effects = effects;
     this.stopped = undefined;
     enter(this.id, time, this.services.seed, input);
     let thrown: unknown;
     let failed = false;
     try {
-      body();
+      this.run(input, boot);
     } catch (error) {
       failed = true;
       thrown = error;
@@ -365,13 +445,13 @@ export class NodeHost {
     const view = raw as Record<string, unknown>;
     this.view = view;
     const role = view.role;
-    if (role !== "follower" && role !== "candidate" && role !== "leader") throw new ContractBroken(`inspect() says role ${JSON.stringify(role)}; it must be "follower", "candidate" or "leader".`);
-    const currentTerm = this.whole(view, "currentTerm");
-    const votedFor = this.nodeOrNull(view, "votedFor");
-    const leaderId = this.nodeOrNull(view, "leaderId");
-    const commitIndex = this.whole(view, "commitIndex");
-    const lastApplied = this.whole(view, "lastApplied");
-    // Most events change nothing: keep the same state object then.
+    const currentTerm = view.currentTerm;
+    const votedFor = view.votedFor;
+    const leaderId = view.leaderId;
+    const commitIndex = view.commitIndex;
+    const lastApplied = view.lastApplied;
+    // Most events change nothing: the same values were checked last time,
+    // so keep the same state object.
     const last = this.state;
     if (
       last !== null &&
@@ -384,7 +464,15 @@ export class NodeHost {
     ) {
       return last;
     }
-    return { role, currentTerm, votedFor, leaderId, commitIndex, lastApplied };
+    if (role !== "follower" && role !== "candidate" && role !== "leader") throw new ContractBroken(`inspect() says role ${JSON.stringify(role)}; it must be "follower", "candidate" or "leader".`);
+    return {
+      role,
+      currentTerm: this.whole(currentTerm, "currentTerm"),
+      votedFor: this.nodeOrNull(votedFor, "votedFor"),
+      leaderId: this.nodeOrNull(leaderId, "leaderId"),
+      commitIndex: this.whole(commitIndex, "commitIndex"),
+      lastApplied: this.whole(lastApplied, "lastApplied"),
+    };
   }
 
   /** The log of the view readState just read, through the mirror. */
@@ -397,14 +485,12 @@ export class NodeHost {
     }
   }
 
-  private whole(view: Record<string, unknown>, key: string): number {
-    const value = view[key];
+  private whole(value: unknown, key: string): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new ContractBroken(`inspect() says ${key} ${String(value)}; it must be a whole number, 0 or more.`);
     return value;
   }
 
-  private nodeOrNull(view: Record<string, unknown>, key: string): NodeId | null {
-    const value = view[key];
+  private nodeOrNull(value: unknown, key: string): NodeId | null {
     if (value === null) return null;
     if (typeof value !== "string" || !this.services.nodes.includes(value)) throw new ContractBroken(`inspect() says ${key} ${JSON.stringify(value)}; it must be null or one of the nodes (${this.services.nodes.join(", ")}).`);
     return value;
@@ -500,17 +586,17 @@ export class NodeHost {
             ),
           );
         }
-        const generation = ++host.timerGeneration;
         const now = services.now();
-        host.timers.set(timer, { generation, setAt: now, delay: delayMs, dueAt: now + delayMs });
-        host.effect({ time: now, kind: "timer-set", node: host.id, timer, delay: delayMs });
-        services.scheduleTimer(host, timer, generation, now + delayMs);
+        const entry: TimerEntry = { kind: "timer", host, timer, generation: ++host.timerGeneration, setAt: now, time: 0, sequence: 0 };
+        host.timers.set(timer, entry);
+        services.scheduleTimer(entry, now + delayMs);
+        host.effect(entry);
       },
       cancelTimer(name: TimerName): void {
         const timer = timerName(name, "cancelTimer");
         if (!alive() || !host.timers.has(timer)) return;
         host.timers.delete(timer);
-        host.effect({ time: services.now(), kind: "timer-cancel", node: host.id, timer });
+        host.effect({ kind: "timer-cancel", timer });
       },
       apply(index: number, entry: LogEntry): void {
         if (!alive()) return;
@@ -523,15 +609,15 @@ export class NodeHost {
           throw error;
         }
         host.applied.push({ index, entry: copy });
-        host.effect({ time: services.now(), kind: "apply", node: host.id, index, entry: copy });
+        host.effect({ kind: "apply", index, entry: copy });
       },
       save(state: PersistentState): void {
         if (!alive()) return;
         host.disk = host.checkSaved(state);
-        host.effect({ time: services.now(), kind: "save", node: host.id });
+        host.effect({ kind: "save" });
       },
       note(text: string): void {
-        host.effect({ time: services.now(), kind: "note", node: host.id, text: String(text) });
+        host.effect({ kind: "note", text: String(text) });
       },
     };
   }
@@ -548,7 +634,7 @@ export class NodeHost {
     const log: LogEntry[] = new Array(raw.log.length);
     for (let i = 0; i < log.length; i++) {
       try {
-        log[i] = checkEntry(raw.log[i], `log[${i}]`);
+        log[i] = checkEntry(raw.log[i], "log", i);
       } catch (error) {
         return fail(error instanceof Error ? error.message : String(error));
       }

@@ -25,7 +25,7 @@ import { SourceMap } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
 import { transformSync, type TransformFailure } from "esbuild";
-import type { CreateNode, Message, NodeEnvironment, NodeView, PersistentState, ProposeResult, RaftNode } from "./contract.ts";
+import type { CreateNode, NodeEnvironment, NodeView, PersistentState, ProposeResult, RaftNode, Timing } from "./contract.ts";
 import { clearCallInProgress, HarnessError, markCopiesMessages, nodeCallInProgress, type CallInProgress } from "./node-host.ts";
 
 /** Why a node file could not be used at all. */
@@ -225,57 +225,100 @@ const PRELUDE = String.raw`(function (host) {
     if (s === null) return null;
     return { currentTerm: s.currentTerm, votedFor: s.votedFor, log: copyEntries(s.log) };
   }
+  function failureText(error) {
+    // An error of the world's, caught here so that node code never holds it.
+    try {
+      return typeof error === "object" && error !== null ? StringType(error.message) : StringType(error);
+    } catch (e) {
+      return "the world refused the call";
+    }
+  }
+  // What a node call is doing, for a report of one that never returns: 1
+  // while the node reports its state (inspect), 0 otherwise. Written here,
+  // read by the world's side without a call.
+  const phase = host.phase;
+
   function makeEnv(outer) {
     const peers = [];
     for (let i = 0; i < outer.peers.length; i++) peers[i] = outer.peers[i];
     freeze(peers);
-    let lastTiming;
+    // The time and the timing settings cannot change while the node runs:
+    // the world hands them over with every call (see enter), so reading
+    // them costs the node nothing.
+    let now = 0;
+    let timingSource;
     let timing;
-    // The world's side answers undefined (or a number) when all is well,
-    // and a string when the call broke the contract: thrown here, as an
+    function sync(time, t) {
+      now = time;
+      if (t !== timingSource) {
+        timingSource = t;
+        timing = freeze({ electionTimeoutMin: t.electionTimeoutMin, electionTimeoutMax: t.electionTimeoutMax, heartbeatInterval: t.heartbeatInterval });
+      }
+    }
+    // Each method calls the world's environment and turns a refusal into an
     // error of the sandbox's own.
-    return freeze({
+    const env = freeze({
       id: outer.id,
       peers: peers,
       get timing() {
-        // The world replaces its timing object when a test changes it; copy it only then.
-        const t = outer.timing();
-        if (t !== lastTiming) {
-          lastTiming = t;
-          timing = freeze({ electionTimeoutMin: t.electionTimeoutMin, electionTimeoutMax: t.electionTimeoutMax, heartbeatInterval: t.heartbeatInterval });
-        }
         return timing;
       },
-      now: function now() { return outer.now(); },
+      now: function now_() { return now; },
       randomInt: function randomInt(min, max) {
-        const r = outer.randomInt(min, max);
-        if (typeof r === "string") throw new ErrorType(r);
-        return r;
+        try { return outer.randomInt(min, max); } catch (error) { throw new ErrorType(failureText(error)); }
       },
       send: function send(to, message) {
-        const r = outer.send(to, message);
-        if (r !== undefined) throw new ErrorType(r);
+        try { outer.send(to, message); } catch (error) { throw new ErrorType(failureText(error)); }
       },
       setTimer: function setTimer(name, delayMs) {
-        const r = outer.setTimer(name, delayMs);
-        if (r !== undefined) throw new ErrorType(r);
+        try { outer.setTimer(name, delayMs); } catch (error) { throw new ErrorType(failureText(error)); }
       },
       cancelTimer: function cancelTimer(name) {
-        const r = outer.cancelTimer(name);
-        if (r !== undefined) throw new ErrorType(r);
+        try { outer.cancelTimer(name); } catch (error) { throw new ErrorType(failureText(error)); }
       },
       apply: function apply(index, entry) {
-        const r = outer.apply(index, entry);
-        if (r !== undefined) throw new ErrorType(r);
+        try { outer.apply(index, entry); } catch (error) { throw new ErrorType(failureText(error)); }
       },
       save: function save(state) {
-        const r = outer.save(state);
-        if (r !== undefined) throw new ErrorType(r);
+        try { outer.save(state); } catch (error) { throw new ErrorType(failureText(error)); }
       },
       note: function note(text) {
         outer.note(show(text));
       },
     });
+    return { env: env, sync: sync };
+  }
+  function create(createNode, made, saved, time, timing) {
+    made.sync(time, timing);
+    return createNode(made.env, copyState(saved));
+  }
+  // One call into the sandbox per event: the handler, then the node's view
+  // of itself (what the world asks for next anyway).
+  function enter(kind, node, sync, a, b, time, timing) {
+    sync(time, timing);
+    switch (kind) {
+      case 0:
+        node.start();
+        break;
+      case 1:
+        node.receive(a, copyMessage(b));
+        break;
+      case 2:
+        node.timerFired(a);
+        break;
+      case 3:
+        return node.propose(a);
+    }
+    phase[0] = 1;
+    const view = node.inspect();
+    phase[0] = 0;
+    return view;
+  }
+  function inspect(node) {
+    phase[0] = 1;
+    const view = node.inspect();
+    phase[0] = 0;
+    return view;
   }
   function describeThrown(thrown) {
     try {
@@ -292,39 +335,30 @@ const PRELUDE = String.raw`(function (host) {
     host.importRefused(StringType(name));
     throw new ErrorType(text);
   }
-  return { makeEnv: makeEnv, copyMessage: copyMessage, copyState: copyState, describeThrown: describeThrown, requireRefused: requireRefused };
+  return { makeEnv: makeEnv, create: create, enter: enter, inspect: inspect, describeThrown: describeThrown, requireRefused: requireRefused };
 })`;
 
+/** A node's environment inside the sandbox, and how the world hands it the time and timing before each call. */
+interface SandboxEnv {
+  readonly env: NodeEnvironment;
+  readonly sync: (time: number, timing: Timing) => void;
+}
+
+/** What enter() is asked to run. */
+const START = 0;
+const RECEIVE = 1;
+const TIMER = 2;
+const PROPOSE = 3;
+
 interface SandboxHelpers {
-  makeEnv(outer: OuterEnv): NodeEnvironment;
-  copyMessage(message: Message): Message;
-  copyState(state: PersistentState | null): PersistentState | null;
+  /** The node's environment, built inside the sandbox around the world's (which it never hands over). */
+  makeEnv(outer: NodeEnvironment): SandboxEnv;
+  create(createNode: unknown, made: SandboxEnv, saved: PersistentState | null, time: number, timing: Timing): RaftNode;
+  /** Run a handler, then inspect(): one call into the sandbox per event. */
+  enter(kind: number, node: RaftNode, sync: SandboxEnv["sync"], a: unknown, b: unknown, time: number, timing: Timing): unknown;
+  inspect(node: RaftNode): NodeView;
   describeThrown(thrown: unknown): [string, string, string];
   requireRefused(name: string): never;
-}
-
-/**
- * The environment as the sandbox sees the world's: plain functions that
- * never throw into node code. They answer undefined (or the number asked
- * for) when all is well, and the failure's text when the call broke the
- * contract; the sandbox throws that text as an error of its own.
- */
-interface OuterEnv {
-  readonly id: string;
-  readonly peers: readonly string[];
-  timing(): { electionTimeoutMin: number; electionTimeoutMax: number; heartbeatInterval: number };
-  now(): number;
-  randomInt(min: number, max: number): number | string;
-  send(to: unknown, message: unknown): string | undefined;
-  setTimer(name: unknown, delayMs: unknown): string | undefined;
-  cancelTimer(name: unknown): string | undefined;
-  apply(index: unknown, entry: unknown): string | undefined;
-  save(state: unknown): string | undefined;
-  note(text: string): void;
-}
-
-function failureText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The sandbox's globals a node file sees as parameters of its module function (see instantiate). */
@@ -337,6 +371,9 @@ const SANDBOX_GLOBALS = [
   "isNaN", "isFinite", "parseInt", "parseFloat", "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI",
   "console", "setTimeout", "setInterval", "setImmediate", "queueMicrotask", "performance",
 ];
+
+/** Written by every sandbox's prelude: 1 while a node reports its state (see enter in PRELUDE). */
+const PHASE = new Int32Array(1);
 
 const preludeScript = new vm.Script(PRELUDE, { filename: "world/sandbox.ts (prelude)" });
 
@@ -360,6 +397,7 @@ function instantiate(compiled: Compiled, file: string, label: string): CreateNod
   const context = vm.createContext({}, { name: label, codeGeneration: { strings: false, wasm: false } });
   const makeHelpers = preludeScript.runInContext(context) as (host: object) => SandboxHelpers;
   const helpers = makeHelpers({
+    phase: PHASE,
     refused: (text: string) => {
       refused ??= text;
     },
@@ -413,60 +451,6 @@ function instantiate(compiled: Compiled, file: string, label: string): CreateNod
   const sandboxCreate = createNode as (env: NodeEnvironment, saved: PersistentState | null) => RaftNode;
 
   const create: CreateNode = (env, saved) => {
-    const outer: OuterEnv = {
-      id: env.id,
-      peers: env.peers,
-      timing: () => env.timing,
-      now: () => env.now(),
-      randomInt(min, max) {
-        try {
-          return env.randomInt(min, max);
-        } catch (error) {
-          return failureText(error);
-        }
-      },
-      send(to, message) {
-        try {
-          env.send(to as string, message as Message);
-          return undefined;
-        } catch (error) {
-          return failureText(error);
-        }
-      },
-      setTimer(name, delayMs) {
-        try {
-          env.setTimer(name as never, delayMs as number);
-          return undefined;
-        } catch (error) {
-          return failureText(error);
-        }
-      },
-      cancelTimer(name) {
-        try {
-          env.cancelTimer(name as never);
-          return undefined;
-        } catch (error) {
-          return failureText(error);
-        }
-      },
-      apply(index, entry) {
-        try {
-          env.apply(index as number, entry as never);
-          return undefined;
-        } catch (error) {
-          return failureText(error);
-        }
-      },
-      save(state) {
-        try {
-          env.save(state as PersistentState);
-          return undefined;
-        } catch (error) {
-          return failureText(error);
-        }
-      },
-      note: (text) => env.note(text),
-    };
     // Calls into the sandbox: whatever the node throws comes back as an
     // error of this side's, with the frames of node.ts mapped to its lines.
     const fail = (error: unknown): never => {
@@ -481,43 +465,43 @@ function instantiate(compiled: Compiled, file: string, label: string): CreateNod
       refused = undefined;
       throw nodeError("Error", text, "", label, compiled.map);
     };
+    const made = helpers.makeEnv(env);
+    const sync = made.sync;
     let inner: RaftNode;
     try {
-      inner = sandboxCreate(helpers.makeEnv(outer), helpers.copyState(saved));
+      inner = helpers.create(sandboxCreate, made, saved, env.now(), env.timing);
     } catch (error) {
       return fail(error);
     }
     refusedCheck();
     if (typeof inner !== "object" || inner === null) return inner;
+    // The view the last handler's call brought back, or the error inspect() threw then.
+    let view: NodeView | undefined;
+    let inspectError: unknown;
+    let inspectFailed = false;
+    const handle = (kind: number, a: unknown, b: unknown): void => {
+      try {
+        view = helpers.enter(kind, inner, sync, a, b, env.now(), env.timing) as NodeView;
+      } catch (error) {
+        if (PHASE[0] === 1) {
+          // The handler was done; inspect() threw. Report it when the world asks for the view.
+          PHASE[0] = 0;
+          inspectFailed = true;
+          inspectError = error;
+        } else {
+          fail(error);
+        }
+      }
+      refusedCheck();
+    };
     return {
-      start() {
-        try {
-          inner.start();
-        } catch (error) {
-          fail(error);
-        }
-        refusedCheck();
-      },
-      receive(from, message) {
-        try {
-          inner.receive(from, helpers.copyMessage(message));
-        } catch (error) {
-          fail(error);
-        }
-        refusedCheck();
-      },
-      timerFired(timer) {
-        try {
-          inner.timerFired(timer);
-        } catch (error) {
-          fail(error);
-        }
-        refusedCheck();
-      },
+      start: () => handle(START, undefined, undefined),
+      receive: (from, message) => handle(RECEIVE, from, message),
+      timerFired: (timer) => handle(TIMER, timer, undefined),
       propose(command) {
         let result: ProposeResult;
         try {
-          result = inner.propose(command);
+          result = helpers.enter(PROPOSE, inner, sync, command, undefined, env.now(), env.timing) as ProposeResult;
         } catch (error) {
           return fail(error);
         }
@@ -525,14 +509,24 @@ function instantiate(compiled: Compiled, file: string, label: string): CreateNod
         return result;
       },
       inspect() {
-        let view: NodeView;
+        if (view !== undefined) {
+          const ready = view;
+          view = undefined;
+          return ready;
+        }
+        if (inspectFailed) {
+          inspectFailed = false;
+          return fail(inspectError);
+        }
+        let fresh: NodeView;
         try {
-          view = inner.inspect();
+          fresh = helpers.inspect(inner);
         } catch (error) {
+          PHASE[0] = 0;
           return fail(error);
         }
         refusedCheck();
-        return view;
+        return fresh;
       },
     };
   };
@@ -609,7 +603,10 @@ export function runWithRealTimeLimit<T>(limitMs: number, body: () => T): T {
       // The interrupted call never reached its own clean-up.
       const stopped = nodeCallInProgress();
       clearCallInProgress();
-      throw new RealTimeLimitExceeded(limitMs, stopped);
+      // The sandbox marks the moment a handler is done and inspect() begins.
+      const inInspect = PHASE[0] === 1;
+      PHASE[0] = 0;
+      throw new RealTimeLimitExceeded(limitMs, stopped && inInspect ? { ...stopped, describe: () => `reporting its state (inspect) after ${stopped.describe()}` } : stopped);
     }
     throw error;
   } finally {

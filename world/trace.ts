@@ -7,7 +7,7 @@
  */
 import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
 import type { DropReason } from "./network.ts";
-import type { NodeStep } from "./node-host.ts";
+import type { Effect, NodeStep } from "./node-host.ts";
 
 export type { DropReason };
 
@@ -159,7 +159,7 @@ export function recordStep(sink: TraceSink, step: NodeStep): void {
 export function stepEvents(sink: TraceSink, step: NodeStep): void {
   const { node, time, input, before, after } = step;
   switch (input.kind) {
-    case "message":
+    case "deliver":
       sink.record({ time, kind: "deliver", from: input.from, to: node, message: input.message, messageId: input.messageId });
       break;
     case "timer":
@@ -182,7 +182,39 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
     sink.record({ time, kind: "log", node, from: step.log.from, oldLength: step.log.oldLength, newLength: step.log.newLength });
   }
   if (before !== null && after.commitIndex !== before.commitIndex) sink.record({ time, kind: "commit", node, commitIndex: after.commitIndex });
-  for (const effect of step.effects) sink.record(effect);
+  for (const effect of step.effects) effectEvents(sink, node, time, effect);
+}
+
+/** The trace events of one thing a node did at `time`. */
+export function effectEvents(sink: TraceSink, node: NodeId, time: number, effect: Effect): void {
+  switch (effect.kind) {
+    case "deliver":
+      sink.record({ time, kind: "send", from: effect.from, to: effect.to, message: effect.message, messageId: effect.messageId, arrivesAt: effect.time, ...(effect.copies === 2 ? { duplicated: true } : {}) });
+      return;
+    case "lost":
+      sink.record({ time, kind: "send", from: node, to: effect.to, message: effect.message, messageId: effect.messageId });
+      sink.record({ time, kind: "drop", from: node, to: effect.to, message: effect.message, messageId: effect.messageId, reason: effect.reason });
+      return;
+    case "to-scripted":
+      sink.record({ time, kind: "send", from: node, to: effect.to, message: effect.message, messageId: effect.messageId, arrivesAt: time });
+      sink.record({ time, kind: "deliver", from: node, to: effect.to, message: effect.message, messageId: effect.messageId, toScripted: true });
+      return;
+    case "timer":
+      sink.record({ time, kind: "timer-set", node, timer: effect.timer, delay: effect.time - effect.setAt });
+      return;
+    case "timer-cancel":
+      sink.record({ time, kind: "timer-cancel", node, timer: effect.timer });
+      return;
+    case "apply":
+      sink.record({ time, kind: "apply", node, index: effect.index, entry: effect.entry });
+      return;
+    case "save":
+      sink.record({ time, kind: "save", node });
+      return;
+    case "note":
+      sink.record({ time, kind: "note", node, text: effect.text });
+      return;
+  }
 }
 
 /** A message in a few words: `RequestVote(term 4, C, last 0/0)`. */

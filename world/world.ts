@@ -19,13 +19,13 @@
  * page as well; running untrusted node code in a sandbox is the Node
  * host's business (world/sandbox.ts).
  */
-import type { CreateNode, LogEntry, Message, MessageType, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
+import type { CreateNode, LogEntry, Message, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
 import { EventQueue, type Scheduled } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
-import { copyMessage, messageBytes } from "./messages.ts";
-import { Network, type Connectivity, type DropReason, type NetworkSettings } from "./network.ts";
-import { copiesMessages, failedStep, NodeHost, RunawayNode, type HostServices, type NodeStep, type PendingTimer } from "./node-host.ts";
-import { recordStep, Trace, type TraceEvent, type TraceKind, type TraceSink } from "./trace.ts";
+import { copyMessage, type TrafficCounts } from "./messages.ts";
+import { LOST_TO_PARTITION, Network, type Connectivity, type DropReason, type NetworkSettings } from "./network.ts";
+import { copiesMessages, failedStep, NodeHost, RunawayNode, type Delivery, type HostServices, type NodeStep, type PendingTimer, type TimerEntry } from "./node-host.ts";
+import { effectEvents, recordStep, Trace, type TraceEvent, type TraceKind, type TraceSink } from "./trace.ts";
 
 export { NodeFailure, RunawayNode, ContractBroken, markCopiesMessages, nodeCallInProgress, type NodeStep } from "./node-host.ts";
 export { DEFAULT_NETWORK, type NetworkSettings, type Connectivity } from "./network.ts";
@@ -81,18 +81,10 @@ export const DEFAULT_LIMITS: RunawayLimits = { messagesPerNodePerSecond: 5_000, 
  */
 export type Interceptor = (message: Message, from: NodeId, to: NodeId) => readonly Message[] | undefined;
 
-/** Messages and bytes one node has sent, per message type. */
-export interface TrafficCounts {
-  readonly messages: number;
-  readonly bytes: number;
-  readonly byType: Readonly<Record<MessageType, { readonly messages: number; readonly bytes: number }>>;
-}
+export type { TrafficCounts } from "./messages.ts";
 
-type Agenda = (
-  | { readonly kind: "deliver"; readonly from: NodeId; readonly to: NodeHost; readonly message: Message; readonly messageId: number; readonly incarnation: number }
-  | { readonly kind: "timer"; readonly node: NodeHost; readonly timer: TimerName; readonly generation: number }
-  | { readonly kind: "action"; readonly description: string; readonly run: () => void }
-) & Scheduled;
+/** What the agenda holds: deliveries and timers (see node-host.ts), and the test's own actions. */
+type Agenda = Delivery | TimerEntry | ({ readonly kind: "action"; readonly description: string; readonly run: () => void } & Scheduled);
 
 export interface InboxMessage {
   readonly time: number;
@@ -104,14 +96,6 @@ const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 export function nodeIds(count: number): NodeId[] {
   return LETTERS.slice(0, count).split("");
-}
-
-const MESSAGE_TYPES: readonly MessageType[] = ["RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply"];
-
-function emptyCounts(): { messages: number; bytes: number; byType: Record<MessageType, { messages: number; bytes: number }> } {
-  const byType = {} as Record<MessageType, { messages: number; bytes: number }>;
-  for (const type of MESSAGE_TYPES) byType[type] = { messages: 0, bytes: 0 };
-  return { messages: 0, bytes: 0, byType };
 }
 
 export class World {
@@ -135,7 +119,6 @@ export class World {
   private readonly listeners: ((world: World) => void)[] = [];
   private readonly stepListeners: ((step: NodeStep) => void)[] = [];
   private readonly interceptors: Interceptor[] = [];
-  private readonly traffic = new Map<NodeId, ReturnType<typeof emptyCounts>>();
   /** The node code copies every message it receives itself (the sandbox does). */
   private readonly copiesMessages: boolean;
 
@@ -159,14 +142,13 @@ export class World {
       seed: this.seed,
       now: () => world.clock,
       send: (from, to, message) => world.send(from, to, message),
-      record: (event) => world.sink.record(event),
-      scheduleTimer: (host, timer, generation, dueAt) => world.agenda.schedule(dueAt, { kind: "timer", node: host, timer, generation, time: 0, sequence: 0 }),
+      recordOutsideStep: (node, time, effect) => effectEvents(world.sink, node, time, effect),
+      scheduleTimer: (entry, dueAt) => world.agenda.schedule(dueAt, entry),
       messagesPerNodePerSecond: this.limits.messagesPerNodePerSecond,
       heartbeatInterval: this.timing.heartbeatInterval,
     };
-    for (const id of this.nodes) {
-      this.hosts.set(id, new NodeHost(id, scripted.has(id), services, options.createNode, { ...this.timing, ...options.nodeTiming?.[id] }, options.saved?.[id], options.randomDraws?.[id]));
-      this.traffic.set(id, emptyCounts());
+    for (const [index, id] of this.nodes.entries()) {
+      this.hosts.set(id, new NodeHost(id, index, scripted.has(id), services, options.createNode, { ...this.timing, ...options.nodeTiming?.[id] }, options.saved?.[id], options.randomDraws?.[id]));
     }
     for (const host of this.hosts.values()) if (!host.scripted) this.boot(host, false);
   }
@@ -252,17 +234,17 @@ export class World {
     const event = next;
     switch (event.kind) {
       case "deliver":
-        this.deliver(event.from, event.to, event.message, event.messageId, event.incarnation);
+        this.deliver(event);
         break;
       case "timer":
-        this.fireTimer(event.node, event.timer, event.generation);
+        this.fireTimer(event);
         break;
       case "action":
         this.sink.record({ time: this.clock, kind: "network", description: event.description });
         event.run();
         break;
     }
-    for (const listener of this.listeners) listener(this);
+    if (this.listeners.length > 0) for (const listener of this.listeners) listener(this);
     return true;
   }
 
@@ -322,7 +304,8 @@ export class World {
 
   /** The pending timer of a node, if any. */
   timer(id: NodeId, name: TimerName): PendingTimer | undefined {
-    return this.host(id).timers.get(name);
+    const entry = this.host(id).timers.get(name);
+    return entry === undefined ? undefined : { generation: entry.generation, setAt: entry.setAt, delay: entry.time - entry.setAt, dueAt: entry.time };
   }
 
   /** What a node has applied to its state machine since it last booted, in order. */
@@ -343,7 +326,7 @@ export class World {
 
   /** Messages and bytes each node has sent so far, by type (lost ones included). */
   trafficOf(id: NodeId): TrafficCounts {
-    return this.traffic.get(id)!;
+    return this.host(id).traffic.counts();
   }
 
   /** The trace so far (only the last `traceLimit` events if a limit was set). */
@@ -373,10 +356,10 @@ export class World {
 
   /** As scripted node `from`, hand `message` to node `to` right now. */
   sendAs(from: NodeId, to: NodeId, message: Message): void {
-    const messageId = this.nextMessageId++;
     const target = this.host(to);
-    this.sink.record({ time: this.clock, kind: "send", from, to, message, messageId, arrivesAt: this.clock });
-    this.deliver(from, target, message, messageId, target.incarnation);
+    const delivery: Delivery = { kind: "deliver", from, fromIndex: this.host(from).index, to, host: target, message, messageId: this.nextMessageId++, incarnation: target.incarnation, sentAt: this.clock, copies: 1, time: this.clock, sequence: 0 };
+    effectEvents(this.sink, from, this.clock, delivery);
+    this.deliver(delivery);
   }
 
   /**
@@ -497,8 +480,8 @@ export class World {
     if (!host.paused) return;
     host.paused = false;
     this.mark(`resume ${id}`);
-    for (const [timer, pending] of host.timers) {
-      if (pending.dueAt <= this.clock) this.agenda.schedule(this.clock, { kind: "timer", node: host, timer, generation: pending.generation, time: 0, sequence: 0 });
+    for (const pending of host.timers.values()) {
+      if (pending.time <= this.clock) this.agenda.schedule(this.clock, { ...pending });
     }
   }
 
@@ -539,7 +522,7 @@ export class World {
     } catch (error) {
       return this.traceFailure(error);
     }
-    this.observe(step);
+    this.observe(step, host);
     return step.result!;
   }
 
@@ -554,10 +537,10 @@ export class World {
   }
 
   /** Trace a node step and check it; a failed step is traced too, for the report. */
-  private observe(step: NodeStep): void {
+  private observe(step: NodeStep, host: NodeHost): void {
     recordStep(this.sink, step);
-    this.checker.afterStep(step, this.hosts.get(step.node)!.mirror.entries);
-    for (const listener of this.stepListeners) listener(step);
+    this.checker.afterStep(step, host.mirror.entries);
+    if (this.stepListeners.length > 0) for (const listener of this.stepListeners) listener(step);
   }
 
   private traceFailure(error: unknown): never {
@@ -575,7 +558,7 @@ export class World {
     } catch (error) {
       return this.traceFailure(error);
     }
-    this.observe(step);
+    this.observe(step, host);
   }
 
   /** A node sends: interceptors first, then the network decides, then the agenda (or a scripted inbox) takes it. */
@@ -584,9 +567,7 @@ export class World {
       let messages: readonly Message[] = [message];
       for (const interceptor of this.interceptors) messages = messages.flatMap((m) => interceptor(m, from.id, to) ?? [m]);
       if (messages.length === 0) {
-        const messageId = this.nextMessageId++;
-        from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId });
-        from.effect({ time: this.clock, kind: "drop", from: from.id, to, message, messageId, reason: "intercepted" });
+        from.effect({ kind: "lost", to, message, messageId: this.nextMessageId++, reason: "intercepted" });
         return;
       }
       if (messages.length !== 1 || messages[0] !== message) {
@@ -599,58 +580,67 @@ export class World {
 
   private route(from: NodeHost, to: NodeId, message: Message): void {
     const messageId = this.nextMessageId++;
-    const counts = this.traffic.get(from.id)!;
-    const bytes = messageBytes(message);
-    counts.messages++;
-    counts.bytes += bytes;
-    counts.byType[message.type].messages++;
-    counts.byType[message.type].bytes += bytes;
+    from.traffic.count(message);
     const target = this.host(to);
     if (target.scripted) {
       // The test's inbox receives it at once.
-      from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId, arrivesAt: this.clock });
-      from.effect({ time: this.clock, kind: "deliver", from: from.id, to, message, messageId, toScripted: true });
+      from.effect({ kind: "to-scripted", to, message, messageId });
       target.inbox.push({ time: this.clock, from: from.id, message });
       return;
     }
-    const fate = this.net.route(from.id, to);
-    if ("lost" in fate) {
-      from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId });
-      from.effect({ time: this.clock, kind: "drop", from: from.id, to, message, messageId, reason: fate.lost });
+    const first = this.net.route(from.index, target.index);
+    if (first < 0) {
+      from.effect({ kind: "lost", to, message, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
       return;
     }
-    const [first, second] = fate.delays;
-    from.effect({ time: this.clock, kind: "send", from: from.id, to, message, messageId, arrivesAt: this.clock + first!, duplicated: second !== undefined });
+    const second = this.net.duplicateDelay;
     // Messages travel to a node, not to one of its lives: a node that
     // restarts receives what was sent to it before (the incarnation is
     // kept for tests that want to tell them apart).
-    this.agenda.schedule(this.clock + first!, { kind: "deliver", from: from.id, to: target, message, messageId, incarnation: target.incarnation, time: 0, sequence: 0 });
-    if (second !== undefined) this.agenda.schedule(this.clock + second, { kind: "deliver", from: from.id, to: target, message, messageId, incarnation: target.incarnation, time: 0, sequence: 0 });
+    const delivery: Delivery = {
+      kind: "deliver",
+      from: from.id,
+      fromIndex: from.index,
+      to,
+      host: target,
+      message,
+      messageId,
+      incarnation: target.incarnation,
+      sentAt: this.clock,
+      copies: second < 0 ? 1 : 2,
+      time: 0,
+      sequence: 0,
+    };
+    this.agenda.schedule(this.clock + first, delivery);
+    from.effect(delivery);
+    if (second >= 0) this.agenda.schedule(this.clock + second, { ...delivery, copies: 0 });
   }
 
-  private fireTimer(host: NodeHost, name: TimerName, generation: number): void {
-    const pending = host.timers.get(name);
+  private fireTimer(entry: TimerEntry): void {
+    const host = entry.host;
+    const pending = host.timers.get(entry.timer);
     // A timer that was replaced or cancelled since leaves a stale agenda entry behind.
-    if (!host.up || host.node === null || pending === undefined || pending.generation !== generation) return;
+    if (!host.up || host.node === null || pending === undefined || pending.generation !== entry.generation) return;
     // A paused node's timer stays pending; resume() fires it.
     if (host.paused) return;
-    host.timers.delete(name);
+    host.timers.delete(entry.timer);
     let step: NodeStep;
     try {
-      step = host.fireTimer(name);
+      step = host.fireTimer(entry);
     } catch (error) {
       return this.traceFailure(error);
     }
-    this.observe(step);
+    this.observe(step, host);
   }
 
-  private deliver(from: NodeId, host: NodeHost, message: Message, messageId: number, _incarnation: number): void {
+  private deliver(delivery: Delivery): void {
+    const host = delivery.host;
     let reason: DropReason | undefined;
     if (!host.up || host.node === null) reason = "crashed";
     else if (host.paused) reason = "paused";
-    else if (!this.net.canReach(from, host.id)) reason = "partition";
+    else if (!this.net.canReachAt(delivery.fromIndex, host.index)) reason = "partition";
     if (reason !== undefined) {
-      this.sink.record({ time: this.clock, kind: "drop", from, to: host.id, message, messageId, reason });
+      this.sink.record({ time: this.clock, kind: "drop", from: delivery.from, to: host.id, message: delivery.message, messageId: delivery.messageId, reason });
       return;
     }
     // Each delivery hands the node a copy of its own: what it does to it
@@ -658,11 +648,11 @@ export class World {
     // sandboxed node's copy is made inside its sandbox.)
     let step: NodeStep;
     try {
-      step = host.deliver(from, message, messageId, this.copiesMessages ? message : copyMessage(message));
+      step = host.deliver(delivery, this.copiesMessages ? delivery.message : copyMessage(delivery.message));
     } catch (error) {
       return this.traceFailure(error);
     }
-    this.observe(step);
+    this.observe(step, host);
   }
 }
 
