@@ -30,8 +30,7 @@ import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
 import { splitVoteExperiment, splitVoteTable } from "./experiment.ts";
-import { pathToFileURL } from "node:url";
-import type { CreateNode } from "../world/contract.ts";
+import { loadNodeProgram } from "../world/sandbox.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache");
 const BIN = path.join(PROJECT_ROOT, "node_modules", ".bin");
@@ -149,8 +148,7 @@ steps.push({
   name: "Chapter 3's reading quotes the split-vote experiment as it runs today",
   run: async () => {
     const reference = path.join(PROJECT_ROOT, "solutions", "chapter3-split-votes", "node.ts");
-    const { createNode } = (await import(pathToFileURL(reference).href)) as { createNode: CreateNode };
-    const table = splitVoteTable(splitVoteExperiment(createNode, 1000));
+    const table = splitVoteTable(splitVoteExperiment(loadNodeProgram(reference, PROJECT_ROOT).instantiate(), 1000));
     const reading = readFileSync(path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "README.md"), "utf8");
     return reading.includes(table)
       ? { ok: true, summary: "the table in the reading matches a fresh run of npm run experiment -- split-votes --solutions" }

@@ -18,17 +18,19 @@
  * default; speed runs the Chapter 5 reference unless given --node.
  */
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import pc from "picocolors";
 import type { CreateNode } from "../world/contract.ts";
 import { World, type NetworkSettings } from "../world/world.ts";
-import { PROJECT_ROOT, runMain, UsageError } from "./chapters.mjs";
+import { PROJECT_ROOT } from "./chapters.mjs";
+import { didYouMean, helpText, isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
+import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
 
-const USAGE = "npm run experiment -- split-votes|speed [--runs N] [--solutions | --node FILE]";
 
 /** Give up on a trial after this long without a leader. */
 const GIVE_UP_MS = 10_000;
 const CLUSTER_SIZE = 5;
+/** Real time one trial may take (trials take milliseconds; a longer one is a node that loops). */
+const TRIAL_LIMIT_MS = 5000;
 
 export interface RangeResult {
   readonly label: string;
@@ -48,7 +50,8 @@ function trial(createNode: CreateNode, seed: number, min: number, max: number, n
     ...(network ? { network } : {}),
     traceLimit: 200,
   });
-  const elected = w.runUntil(() => w.leaders().length > 0, GIVE_UP_MS);
+  // A node that never returns stops the experiment with a message that says where.
+  const elected = runWithRealTimeLimit(TRIAL_LIMIT_MS, () => w.runUntil(() => w.leaders().length > 0, GIVE_UP_MS));
   const firstLeaderTerm = elected ? w.view(w.leaders()[0]!).currentTerm : Infinity;
   return { downtime: elected ? w.now : Infinity, splitFirst: firstLeaderTerm !== 1 };
 }
@@ -117,21 +120,13 @@ export function splitVoteChart(results: readonly RangeResult[]): string {
   return lines.join("\n");
 }
 
-async function loadNode(args: readonly string[], which: string): Promise<{ createNode: CreateNode; label: string }> {
-  const nodeIndex = args.indexOf("--node");
-  // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
-  let file =
-    which === "speed"
-      ? path.join(PROJECT_ROOT, "solutions", "chapter5-log-replication", "node.ts")
-      : path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "node.ts");
-  if (args.includes("--solutions") && which !== "speed") file = path.join(PROJECT_ROOT, "solutions", "chapter3-split-votes", "node.ts");
-  if (nodeIndex >= 0) {
-    const given = args[nodeIndex + 1];
-    if (!given) throw new UsageError(`--node needs a file.\nUsage: ${USAGE}`);
-    file = path.resolve(process.cwd(), given);
-  }
-  const module = (await import(pathToFileURL(file).href)) as { createNode: CreateNode };
-  return { createNode: module.createNode, label: path.relative(PROJECT_ROOT, file) };
+/**
+ * The node an experiment runs, loaded into the sandbox as the graded
+ * suites load it (a node that loops or throws is stopped the same way).
+ */
+function loadNode(file: string): { createNode: CreateNode; label: string } {
+  const program = loadNodeProgram(file, PROJECT_ROOT);
+  return { createNode: program.instantiate(), label: program.label };
 }
 
 /** Simulated ms per real ms for five nodes over ten simulated minutes, with a client proposing every `everyMs` (or never). */
@@ -148,7 +143,7 @@ function measureSpeed(createNode: CreateNode, everyMs: number | undefined): { ra
     }
   }
   const started = performance.now();
-  w.runFor(simulated);
+  runWithRealTimeLimit(120_000, () => w.runFor(simulated));
   const real = performance.now() - started;
   return { ratio: simulated / real, real, committed: Math.max(...w.nodes.map((id) => w.view(id).commitIndex)) };
 }
@@ -163,24 +158,36 @@ function speed(createNode: CreateNode, label: string): string {
   ].join("\n");
 }
 
+const COMMAND = {
+  usage: "npm run experiment -- split-votes|speed [--runs N] [--solutions | --node FILE]",
+  options: {
+    runs: { type: "string" as const, value: "N", help: "trials per timeout range (split-votes; default 1000)" },
+    solutions: { type: "boolean" as const, help: "run the reference solution (split-votes: Chapter 3's; speed always runs the Chapter 5 reference unless --node)" },
+    node: { type: "string" as const, value: "FILE", help: "run this node file" },
+  },
+  more: "Experiments:\n  split-votes  Chapter 3: how long five nodes go without a leader, per timeout range\n  speed        simulated ms per real ms, idle and busy",
+};
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const which = args[0];
-  const known = new Set(["--runs", "--solutions", "--node"]);
-  for (let i = 1; i < args.length; i++) {
-    if (!known.has(args[i]!)) throw new UsageError(`Unknown option "${args[i]}".\nUsage: ${USAGE}`);
-    if (args[i] !== "--solutions") i++;
+  const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
+  const which = positionals[0];
+  if (positionals.length !== 1 || (which !== "split-votes" && which !== "speed")) {
+    const guess = which === undefined ? undefined : didYouMean(which, ["split-votes", "speed"]);
+    throw new UsageError(`Which experiment?${guess ? ` Did you mean ${guess}?` : ""}\n\n${helpText(COMMAND)}`);
   }
-  if (which !== "split-votes" && which !== "speed") throw new UsageError(`Which experiment? split-votes or speed.\nUsage: ${USAGE}`);
-  const { createNode, label } = await loadNode(args, which);
+  // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
+  let file =
+    which === "speed" || values.solutions
+      ? path.join(PROJECT_ROOT, "solutions", which === "speed" ? "chapter5-log-replication" : "chapter3-split-votes", "node.ts")
+      : path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "node.ts");
+  if (typeof values.node === "string") file = path.resolve(process.cwd(), values.node);
+  const { createNode, label } = loadNode(file);
   try {
     if (which === "speed") {
       console.log(speed(createNode, label));
       return 0;
     }
-    const runsIndex = args.indexOf("--runs");
-    const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 1000;
-    if (!Number.isInteger(runs) || runs < 10) throw new UsageError("--runs must be a whole number, 10 or more.");
+    const runs = wholeOption(values.runs, "runs", { min: 10 }) ?? 1000;
     const started = performance.now();
     const results = splitVoteExperiment(createNode, runs);
     console.log(pc.bold(`Split votes: ${CLUSTER_SIZE} nodes boot together; time to the first leader (${label})\n`));
@@ -196,4 +203,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (process.argv[1]?.endsWith("experiment.ts")) await runMain(main);
+if (isMain(import.meta.url)) await runMain(main);
