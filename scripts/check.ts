@@ -13,6 +13,10 @@
  *  10. mutants      each classic mistake, planted in a copy of the reference, loses points
  *  11. planted      the worst a learner's node.ts can do (hang, eat memory, not load, break the
  *                   contract, cheat) ends with the pinned report, in time, other chapters scored
+ *  12. instructors  the grading manifest and INSTRUCTORS.md's test list are current; the suites
+ *                   pass on other seeds; the Gradescope autograder, --seed-base, the tamper
+ *                   warning and --with-earlier do what INSTRUCTORS.md says; the student edition
+ *                   works without solutions/, its browser UI included
  *
  * It ends by writing the number of graded tests that passed and failed
  * against the solutions to .workbook-cache/check-summary.txt, which
@@ -31,6 +35,8 @@ import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
 import { splitVoteExperiment, splitVoteTable } from "./experiment.ts";
 import { loadNodeProgram } from "../world/sandbox.ts";
+import { GUIDE, guideWith } from "./instructors-guide.ts";
+import { checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache");
 const BIN = path.join(PROJECT_ROOT, "node_modules", ".bin");
@@ -43,7 +49,7 @@ interface StepResult {
 type TestOutcome = GradescopeResults["tests"][number];
 
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { status: number; output: string } {
-  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }
 
@@ -56,7 +62,7 @@ function runSuites(chapters: readonly Chapter[], subject: string[], label: strin
   rmSync(out, { force: true });
   const args = [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--out", out];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" } });
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, NO_COLOR: "1" } });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -93,6 +99,11 @@ steps.push({
     const { status, output } = run(path.join(BIN, "tsc"), ["-p", "."]);
     return { ok: status === 0, summary: status === 0 ? "no type errors" : output.trim() };
   },
+});
+
+steps.push({
+  name: "the grading manifest lists the files that grade, as they are",
+  run: () => checkManifestCurrent(),
 });
 
 steps.push({
@@ -220,6 +231,33 @@ steps.push({
     return { ok: failed.length === 0, summary: `${outcomes.length - failed.length} of ${outcomes.length} planted cases as pinned\n${lines.join("\n")}` };
   },
 });
+
+steps.push({
+  name: "INSTRUCTORS.md lists every test with its points (npm run instructors-guide)",
+  run: () => {
+    const expected = guideWith(solutionOutcomes);
+    if (readFileSync(GUIDE, "utf8") === expected) return { ok: true, summary: `${solutionOutcomes.length} tests listed, as the suites have them` };
+    writeFileSync(GUIDE, expected);
+    return { ok: false, summary: "INSTRUCTORS.md's list of tests differed from the suites; it has been rewritten: commit it" };
+  },
+});
+
+steps.push({
+  name: "every suite passes against its reference solution on other seeds (--seed-base 90210)",
+  run: async () => {
+    const outcomes = await runSuites(listChapters(), ["--solutions", "--seed-base", "90210"], "solutions-other-seeds");
+    const failed = outcomes.filter((t) => t.status !== "passed");
+    return failed.length === 0
+      ? { ok: true, summary: `${outcomes.length} graded tests passed with every seed moved by 90210` }
+      : { ok: false, summary: failed.map((t) => `${t.name}\n${indent(t.output)}`).join("\n") };
+  },
+});
+
+steps.push({ name: "the Gradescope autograder grades the submitted node.ts and nothing else", run: () => checkGradescope() });
+steps.push({ name: "a base seed moves every seed (npm run grade -- --seed-base)", run: () => checkSeedBase() });
+steps.push({ name: "grade flags suites that are not the shipped ones", run: () => checkTamperedSuites() });
+steps.push({ name: "--with-earlier catches what only an earlier suite sees", run: () => checkWithEarlier() });
+steps.push({ name: "the student edition works without solutions/ (tests, typecheck, replay, hint, watch, browser UI)", run: () => checkStudentEdition() });
 
 /** Indent text under a step's line, keeping at most `maxLines` of it. */
 function indent(text: string, maxLines = 12): string {

@@ -17,6 +17,7 @@
  * split-votes runs your node (chapters/chapter3-split-votes/node.ts) by
  * default; speed runs the Chapter 5 reference unless given --node.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
 import type { CreateNode } from "../world/contract.ts";
@@ -162,7 +163,9 @@ const COMMAND = {
   usage: "npm run experiment -- split-votes|speed [--runs N] [--solutions | --node FILE]",
   options: {
     runs: { type: "string" as const, value: "N", help: "trials per timeout range (split-votes; default 1000)" },
-    solutions: { type: "boolean" as const, help: "run the reference solution (split-votes: Chapter 3's; speed always runs the Chapter 5 reference unless --node)" },
+    ...(existsSync(path.join(PROJECT_ROOT, "solutions"))
+      ? { solutions: { type: "boolean" as const, help: "run the reference solution (split-votes: Chapter 3's; speed always runs the Chapter 5 reference unless --node)" } }
+      : {}),
     node: { type: "string" as const, value: "FILE", help: "run this node file" },
   },
   more: "Experiments:\n  split-votes  Chapter 3: how long five nodes go without a leader, per timeout range\n  speed        simulated ms per real ms, idle and busy",
@@ -176,10 +179,12 @@ async function main(): Promise<number> {
     throw new UsageError(`Which experiment?${guess ? ` Did you mean ${guess}?` : ""}\n\n${helpText(COMMAND)}`);
   }
   // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
+  // (A student edition has no solutions/: speed measures the learner's Chapter 5 node there.)
+  const hasSolutions = existsSync(path.join(PROJECT_ROOT, "solutions"));
   let file =
-    which === "speed" || values.solutions
+    (which === "speed" && hasSolutions) || values.solutions
       ? path.join(PROJECT_ROOT, "solutions", which === "speed" ? "chapter5-log-replication" : "chapter3-split-votes", "node.ts")
-      : path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "node.ts");
+      : path.join(PROJECT_ROOT, "chapters", which === "speed" ? "chapter5-log-replication" : "chapter3-split-votes", "node.ts");
   if (typeof values.node === "string") file = path.resolve(process.cwd(), values.node);
   const { createNode, label } = loadNode(file);
   try {

@@ -302,6 +302,22 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
     edits: [["    this.log.push({ term: this.currentTerm, command });\n", "    this.log.push({ term: this.currentTerm, command });\n    for (const peer of this.env.peers) this.sendAppendEntries(peer);\n"]],
   },
+  // Two mistakes of Chapter 4's that a finished Chapter 5 node can still
+  // make: only Chapter 4's suite notices (grade --with-earlier exists for them).
+  {
+    name: "late-candidate-ignores-leader",
+    mistake: "a candidate that hears the leader of its own term stays a candidate (in a Chapter 5 node)",
+    from: "chapter5-log-replication",
+    suites: ["chapter4"],
+    edits: [["    if (this.role !== \"follower\") this.becomeFollower(request.term);\n", ""]],
+  },
+  {
+    name: "late-first-heartbeat-waits",
+    mistake: "a new leader waits for its heartbeat timer instead of announcing itself at once (in a Chapter 5 node)",
+    from: "chapter5-log-replication",
+    suites: ["chapter4"],
+    edits: [["    // would leave the others time to stand against you.\n    this.sendHeartbeats();", "    // would leave the others time to stand against you.\n    this.env.setTimer(\"heartbeat\", this.env.timing.heartbeatInterval);"]],
+  },
   {
     name: "commit-index-goes-back",
     mistake: "sets commitIndex to min(leaderCommit, last new index) even when that is lower than before",

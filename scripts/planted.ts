@@ -181,7 +181,7 @@ interface Run {
 function runCommand(dir: string, args: readonly string[]): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join("scripts", "suites.mjs"), ...args], { cwd: dir, env: { ...process.env, FORCE_COLOR: "0" } });
+    const child = spawn(process.execPath, [path.join("scripts", "suites.mjs"), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -45,6 +45,7 @@ import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
  * @property {number} number
  * @property {string} title
  * @property {TestResult[]} tests
+ * @property {number} [regressionOf]  set when these are a later chapter's node on this chapter's suite
  */
 
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -63,16 +64,18 @@ export function chapterResultOf(testModule) {
   const tests = [];
   for (const test of testModule.children.allTests()) {
     const meta = test.meta();
+    // In the browser UI a test's name begins with its points (see graded.ts); the report shows them apart.
+    const name = test.name.replace(/^\d+ pts? · /, "");
     const result = test.result();
     const points = meta.points ?? 0;
     if (result.state === "passed") {
-      tests.push({ chapter: chapter.short, name: test.name, points, state: "passed", output: "" });
+      tests.push({ chapter: chapter.short, name, points, state: "passed", output: "" });
     } else if (result.state === "failed") {
       const output = (meta.failure?.output ?? [...(result.errors ?? []).map(errorText), ...moduleErrors].join("\n\n")).replace(ANSI, "");
-      tests.push({ chapter: chapter.short, name: test.name, points, state: "failed", output, ...(meta.failure ? { failure: meta.failure } : {}) });
+      tests.push({ chapter: chapter.short, name, points, state: "failed", output, ...(meta.failure ? { failure: meta.failure } : {}) });
     } else {
       const notRunBecause = result.state === "skipped" ? "filtered" : "unfinished";
-      tests.push({ chapter: chapter.short, name: test.name, points, state: "not run", output: moduleErrors.join("\n\n"), notRunBecause });
+      tests.push({ chapter: chapter.short, name, points, state: "not run", output: moduleErrors.join("\n\n"), notRunBecause });
     }
   }
   return { chapter: chapter.short, number: chapter.number, title: chapter.title, tests };
@@ -131,6 +134,7 @@ function rankOf(test) {
  * @typedef {object} FailureGroup
  * @property {string} key
  * @property {TestResult[]} tests
+ * @property {number} [regressionOf]  set when these are a later chapter's node on this chapter's suite
  */
 
 /**
@@ -287,7 +291,7 @@ export function toGradescope(chapters, options) {
   const tests = chapters.flatMap((chapter) =>
     chapter.tests.map((test, t) => ({
       name: `${chapter.chapter}: ${test.name}`,
-      number: `${chapter.number}.${t + 1}`,
+      number: `${chapter.regressionOf ? `R${chapter.regressionOf}.` : ""}${chapter.number}.${t + 1}`,
       score: test.state === "passed" ? test.points : 0,
       max_score: test.points,
       status: test.state === "passed" ? /** @type {const} */ ("passed") : /** @type {const} */ ("failed"),

@@ -18,6 +18,8 @@ export const PROJECT_PARTS = [
   "world",
   "scripts",
   "diagrams",
+  "gradescope",
+  "INSTRUCTORS.md",
   "package.json",
   "package-lock.json",
   "tsconfig.json",
@@ -33,21 +35,24 @@ export interface ScratchOptions {
   readonly chapters: "skeletons" | "solutions";
   /** node.ts files to put in place, by chapter folder ("chapter2-request-vote"): their source text. */
   readonly nodes?: Readonly<Record<string, string>>;
-  /** Leave out these parts (e.g. "solutions" for a student's copy). */
+  /** Leave out these parts or paths within them (e.g. "solutions", "tests/planted"). */
   readonly without?: readonly string[];
+  /** Link the project's node_modules (default), or leave them to `npm install`. */
+  readonly linkNodeModules?: boolean;
 }
 
 /** Make (or remake) a scratch copy in `dir`; returns `dir`. */
 export function makeScratchProject(dir: string, options: ScratchOptions): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  const without = new Set((options.without ?? []).map((p) => path.join(PROJECT_ROOT, p)));
   for (const part of PROJECT_PARTS) {
-    if (options.without?.includes(part)) continue;
     const from = path.join(PROJECT_ROOT, part);
-    if (existsSync(from)) cpSync(from, path.join(dir, part), { recursive: true });
+    if (without.has(from) || !existsSync(from)) continue;
+    cpSync(from, path.join(dir, part), { recursive: true, filter: (source) => !without.has(source) });
   }
-  symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  if (options.chapters === "solutions") {
+  if (options.linkNodeModules ?? true) symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  if (options.chapters === "solutions" && existsSync(path.join(PROJECT_ROOT, "solutions"))) {
     for (const chapter of listChapters()) {
       cpSync(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), path.join(dir, "chapters", chapter.dir, "node.ts"));
     }

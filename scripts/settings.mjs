@@ -22,6 +22,7 @@
  * @property {number | undefined} randomRuns        how many randomized runs a randomized test makes
  * @property {number} seedBase                      added to every many-seed test's seeds (0: the published seeds)
  * @property {string | undefined} progressDir       where test workers note each test's start and end
+ * @property {boolean} pointsInNames                 name each test with its points (for vitest's browser UI, whose list shows names only)
  */
 
 /** @type {Record<keyof Settings, string>} */
@@ -36,6 +37,7 @@ export const VARIABLES = {
   randomRuns: "RAFT_RANDOM_RUNS",
   seedBase: "RAFT_GRADE_SEED",
   progressDir: "RAFT_PROGRESS_DIR",
+  pointsInNames: "RAFT_POINTS_IN_NAMES",
 };
 
 /**
@@ -70,7 +72,13 @@ export function readSettings(env = process.env) {
     randomRuns: wholeNumber(text("randomRuns"), VARIABLES.randomRuns),
     seedBase: wholeNumber(text("seedBase"), VARIABLES.seedBase) ?? 0,
     progressDir: text("progressDir"),
+    pointsInNames: text("pointsInNames") === "1",
   };
+}
+
+/** Remove every RAFT_* setting from this process's environment (before a run sets its own). */
+export function clearSettingsEnv() {
+  for (const name of Object.values(VARIABLES)) delete process.env[name];
 }
 
 /**

@@ -22,16 +22,23 @@ import pc from "picocolors";
 import { chapterList, PROJECT_ROOT, resolveChapters } from "./chapters.mjs";
 import { isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
 import { failureGroups, fullReport, ScoreReporter, scoreTable, testList, failuresText, toGradescope } from "./report.mjs";
-import { settingsEnv } from "./settings.mjs";
+import { manifestWarning, verifyManifest } from "./manifest.mjs";
+import { clearSettingsEnv, readSettings, settingsEnv } from "./settings.mjs";
+
+const VISIBILITIES = ["visible", "hidden", "after_due_date", "after_published"];
 
 /** @typedef {import("./report.mjs").ChapterResult} ChapterResult */
 /** @typedef {import("./report.mjs").TestResult} TestResult */
 /** @typedef {import("./chapters.mjs").Chapter} Chapter */
 /** @typedef {import("./settings.mjs").Settings} Settings */
 
+/** A student edition of the workbook has no solutions/, and no option that points to them. */
+const HAS_SOLUTIONS = existsSync(path.join(PROJECT_ROOT, "solutions"));
+
+/** @type {Record<string, import("./cli.mjs").OptionSpec>} */
 const SUBJECT_OPTIONS = {
-  solutions: { type: /** @type {const} */ ("boolean"), help: "run against the reference solutions in solutions/" },
-  node: { type: /** @type {const} */ ("string"), value: "FILE", help: "run against this node file instead (e.g. your chapter 5 node on chapter 2's suite)" },
+  ...(HAS_SOLUTIONS ? { solutions: { type: "boolean", help: "run against the reference solutions in solutions/" } } : {}),
+  node: { type: "string", value: "FILE", help: "run against this node file instead (e.g. your chapter 5 node on chapter 2's suite)" },
 };
 
 /** @type {Record<string, import("./cli.mjs").CommandSpec>} */
@@ -51,6 +58,9 @@ export const COMMANDS = {
     options: {
       ...SUBJECT_OPTIONS,
       out: { type: "string", value: "FILE", help: "where to write the results (default: results.json)" },
+      "seed-base": { type: "string", value: "N", help: "move every seed by N, so a class is graded on seeds no student has seen (or RAFT_GRADE_SEED=N)" },
+      "with-earlier": { type: "boolean", help: "also run each chapter's node on every earlier chapter's suite, as a regression section" },
+      visibility: { type: "string", value: "WHEN", help: "when Gradescope shows the tests: visible (default), hidden, after_due_date, after_published" },
     },
   },
   replay: {
@@ -161,6 +171,7 @@ export async function runSuites(chapters, options) {
   const progressDir = path.join(PROJECT_ROOT, ".workbook-cache", "progress", String(process.pid));
   rmSync(progressDir, { recursive: true, force: true });
   mkdirSync(progressDir, { recursive: true });
+  clearSettingsEnv();
   Object.assign(process.env, settingsEnv({ ...options.settings, progressDir }));
   /** @type {Map<string, ChapterResult>} */
   const results = new Map();
@@ -260,6 +271,8 @@ function main(name) {
     const settings = subjectSettings(values);
     const seed = wholeOption(values.seed, "seed");
     if (seed !== undefined) settings.seed = seed;
+    const seedBase = wholeOption(values["seed-base"], "seed-base") ?? readSettings().seedBase;
+    if (seedBase !== 0) settings.seedBase = seedBase;
     if (typeof values.path === "string") settings.fcPath = values.path;
     const testName = typeof values.test === "string" ? values.test : undefined;
     const testNamePattern = testName !== undefined ? new RegExp(escapeRegExp(testName)) : undefined;
@@ -274,9 +287,9 @@ function main(name) {
 
     if (values.watch || values.ui) {
       const { startVitest } = await import("vitest/node");
-      Object.assign(process.env, settingsEnv(settings));
+      Object.assign(process.env, settingsEnv({ ...settings, pointsInNames: Boolean(values.ui) }));
       const reporter = new ScoreReporter({ print: true, ...(settings.subject ? { subject: settings.subject } : {}), filtered: testNamePattern !== undefined });
-      await startVitest("test", chapters.map((c) => path.join(PROJECT_ROOT, c.testFile)), {
+      const vitest = await startVitest("test", chapters.map((c) => path.join(PROJECT_ROOT, c.testFile)), {
         root: PROJECT_ROOT,
         run: false,
         watch: true,
@@ -285,6 +298,12 @@ function main(name) {
         reporters: [reporter],
         ...(testNamePattern ? { testNamePattern } : {}),
       });
+      if (values.ui) {
+        const port = vitest.config.api?.port ?? 51204;
+        console.log(`\nThe browser UI is at http://localhost:${port}/__vitest__/ (Ctrl-C to stop). Each test shows its points.`);
+      } else {
+        console.log("\nWatching for changes (Ctrl-C to stop).");
+      }
       return 0;
     }
 
@@ -310,8 +329,40 @@ function main(name) {
 
     console.log(fullReport(results, { ...(subject ? { subject } : {}), filtered }));
     if (name === "grade") {
+      const visibility = typeof values.visibility === "string" ? values.visibility : "visible";
+      if (!VISIBILITIES.includes(visibility)) throw new UsageError(`--visibility must be one of ${VISIBILITIES.join(", ")}, not "${visibility}".`);
+      // Regressions: each chapter's node on every earlier chapter's suite.
+      /** @type {ChapterResult[]} */
+      const regressions = [];
+      if (values["with-earlier"]) {
+        for (const chapter of chapters) {
+          const earlier = resolveChapters([]).filter((c) => c.number < chapter.number);
+          if (earlier.length === 0) continue;
+          const file = settings.nodeFile ?? path.join(PROJECT_ROOT, settings.nodeRoot ?? "chapters", chapter.dir, "node.ts");
+          const label = path.relative(PROJECT_ROOT, file);
+          const run = await runSuites(earlier, { settings: { ...settings, nodeFile: file, subject: label } });
+          console.log(`\n${pc.bold(`Regression: ${label} on the suites of the chapters before ${chapter.short}`)}`);
+          console.log(fullReport(run.results, { subject: label }));
+          for (const result of run.results) {
+            const section = `${chapter.short} regression ${result.chapter}`;
+            regressions.push({ ...result, chapter: section, regressionOf: chapter.number, tests: result.tests.map((t) => ({ ...t, chapter: section })) });
+          }
+        }
+      }
+      const manifest = manifestWarning(verifyManifest(PROJECT_ROOT));
+      if (manifest.length > 0) console.log(`\n${pc.red(manifest.join("\n"))}`);
+      const notes = [
+        ...manifest,
+        ...(settings.seedBase ? [`Seeds moved by the base seed ${settings.seedBase}.`] : []),
+        ...(regressions.length > 0 ? ["The regression tests run each chapter's node on the earlier chapters' suites; their points count."] : []),
+      ];
       const out = path.resolve(process.cwd(), typeof values.out === "string" ? values.out : "results.json");
-      writeFileSync(out, `${JSON.stringify(toGradescope(results, { elapsedMs: Date.now() - started }), null, 2)}\n`);
+      const graded = toGradescope([...results, ...regressions], {
+        elapsedMs: Date.now() - started,
+        visibility: /** @type {import("./report.mjs").GradescopeResults["visibility"]} */ (visibility),
+        notes,
+      });
+      writeFileSync(out, `${JSON.stringify(graded, null, 2)}\n`);
       console.log(`Results written to ${path.relative(process.cwd(), out) || out} (Gradescope's results.json format).`);
       // A low grade is a result, not an error: grade exits 0 once it has written the results.
       return 0;

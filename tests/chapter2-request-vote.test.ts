@@ -130,12 +130,15 @@ graded(2, "a minority cut off from the rest never elects a leader; the majority 
   for (const s of seeds(20)) {
     const w = world({ nodes: 5, createNode, seed: s });
     w.partition(["A", "B"], ["C", "D", "E"]);
-    const majorityElected = w.runUntil(() => w.leaders().some((id) => ["C", "D", "E"].includes(id)), 1500);
+    // Three of five must all vote for the same candidate, and in this chapter
+    // candidates refuse each other: it can take several rounds (Chapter 3
+    // makes it quick). Over 5000 seeds the reference never needed 13 s.
+    const majorityElected = w.runUntil(() => w.leaders().some((id) => ["C", "D", "E"].includes(id)), 20_000);
     w.runFor(3000);
     for (const id of ["A", "B"]) {
       expectRule(!everBecame(w, id, "leader"), RULE.majority, () => `node ${id}, cut off with only one other node, became leader; 2 votes of 5 are not a majority.`);
     }
-    expectRule(majorityElected, RULE.liveness, () => "the three connected nodes C, D and E elected no leader within 1500 ms.");
+    expectRule(majorityElected, RULE.liveness, () => "the three connected nodes C, D and E elected no leader within 20 s.");
   }
 });
 

@@ -9,7 +9,7 @@
 import fc from "fast-check";
 import type { CreateNode, LogEntry, NodeId } from "../world/contract.ts";
 import { World, type NetworkSettings } from "../world/world.ts";
-import { expectRule, graded, overrideReplay, seed, seeds, world } from "./harness/graded.ts";
+import { drawing, expectRule, graded, overrideReplay, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
 import {
@@ -490,7 +490,7 @@ function describeCase(c: RandomCase): string {
 function runCase(c: RandomCase, build: (options: ConstructorParameters<typeof World>[0]) => World): void {
   const network: Partial<NetworkSettings> = { dropRate: c.dropPercent / 100, duplicateRate: c.duplicatePercent / 100, reorderRate: c.reorderPercent / 100 };
   // Keep only the end of the trace in bulk runs; a replay draws all of it.
-  const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...(process.env.RAFT_DRAW ? {} : { traceLimit: 400 }) });
+  const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...(drawing() ? {} : { traceLimit: 400 }) });
   for (const f of c.faults) {
     w.at(f.at, `fault: ${f.kind}`, () => {
       if (f.kind === "partition") w.partition(f.minority);
@@ -526,11 +526,11 @@ function runCase(c: RandomCase, build: (options: ConstructorParameters<typeof Wo
   }
 }
 
-graded(5, "randomized: drops, duplicates, reordering and partitions never break a guarantee, and all logs agree after healing", () => {
-  const replaySeed = process.env.RAFT_SEED;
-  const path = process.env.RAFT_FC_PATH;
-  const fcSeed = replaySeed ? Number(replaySeed) : 20261126;
-  const numRuns = Number(process.env.RAFT_RANDOM_RUNS ?? 50);
+const RANDOMIZED = randomizedRuns(20261126, 50);
+
+// Each run takes a few milliseconds; the check makes a thousand of them.
+graded(5, "randomized: drops, duplicates, reordering and partitions never break a guarantee, and all logs agree after healing", { realTimeLimitMs: 5000 + 40 * RANDOMIZED.numRuns }, () => {
+  const { seed: fcSeed, path, numRuns } = RANDOMIZED;
   const details = fc.check(
     fc.property(caseArb, (c) => {
       runCase(c, (options) => new World(options));

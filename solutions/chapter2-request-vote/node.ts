@@ -102,9 +102,14 @@ class Node implements RaftNode {
     switch (message.type) {
       case "RequestVote":
         // Only followers vote in this chapter. A candidate has voted for
-        // itself and a leader has won; both refuse (Chapter 3 revisits this).
+        // itself and a leader has won; both refuse (Chapter 3 revisits
+        // this). A newer term still makes them followers of that term first
+        // (Figure 2, All Servers), and the reply says so.
         if (this.role === "follower") this.handleRequestVote(from, message);
-        else this.env.send(from, { type: "RequestVoteReply", term: this.currentTerm, voteGranted: false });
+        else {
+          if (message.term > this.currentTerm) this.becomeFollower(message.term);
+          this.env.send(from, { type: "RequestVoteReply", term: this.currentTerm, voteGranted: false });
+        }
         break;
       case "RequestVoteReply":
         this.handleRequestVoteReply(from, message);

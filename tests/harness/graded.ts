@@ -104,17 +104,38 @@ export function expectRule(ok: boolean, rule: string, instead: () => string): as
 }
 
 /**
- * The seeds a many-seed test runs: 1..count, or just RAFT_SEED when the
- * test is being replayed.
+ * The seeds a many-seed test runs: first..first+count-1, moved by the
+ * instructor's base seed (RAFT_GRADE_SEED, npm run grade -- --seed-base N)
+ * so that a class can be graded on seeds no student has seen; or just
+ * the one seed being replayed.
  */
 export function seeds(count: number, first = 1): number[] {
   if (settings.seed !== undefined) return [settings.seed];
-  return Array.from({ length: count }, (_, i) => first + i);
+  return Array.from({ length: count }, (_, i) => first + settings.seedBase + i);
 }
 
-/** The seed of a single-seed test (or RAFT_SEED when replaying). */
+/** The seed of a single-seed test (moved by the base seed too, or the one being replayed). */
 export function seed(defaultSeed: number): number {
   return seeds(1, defaultSeed)[0]!;
+}
+
+/** Whether this run replays one seed (statistics over many seeds mean nothing then). */
+export function replayingOneSeed(): boolean {
+  return settings.seed !== undefined;
+}
+
+/**
+ * How a randomized (fast-check) test runs: its seed (moved by the base
+ * seed, or the one being replayed), the path of one failing run when
+ * replaying it, and how many runs.
+ */
+export function randomizedRuns(defaultSeed: number, defaultRuns: number): { seed: number; path: string | undefined; numRuns: number } {
+  return { seed: settings.seed ?? defaultSeed + settings.seedBase, path: settings.fcPath, numRuns: settings.randomRuns ?? defaultRuns };
+}
+
+/** Whether worlds are being drawn (a replay): a test may keep its whole trace then. */
+export function drawing(): boolean {
+  return settings.draw;
 }
 
 function shellQuote(text: string): string {
@@ -215,12 +236,17 @@ export function graded(points: number, name: string, body: () => void | Promise<
 export function graded(points: number, name: string, options: GradedOptions, body: () => void | Promise<void>): void;
 export function graded(points: number, name: string, ...rest: [() => void | Promise<void>] | [GradedOptions, () => void | Promise<void>]): void {
   const [options, body] = rest.length === 1 ? [{} as GradedOptions, rest[0]] : rest;
-  test(name, { meta: { points } }, async (context) => {
+  // vitest's browser UI lists tests by name only: there, the name carries the points.
+  // First, so the UI's narrow list shows them even when it cuts the name short.
+  const shownName = settings.pointsInNames ? `${points} pt${points === 1 ? "" : "s"} · ${name}` : name;
+  test(shownName, { meta: { points } }, async (context) => {
     worldsOfThisTest = [];
     seedOfThisTest = undefined;
     replayArgsOfThisTest = undefined;
     freshNodesForNextTest();
     noteProgress({ event: "start", test: name });
+    // Shown beside the test in vitest's browser UI (npm test -- chapterN --ui).
+    await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
     const limit = aTestWasStopped ? Math.min(REAL_TIME_LIMIT_AFTER_A_HANG_MS, options.realTimeLimitMs ?? Infinity) : (options.realTimeLimitMs ?? REAL_TIME_LIMIT_MS);
     try {
       // Synchronous bodies run entirely under the limit; the world never awaits.

@@ -1,0 +1,301 @@
+/**
+ * The check's proofs that grading can be trusted and a course can be set
+ * up from the workbook alone (INSTRUCTORS.md): the Gradescope autograder
+ * grades what it should and nothing else, a base seed moves every seed,
+ * grade notices edited suites, --with-earlier catches a regression only
+ * an earlier suite sees, the student edition works without solutions/,
+ * and the browser UI serves the tests with their points.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import puppeteer from "puppeteer";
+import { PROJECT_ROOT } from "./chapters.mjs";
+import { findBrowser, NO_BROWSER } from "./diagrams.ts";
+import { makeAutograder } from "./gradescope.ts";
+import { computeManifest, MANIFEST_FILE, writeManifest } from "./manifest.mjs";
+import { MUTANTS, mutantSource } from "./mutants.ts";
+import type { GradescopeResults } from "./report.mjs";
+import { makeScratchProject } from "./scratch.ts";
+import { makeStudentEdition } from "./student-edition.ts";
+
+const CACHE = path.join(PROJECT_ROOT, ".workbook-cache", "instructors");
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly summary: string;
+}
+
+interface Run {
+  readonly status: number;
+  readonly output: string;
+}
+
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Run {
+  const result = spawnSync(command, args, { cwd, env: { ...process.env, ...env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+}
+
+function results(file: string): GradescopeResults | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as GradescopeResults) : undefined;
+}
+
+function mutant(name: string): string {
+  const found = MUTANTS.find((m) => m.name === name);
+  if (!found) throw new Error(`no mutant ${name}`);
+  return mutantSource(found);
+}
+
+/** The manifest lists exactly the files that grade today; a stale one is rewritten (commit it). */
+export function checkManifestCurrent(): CheckResult {
+  const file = path.join(PROJECT_ROOT, MANIFEST_FILE);
+  const now = `${JSON.stringify(computeManifest(PROJECT_ROOT), null, 2)}\n`;
+  if (existsSync(file) && readFileSync(file, "utf8") === now) return { ok: true, summary: `${MANIFEST_FILE} lists the ${Object.keys(JSON.parse(now)).length} files that grade, as they are` };
+  writeManifest(PROJECT_ROOT);
+  return { ok: false, summary: `${MANIFEST_FILE} was out of date (tests/, world/, scripts/ or vitest.config.ts changed); it has been rewritten: commit it` };
+}
+
+/**
+ * The autograder, tried as Gradescope runs it: a node that passes, one
+ * that fails, a submission that edited the suites, and one without node.ts.
+ */
+export function checkGradescope(): CheckResult {
+  const base = path.join(CACHE, "gradescope");
+  rmSync(base, { recursive: true, force: true });
+  const source = makeAutograder(path.join(base, "source"), { chapter: "chapter2", linkNodeModules: true });
+  const cases: { name: string; files: Record<string, string>; expect: (r: GradescopeResults | undefined) => string | undefined }[] = [
+    {
+      name: "a node that passes",
+      files: { "chapters/chapter2-request-vote/node.ts": readFileSync(path.join(PROJECT_ROOT, "solutions", "chapter2-request-vote", "node.ts"), "utf8") },
+      expect: (r) => (r?.score === 30 && r.max_score === 30 ? undefined : `expected 30 / 30, got ${r?.score} / ${r?.max_score}`),
+    },
+    {
+      name: "a node that fails some tests",
+      files: { "node.ts": mutant("half-is-majority") },
+      expect: (r) => (r !== undefined && r.score > 0 && r.score < 30 && r.tests.every((t) => t.status === "passed" || t.output !== "") ? undefined : `expected between 0 and 30 with every failure explained, got ${r?.score}`),
+    },
+    {
+      name: "a submission that edits tests/ to pass everything",
+      files: {
+        "chapters/chapter2-request-vote/node.ts": readFileSync(path.join(PROJECT_ROOT, "chapters", "chapter2-request-vote", "node.ts"), "utf8"),
+        "tests/harness/graded.ts": 'import { test } from "vitest";\nexport function graded(points: number, name: string): void { test(name, { meta: { points } }, () => {}); }\n',
+      },
+      expect: (r) => (r?.score === 0 && r.max_score === 30 ? undefined : `expected 0 / 30 (the skeleton, graded by the pristine tests), got ${r?.score} / ${r?.max_score}`),
+    },
+    {
+      name: "a submission without node.ts",
+      files: { "notes.txt": "forgot it" },
+      expect: (r) => (r?.score === 0 && /No node\.ts found/.test(r.output) ? undefined : `expected 0 with a message, got ${JSON.stringify(r)}`),
+    },
+  ];
+  const lines: string[] = [];
+  let ok = true;
+  for (const c of cases) {
+    const root = path.join(base, c.name.replace(/\W+/g, "-"));
+    mkdirSync(path.join(root, "submission"), { recursive: true });
+    symlinkSync(source, path.join(root, "source"), "dir");
+    for (const [file, text] of Object.entries(c.files)) {
+      mkdirSync(path.dirname(path.join(root, "submission", file)), { recursive: true });
+      writeFileSync(path.join(root, "submission", file), text);
+    }
+    const started = Date.now();
+    run("bash", [path.join(source, "run_autograder")], root, { AUTOGRADER_ROOT: root });
+    const problem = c.expect(results(path.join(root, "results", "results.json")));
+    if (problem) ok = false;
+    lines.push(`  ${problem ? "FAILED" : "ok    "} ${c.name} (${((Date.now() - started) / 1000).toFixed(1)} s)${problem ? `: ${problem}` : ""}`);
+  }
+  return { ok, summary: `run_autograder on a pristine copy (chapter2)\n${lines.join("\n")}` };
+}
+
+/** The seeds every failure names, in test order. */
+function seedsOf(r: GradescopeResults | undefined): string[] {
+  return (r?.tests ?? []).map((t) => /Seed:\s+(.+)/.exec(t.output)?.[1]?.trim() ?? "?");
+}
+
+/** A base seed moves the seeds of every many-seed test and of the randomized runs; graded output names them. */
+export function checkSeedBase(): CheckResult {
+  const out0 = path.join(CACHE, "seed-base-0.json");
+  const out1 = path.join(CACHE, "seed-base-1000.json");
+  mkdirSync(CACHE, { recursive: true });
+  // The untouched skeletons fail at the first seed of every test.
+  run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--out", out0], PROJECT_ROOT);
+  run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--seed-base", "1000", "--out", out1], PROJECT_ROOT);
+  const before = seedsOf(results(out0));
+  const after = seedsOf(results(out1));
+  const problems: string[] = [];
+  before.forEach((seed, i) => {
+    const moved = after[i] ?? "?";
+    const world = /^(\d+)/.exec(seed)?.[1];
+    const fc = /fast-check seed (\d+)/.exec(seed)?.[1];
+    const movedWorld = /^(\d+)/.exec(moved)?.[1];
+    const movedFc = /fast-check seed (\d+)/.exec(moved)?.[1];
+    // A randomized test's world seeds come from fast-check (whose seed moves); the others' move themselves.
+    if (fc !== undefined) {
+      if (Number(movedFc) !== Number(fc) + 1000) problems.push(`test ${i + 1}: fast-check seed ${fc} with no base, ${movedFc} with base 1000`);
+    } else if (world === undefined || movedWorld === undefined || Number(movedWorld) !== Number(world) + 1000) {
+      problems.push(`test ${i + 1}: seed ${seed} with no base, ${moved} with base 1000`);
+    }
+  });
+  if (before.length === 0) problems.push("no failures to read seeds from");
+  const notes = results(out1)?.output ?? "";
+  if (!/base seed 1000/.test(notes)) problems.push("results.json does not say which base seed graded it");
+  return problems.length === 0
+    ? { ok: true, summary: `with --seed-base 1000 every one of ${before.length} tests of chapter1 and chapter5 ran other seeds (randomized runs included), and results.json says so` }
+    : { ok: false, summary: problems.join("\n") };
+}
+
+/** grade flags edited suites in its output and in results.json. */
+export function checkTamperedSuites(): CheckResult {
+  const dir = makeScratchProject(path.join(CACHE, "tampered"), { chapters: "skeletons" });
+  const harness = path.join(dir, "tests", "harness", "graded.ts");
+  // One changed line: every test passes, whatever the node does.
+  writeFileSync(harness, readFileSync(harness, "utf8").replace("      const result = runWithRealTimeLimit(limit, body);", "      const result = undefined as unknown;"));
+  const out = path.join(dir, "results.json");
+  const graded = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter2", "--out", out], dir);
+  const r = results(out);
+  const flagged = /WARNING: the files that grade a node are not the ones the workbook shipped[\s\S]*changed: tests\/harness\/graded\.ts/;
+  const problems = [
+    ...(r?.score === 30 ? [] : [`the edited harness was expected to score the skeleton 30 / 30 (so that the warning matters), got ${r?.score}`]),
+    ...(flagged.test(graded.output) ? [] : ["grade's output does not flag tests/harness/graded.ts"]),
+    ...(flagged.test(r?.output ?? "") ? [] : ["results.json does not flag tests/harness/graded.ts"]),
+  ];
+  return problems.length === 0 ? { ok: true, summary: "an edited harness (one line: the skeleton scores 30 / 30) is flagged in grade's output and in results.json" } : { ok: false, summary: problems.join("\n") };
+}
+
+/** Two Chapter 4 mistakes in a finished Chapter 5 node: full points on Chapter 5, caught by --with-earlier. */
+export function checkWithEarlier(): CheckResult {
+  const lines: string[] = [];
+  let ok = true;
+  for (const name of ["late-candidate-ignores-leader", "late-first-heartbeat-waits"]) {
+    const dir = path.join(CACHE, `with-earlier-${name}`);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, "node.ts");
+    writeFileSync(file, mutant(name));
+    const out = path.join(dir, "results.json");
+    run(process.execPath, ["scripts/suites.mjs", "grade", "chapter5", "--node", file, "--with-earlier", "--out", out], PROJECT_ROOT);
+    const r = results(out);
+    const main = (r?.tests ?? []).filter((t) => t.name.startsWith("chapter5:"));
+    const regression = (r?.tests ?? []).filter((t) => t.name.startsWith("chapter5 regression"));
+    const mainScore = main.reduce((s, t) => s + t.score, 0);
+    const lost = regression.filter((t) => t.status !== "passed");
+    const good = mainScore === 50 && lost.length > 0 && lost.every((t) => t.name.startsWith("chapter5 regression chapter4:"));
+    if (!good) ok = false;
+    lines.push(`  ${good ? "ok    " : "FAILED"} ${name}: ${mainScore} / 50 on chapter5; the regression section fails ${lost.length} test(s): ${lost.map((t) => t.name.replace(/^chapter5 regression /, "")).join("; ")}`);
+  }
+  return { ok, summary: `grade -- chapter5 --with-earlier\n${lines.join("\n")}` };
+}
+
+/** Start a long-running command and wait for a line of its output that matches. */
+function startServer(args: readonly string[], cwd: string, ready: RegExp, withinMs: number): Promise<{ match: RegExpExecArray; output: () => string; stop: () => Promise<void> }> {
+  const child = spawn("npm", ["run", ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, detached: true });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`npm run ${args.join(" ")} printed nothing matching ${ready} within ${withinMs / 1000} s:\n${output}`));
+    }, withinMs);
+    const stop = async (): Promise<void> => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ match, output: () => output, stop });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`npm run ${args.join(" ")} ended:\n${output}`));
+    });
+  });
+}
+
+/** The browser UI serves until stopped; its page lists the chapter's tests with their points. */
+export async function checkUi(dir: string): Promise<CheckResult> {
+  const executablePath = findBrowser();
+  if (!executablePath) return { ok: false, summary: NO_BROWSER };
+  const server = await startServer(["test", "--", "chapter1", "--ui"], dir, /(http:\/\/localhost:\d+\/__vitest__\/)/, 60_000);
+  const url = server.match[1]!;
+  const problems: string[] = [];
+  try {
+    const browser = await puppeteer.launch({
+      executablePath,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url, { waitUntil: "networkidle0", timeout: 30_000 });
+      await page.waitForFunction('document.body.innerText.includes("pts ·")', { timeout: 30_000 });
+      // It still serves a while later (`--ui` alone used to exit at once).
+      await new Promise((r) => setTimeout(r, 2000));
+      await page.reload({ waitUntil: "networkidle0", timeout: 30_000 });
+      await page.waitForFunction('document.body.innerText.includes("pts ·")', { timeout: 30_000 });
+      const text = (await page.evaluate("document.body.innerText")) as string;
+      const expected = ["2 pts · a node boots as a follower", "3 pts · election timeouts are random", "3 pts · one timeout, one election"];
+      for (const line of expected) if (!text.includes(line)) problems.push(`the page does not list "${line}…"`);
+      const listed = (text.match(/\d+ pts? · /g) ?? []).length;
+      if (listed !== 8) problems.push(`the page lists ${listed} tests with points; Chapter 1 has 8`);
+    } finally {
+      await browser.close();
+    }
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await server.stop();
+  }
+  return problems.length === 0 ? { ok: true, summary: `npm test -- chapter1 --ui served ${url} and kept serving; in headless Chromium it lists Chapter 1's 8 tests, each with its points` } : { ok: false, summary: problems.join("\n") };
+}
+
+/** The student edition: no solutions, no pointer to them, and every learner command works. */
+export async function checkStudentEdition(): Promise<CheckResult> {
+  const dir = path.join(CACHE, "student-edition");
+  rmSync(dir, { recursive: true, force: true });
+  makeStudentEdition(dir, { linkNodeModules: true });
+  const problems: string[] = [];
+  const lines: string[] = [];
+  if (existsSync(path.join(dir, "solutions"))) problems.push("solutions/ is there");
+  // No reading, no README, no help text points to the reference.
+  const pointers = run("grep", ["-rlE", "solutions/|--solutions|test:solutions|reference solution", "--include=*.md", "."], dir).output.trim();
+  if (pointers !== "") problems.push(`these Markdown files still point to the reference: ${pointers.split("\n").join(", ")}`);
+  const help = run("npm", ["test", "--", "--help"], dir).output;
+  if (/--solutions/.test(help)) problems.push("npm test -- --help still offers --solutions");
+  const commands: [string, string[], RegExp][] = [
+    ["npm test -- chapter1", ["test", "--", "chapter1"], /chapter1 {2}Chapter 1: Timers and roles +0 \/ 20/],
+    ["npm run typecheck", ["run", "typecheck"], /tsc -p \./],
+    ["npm run replay (of a finished chapter)", ["run", "replay", "--", "chapter1", "--seed", "7", "--test", "on timeout a follower becomes candidate"], /Run with seed 7, 5 nodes[\s\S]*becomes CANDIDATE[\s\S]*The replayed test passed/],
+    ["npm run hint", ["run", "hint", "--", "chapter1", "1"], /chapter1, step 1/],
+    ["npm run experiment -- speed --help", ["run", "experiment", "--", "--help"], /Usage: npm run experiment/],
+  ];
+  for (const [name, args, expected] of commands) {
+    // A learner who finished Chapter 1 replays one of its tests.
+    if (name.startsWith("npm run replay")) cpSync(path.join(PROJECT_ROOT, "solutions", "chapter1-timers-and-roles", "node.ts"), path.join(dir, "chapters", "chapter1-timers-and-roles", "node.ts"));
+    const result = run("npm", args, dir);
+    const good = expected.test(result.output) && (name !== "npm run typecheck" || result.status === 0);
+    if (!good) problems.push(`${name} did not work:\n${result.output.split("\n").slice(-15).join("\n")}`);
+    lines.push(`  ${good ? "ok    " : "FAILED"} ${name}`);
+  }
+  // Watch mode: the first report comes, and it keeps running.
+  try {
+    const watch = await startServer(["test", "--", "chapter1", "--watch"], dir, /Watching for changes/, 60_000);
+    const good = /0 \/ 20/.test(watch.output());
+    await watch.stop();
+    if (!good) problems.push("npm test -- chapter1 --watch printed no score before watching");
+    lines.push(`  ${good ? "ok    " : "FAILED"} npm test -- chapter1 --watch`);
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  const ui = await checkUi(dir);
+  lines.push(`  ${ui.ok ? "ok    " : "FAILED"} ${ui.summary}`);
+  if (!ui.ok) problems.push(ui.summary);
+  return { ok: problems.length === 0, summary: `student edition in ${path.relative(PROJECT_ROOT, dir)}\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
+}
