@@ -52,7 +52,7 @@ export function checkManifestCurrent(): CheckResult {
   const now = `${JSON.stringify(computeManifest(PROJECT_ROOT), null, 2)}\n`;
   if (existsSync(file) && readFileSync(file, "utf8") === now) return { ok: true, summary: `${MANIFEST_FILE} lists the ${Object.keys(JSON.parse(now)).length} files that grade, as they are` };
   writeManifest(PROJECT_ROOT);
-  return { ok: false, summary: `${MANIFEST_FILE} was out of date (tests/, world/, scripts/ or vitest.config.ts changed); it has been rewritten: commit it` };
+  return { ok: false, summary: `${MANIFEST_FILE} was out of date (tests/, world/, scripts/ or vitest.config.ts changed); it has been rewritten (as npm run manifest does): commit it` };
 }
 
 /**
