@@ -33,7 +33,7 @@ import { MUTANTS, writeMutant } from "./mutants.ts";
 import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
-import { splitVoteExperiment, splitVoteTable } from "./experiment.ts";
+import { loadSplitVoteExperiment, splitVoteExperiment, splitVoteTable } from "./experiment.ts";
 import { loadNodeProgram } from "../world/sandbox.ts";
 import { GUIDE, guideWith } from "./instructors-guide.ts";
 import { checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
@@ -128,8 +128,8 @@ steps.push({
   run: () => {
     const outdated = outdatedSkeletons();
     return outdated.length === 0
-      ? { ok: true, summary: `${listChapters().length} skeletons are exactly what scripts/skeletons.ts makes` }
-      : { ok: false, summary: `out of date: ${outdated.map((c) => `chapters/${c.dir}/node.ts`).join(", ")}; run: npm run skeletons -- --write` };
+      ? { ok: true, summary: `${listChapters().reduce((n, c) => n + c.files.length, 0)} skeleton files are exactly what scripts/skeletons.ts makes` }
+      : { ok: false, summary: `out of date: ${outdated.join(", ")}; run: npm run skeletons -- --write` };
   },
 });
 
@@ -158,8 +158,9 @@ steps.push({
 steps.push({
   name: "Chapter 3's reading quotes the split-vote experiment as it runs today",
   run: async () => {
-    const reference = path.join(PROJECT_ROOT, "solutions", "chapter3-split-votes", "node.ts");
-    const table = splitVoteTable(splitVoteExperiment(loadNodeProgram(reference, PROJECT_ROOT).instantiate(), 1000));
+    const reference = path.join(PROJECT_ROOT, "solutions", "chapter3-split-votes");
+    const experiment = loadSplitVoteExperiment(path.join(reference, "experiment.ts"));
+    const table = splitVoteTable(splitVoteExperiment(experiment, loadNodeProgram(path.join(reference, "node.ts"), PROJECT_ROOT).instantiate(), 1000));
     const reading = readFileSync(path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "README.md"), "utf8");
     return reading.includes(table)
       ? { ok: true, summary: "the table in the reading matches a fresh run of npm run experiment -- split-votes --solutions" }

@@ -3,12 +3,13 @@
  * npm run experiment -- speed [--solutions | --node FILE]
  *
  * split-votes: Chapter 3's experiment, after §9.3 of the Raft paper. Five
- *   nodes boot at the same instant (as after a leader crash right after a
- *   heartbeat), with election timeouts drawn from 150-150, 150-155,
- *   150-175, 150-200 and 150-300 ms (whole milliseconds, so the paper's
- *   150-151 would be a fixed timeout here). For each range and many
- *   seeds it measures how often the first election splits (nobody wins
- *   term 1) and how long the cluster goes without a leader.
+ *   nodes boot at the same instant, with election timeouts drawn from
+ *   150-150, 150-155, 150-175, 150-200 and 150-300 ms (whole
+ *   milliseconds, so the paper's 150-151 would be a fixed timeout here).
+ *   For each range and many seeds, the learner's trial() (in
+ *   chapters/chapter3-split-votes/experiment.ts) measures how long the
+ *   cluster goes without a leader and whether the first election split;
+ *   the learner's summarize() turns each range's trials into a row.
  *
  * speed: how many simulated milliseconds the world runs per real
  *   millisecond, for a five-node cluster over ten simulated minutes with
@@ -21,41 +22,17 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
 import type { CreateNode } from "../world/contract.ts";
-import { World, type NetworkSettings } from "../world/world.ts";
+import { hostLab, type HostLab, type TrialResult, type TrialSummary } from "../world/lab.ts";
+import { World } from "../world/world.ts";
 import { PROJECT_ROOT } from "./chapters.mjs";
 import { didYouMean, helpText, isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
 import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
 
 
-/** Give up on a trial after this long without a leader. */
-const GIVE_UP_MS = 10_000;
-const CLUSTER_SIZE = 5;
 /** Real time one trial may take (trials take milliseconds; a longer one is a node that loops). */
 const TRIAL_LIMIT_MS = 5000;
-
-export interface RangeResult {
-  readonly label: string;
-  readonly runs: number;
-  readonly splitFirst: number;
-  readonly downtimes: readonly number[];
-  readonly neverElected: number;
-}
-
-/** One trial: boot five nodes together and time the first leader. */
-function trial(createNode: CreateNode, seed: number, min: number, max: number, network?: Partial<NetworkSettings>): { downtime: number; splitFirst: boolean } {
-  const w = new World({
-    nodes: CLUSTER_SIZE,
-    createNode,
-    seed,
-    timing: { electionTimeoutMin: min, electionTimeoutMax: max },
-    ...(network ? { network } : {}),
-    traceLimit: 200,
-  });
-  // A node that never returns stops the experiment with a message that says where.
-  const elected = runWithRealTimeLimit(TRIAL_LIMIT_MS, () => w.runUntil(() => w.leaders().length > 0, GIVE_UP_MS));
-  const firstLeaderTerm = elected ? w.view(w.leaders()[0]!).currentTerm : Infinity;
-  return { downtime: elected ? w.now : Infinity, splitFirst: firstLeaderTerm !== 1 };
-}
+/** What the table says for a trial with no leader: Chapter 3's experiment.ts gives up after 10 s. */
+const GIVE_UP_LABEL = ">10 s";
 
 export const RANGES: readonly (readonly [number, number])[] = [
   [150, 150],
@@ -65,57 +42,76 @@ export const RANGES: readonly (readonly [number, number])[] = [
   [150, 300],
 ];
 
-export function splitVoteExperiment(createNode: CreateNode, runs: number, network?: Partial<NetworkSettings>): RangeResult[] {
+export interface RangeRow {
+  readonly label: string;
+  readonly summary: TrialSummary;
+}
+
+/**
+ * The experiment's code: the learner's trial() and summarize() from
+ * chapters/chapter3-split-votes/experiment.ts (or the reference's), run
+ * in the sandbox like node code.
+ */
+export interface SplitVoteExperiment {
+  trial(lab: HostLab, seed: number, range: readonly [number, number]): TrialResult;
+  summarize(trials: readonly TrialResult[]): TrialSummary;
+}
+
+export function loadSplitVoteExperiment(file: string): SplitVoteExperiment & { label: string } {
+  const program = loadNodeProgram(file, PROJECT_ROOT);
+  const module = program.instantiateExperiment(["trial", "summarize"]);
+  return {
+    label: program.label,
+    trial: (lab, seed, range) => module.call("trial", [seed, range], lab) as TrialResult,
+    summarize: (trials) => module.call("summarize", [trials]) as TrialSummary,
+  };
+}
+
+/** Every range: `runs` trials each (a tenth of that for the fixed timeout, as in the paper), summed up by the experiment's own summarize(). */
+export function splitVoteExperiment(experiment: SplitVoteExperiment, createNode: CreateNode, runs: number): RangeRow[] {
+  const lab = hostLab(createNode);
   return RANGES.map(([min, max]) => {
     // The paper ran 100 trials for the fixed timeout (each one takes long) and 1000 for the others.
     const n = min === max ? Math.max(1, Math.round(runs / 10)) : runs;
-    const downtimes: number[] = [];
-    let splitFirst = 0;
+    const trials: TrialResult[] = [];
     for (let seed = 1; seed <= n; seed++) {
-      const result = trial(createNode, seed, min, max, network);
-      downtimes.push(result.downtime);
-      if (result.splitFirst) splitFirst++;
+      // A node or a trial that never returns stops the experiment with a message that says where.
+      trials.push(runWithRealTimeLimit(TRIAL_LIMIT_MS, () => experiment.trial(lab, seed, [min, max])));
     }
-    downtimes.sort((a, b) => a - b);
-    return { label: `${min}-${max} ms`, runs: n, splitFirst, downtimes, neverElected: downtimes.filter((d) => d === Infinity).length };
+    return { label: `${min}-${max} ms`, summary: runWithRealTimeLimit(TRIAL_LIMIT_MS, () => experiment.summarize(trials)) };
   });
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+function ms(value: number | null): string {
+  return value === null ? GIVE_UP_LABEL : `${Math.round(value)} ms`;
 }
 
-function ms(value: number): string {
-  return value === Infinity ? `>${GIVE_UP_MS / 1000} s` : `${Math.round(value)} ms`;
-}
-
-export function splitVoteTable(results: readonly RangeResult[]): string {
+export function splitVoteTable(rows: readonly RangeRow[]): string {
   const header = ["timeouts", "runs", "1st election split", "median downtime", "99th pct", "worst", "no leader in 10 s"];
-  const rows = results.map((r) => [
-    r.label,
+  const cells = rows.map(({ label, summary: r }) => [
+    label,
     String(r.runs),
-    `${((100 * r.splitFirst) / r.runs).toFixed(1)} %`,
-    ms(quantile(r.downtimes, 0.5)),
-    ms(quantile(r.downtimes, 0.99)),
-    ms(r.downtimes.at(-1)!),
-    `${r.neverElected} of ${r.runs}`,
+    `${((100 * r.firstElectionSplits) / r.runs).toFixed(1)} %`,
+    ms(r.medianDowntime),
+    ms(r.p99Downtime),
+    ms(r.worstDowntime),
+    `${r.noLeader} of ${r.runs}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
-  return [line(header), `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`, ...rows.map(line)].join("\n");
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: readonly string[]) => `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  return [line(header), `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`, ...cells.map(line)].join("\n");
 }
 
 /** Median downtime as bars on a log scale, from 100 ms to 10 s. */
-export function splitVoteChart(results: readonly RangeResult[]): string {
+export function splitVoteChart(rows: readonly RangeRow[]): string {
   const width = 50;
-  const position = (value: number) => Math.round((width * Math.log10(Math.min(Math.max(value, 100), GIVE_UP_MS) / 100)) / Math.log10(GIVE_UP_MS / 100));
+  const LIMIT = 10_000;
+  const position = (value: number | null) => Math.round((width * Math.log10(Math.min(Math.max(value ?? LIMIT, 100), LIMIT) / 100)) / Math.log10(LIMIT / 100));
   const lines = ["median downtime (log scale)", `${"".padEnd(12)} 100 ms${" ".repeat(width / 2 - 8)}1 s${" ".repeat(width / 2 - 5)}10 s`];
-  for (const r of results) {
-    const median = quantile(r.downtimes, 0.5);
-    const p99 = quantile(r.downtimes, 0.99);
-    const bar = "█".repeat(Math.max(1, position(median)));
-    const tail = "░".repeat(Math.max(0, position(p99) - position(median)));
-    lines.push(`${r.label.padEnd(12)} ${bar}${tail} ${ms(median)}`);
+  for (const { label, summary } of rows) {
+    const bar = "█".repeat(Math.max(1, position(summary.medianDowntime)));
+    const tail = "░".repeat(Math.max(0, position(summary.p99Downtime) - position(summary.medianDowntime)));
+    lines.push(`${label.padEnd(12)} ${bar}${tail} ${ms(summary.medianDowntime)}`);
   }
   lines.push(`${"".padEnd(12)} █ median   ░ up to the 99th percentile`);
   return lines.join("\n");
@@ -166,7 +162,8 @@ const COMMAND = {
     ...(existsSync(path.join(PROJECT_ROOT, "solutions"))
       ? { solutions: { type: "boolean" as const, help: "run the reference solution (split-votes: Chapter 3's; speed always runs the Chapter 5 reference unless --node)" } }
       : {}),
-    node: { type: "string" as const, value: "FILE", help: "run this node file" },
+    node: { type: "string" as const, value: "FILE", help: "run this node file (split-votes: with the experiment.ts beside it, if there is one)" },
+    experiment: { type: "string" as const, value: "FILE", help: "split-votes: run this experiment file" },
   },
   more: "Experiments:\n  split-votes  Chapter 3: how long five nodes go without a leader, per timeout range\n  speed        simulated ms per real ms, idle and busy",
 };
@@ -192,16 +189,20 @@ async function main(): Promise<number> {
       console.log(speed(createNode, label));
       return 0;
     }
+    // The experiment's own code: beside the node file, or the one given.
+    const experimentFile = typeof values.experiment === "string" ? path.resolve(process.cwd(), values.experiment) : path.join(path.dirname(file), "experiment.ts");
+    const experiment = loadSplitVoteExperiment(experimentFile);
     const runs = wholeOption(values.runs, "runs", { min: 10 }) ?? 1000;
     const started = performance.now();
-    const results = splitVoteExperiment(createNode, runs);
-    console.log(pc.bold(`Split votes: ${CLUSTER_SIZE} nodes boot together; time to the first leader (${label})\n`));
-    console.log(splitVoteTable(results));
-    console.log(`\n${splitVoteChart(results)}`);
-    console.log(`\n${results.reduce((n, r) => n + r.runs, 0)} trials in ${((performance.now() - started) / 1000).toFixed(1)} s of real time.`);
+    const rows = splitVoteExperiment(experiment, createNode, runs);
+    console.log(pc.bold(`Split votes: five nodes boot together; time to the first leader (${experiment.label} on ${label})\n`));
+    console.log(splitVoteTable(rows));
+    console.log(`\n${splitVoteChart(rows)}`);
+    console.log(`\n${rows.reduce((n, r) => n + r.summary.runs, 0)} trials in ${((performance.now() - started) / 1000).toFixed(1)} s of real time.`);
   } catch (error) {
     if (error instanceof Error && /not written yet/.test(error.message)) {
-      throw new UsageError(`Your node is not finished yet:\n  ${error.message.split("\n").at(-1)?.trim()}\nRun the experiment on the reference with --solutions, or finish the chapter first.`);
+      const line = /Chapter \d+, step \d+ is not written yet[^\n]*/.exec(error.message)?.[0] ?? error.message.split("\n")[0];
+      throw new UsageError(`Not finished yet:\n  ${line}\nThe experiment needs Chapter 3's node and experiment.ts written. Run it on the reference with --solutions to see what it shows.`);
     }
     throw error;
   }

@@ -117,7 +117,7 @@ function codeFrame(frame) {
 }
 
 /** How specific each kind of failure is: the lower, the closer to the cause. */
-const RANK = { load: 0, stopped: 1, threw: 2, contract: 3, guarantee: 4, rule: 5, runaway: 7, other: 8 };
+const RANK = { load: 0, stopped: 1, threw: 2, contract: 3, "node rule": 3.5, guarantee: 4, rule: 5, runaway: 7, other: 8, "not written": 9 };
 
 /**
  * @param {TestResult} test
@@ -177,10 +177,17 @@ export function failuresText(chapters) {
   if (groups.length === 0) return "";
   const lines = [""];
   lines.push(pc.bold(groups.length > 1 ? "Failures, the most specific first (fix the first one first):" : "Failure:"));
-  groups.forEach((group, i) => {
+  for (const [i, group] of groups.entries()) {
     const first = /** @type {TestResult} */ (group.tests[0]);
     const points = group.tests.reduce((sum, t) => sum + t.points, 0);
     lines.push("");
+    if (first.failure?.kind === "not written") {
+      // Not a mistake: work to do. Say what to write; one example of what waits for it is enough.
+      lines.push(pc.yellow(`${i + 1}. ${group.tests.length === 1 ? "1 test" : `${group.tests.length} tests`} (${points} point${points === 1 ? "" : "s"}) wait for a step not written yet:`));
+      lines.push(indent(first.failure.summary, "     "));
+      for (const test of group.tests) lines.push(pc.dim(`     - ${test.chapter}: ${test.name}`));
+      continue;
+    }
     if (group.tests.length === 1) {
       lines.push(pc.red(`${i + 1}. ${first.chapter}: "${first.name}" (${first.points} point${first.points === 1 ? "" : "s"})`));
     } else {
@@ -190,7 +197,7 @@ export function failuresText(chapters) {
       lines.push(pc.dim(`   The first of them in full, "${first.name}":`));
     }
     lines.push(indent(first.output, "   "));
-  });
+  }
   return lines.join("\n");
 }
 

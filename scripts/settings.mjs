@@ -14,6 +14,7 @@
  * @typedef {object} Settings
  * @property {"chapters" | "solutions"} nodeRoot   where each chapter's node.ts is taken from
  * @property {string | undefined} nodeFile          one node file for every suite (overrides nodeRoot)
+ * @property {"chapters" | "solutions" | undefined} experimentRoot  where an experiment file (Chapter 3's experiment.ts) comes from when none is beside the node file (default: nodeRoot)
  * @property {string | undefined} subject           which code ran, for headings ("your code in chapters/")
  * @property {number | undefined} seed              replay: run each many-seed test with this one seed
  * @property {string | undefined} fcPath            replay: the fast-check path of a randomized run
@@ -29,6 +30,7 @@
 export const VARIABLES = {
   nodeRoot: "RAFT_NODE_ROOT",
   nodeFile: "RAFT_NODE_FILE",
+  experimentRoot: "RAFT_EXPERIMENT_ROOT",
   subject: "RAFT_SUBJECT",
   seed: "RAFT_SEED",
   fcPath: "RAFT_FC_PATH",
@@ -64,6 +66,7 @@ export function readSettings(env = process.env) {
   return {
     nodeRoot: text("nodeRoot") === "solutions" ? "solutions" : "chapters",
     nodeFile: text("nodeFile"),
+    experimentRoot: text("experimentRoot") === "solutions" ? "solutions" : text("experimentRoot") === "chapters" ? "chapters" : undefined,
     subject: text("subject"),
     seed: wholeNumber(text("seed"), VARIABLES.seed),
     fcPath: text("fcPath"),

@@ -25,7 +25,11 @@ function electionTimeouts(w: World, id: string): number[] {
   return w.traceOf("timer-set").filter((e) => e.node === id && e.timer === "election").map((e) => e.delay);
 }
 
-graded(2, "a node boots as a follower in term 0, has voted for no one, and starts its election timer", () => {
+// ---------------------------------------------------------------------------
+// Step 1: Draw a fresh election timeout and start the timer
+// ---------------------------------------------------------------------------
+
+graded(2, "a node boots as a follower in term 0, has voted for no one, and starts its election timer", { step: 1 }, () => {
   const w = aloneWithSilentPeers(seed(1));
   const a = w.view("A");
   expectRule(a.role === "follower", RULE.startAsFollower, () => `node A booted as a ${a.role}.`);
@@ -34,7 +38,7 @@ graded(2, "a node boots as a follower in term 0, has voted for no one, and start
   expectRule(w.timer("A", "election") !== undefined, RULE.followerTimeout, () => "node A booted without starting its election timer, so it would wait forever.");
 });
 
-graded(2, "no node times out before 150 ms", () => {
+graded(2, "no node times out before 150 ms", { step: 1 }, () => {
   for (const s of seeds(50)) {
     const w = world({ nodes: 5, createNode, seed: s });
     w.runUntilTime(149);
@@ -49,25 +53,7 @@ graded(2, "no node times out before 150 ms", () => {
   }
 });
 
-graded(2, "every node that hears nothing becomes a candidate by 300 ms", () => {
-  for (const s of seeds(50)) {
-    const w = world({ nodes: 5, createNode, seed: s });
-    for (const id of w.nodes) w.isolate(id);
-    w.runUntilTime(299);
-    for (const id of w.nodes) {
-      const v = w.view(id);
-      const first = electionTimeouts(w, id)[0];
-      expectRule(first === undefined || first < 300, RULE.electionTimeoutRange, () => `node ${id} drew a first election timeout of ${first} ms; the range is [150, 300): 300 itself is excluded.`);
-      expectRule(v.role === "candidate" && v.currentTerm >= 1, RULE.followerTimeout, () =>
-        first === undefined
-          ? `node ${id} heard nothing for 299 ms and was still a ${v.role} in term ${v.currentTerm}: it never set an election timer.`
-          : `node ${id} heard nothing for 299 ms; its election timer (${first} ms) fired, yet it is a ${v.role} in term ${v.currentTerm}.`,
-      );
-    }
-  }
-});
-
-graded(3, "election timeouts are random: they differ across nodes and seeds and cover 150 to 300 ms", () => {
+graded(3, "election timeouts are random: they differ across nodes and seeds and cover 150 to 300 ms", { step: 1 }, () => {
   const drawn: number[] = [];
   for (const s of seeds(40)) {
     const w = world({ nodes: 5, createNode, seed: s });
@@ -89,7 +75,29 @@ graded(3, "election timeouts are random: they differ across nodes and seeds and 
   expectRule(distinct >= 60, RULE.electionTimeoutRange, () => `${drawn.length} draws gave only ${distinct} different timeouts.`);
 });
 
-graded(3, "every reset draws a fresh timeout (not one drawn once at boot)", () => {
+// ---------------------------------------------------------------------------
+// Step 2: When the election timer fires, become a candidate
+// ---------------------------------------------------------------------------
+
+graded(2, "every node that hears nothing becomes a candidate by 300 ms", { step: 2 }, () => {
+  for (const s of seeds(50)) {
+    const w = world({ nodes: 5, createNode, seed: s });
+    for (const id of w.nodes) w.isolate(id);
+    w.runUntilTime(299);
+    for (const id of w.nodes) {
+      const v = w.view(id);
+      const first = electionTimeouts(w, id)[0];
+      expectRule(first === undefined || first < 300, RULE.electionTimeoutRange, () => `node ${id} drew a first election timeout of ${first} ms; the range is [150, 300): 300 itself is excluded.`);
+      expectRule(v.role === "candidate" && v.currentTerm >= 1, RULE.followerTimeout, () =>
+        first === undefined
+          ? `node ${id} heard nothing for 299 ms and was still a ${v.role} in term ${v.currentTerm}: it never set an election timer.`
+          : `node ${id} heard nothing for 299 ms; its election timer (${first} ms) fired, yet it is a ${v.role} in term ${v.currentTerm}.`,
+      );
+    }
+  }
+});
+
+graded(3, "every reset draws a fresh timeout (not one drawn once at boot)", { step: 2 }, () => {
   for (const s of seeds(10)) {
     const w = aloneWithSilentPeers(s);
     w.runFor(3000);
@@ -100,7 +108,11 @@ graded(3, "every reset draws a fresh timeout (not one drawn once at boot)", () =
   }
 });
 
-graded(3, "on timeout a follower becomes candidate: term + 1, votes for itself, one RequestVote to each peer", () => {
+// ---------------------------------------------------------------------------
+// Step 3: Ask every other node for its vote
+// ---------------------------------------------------------------------------
+
+graded(3, "on timeout a follower becomes candidate: term + 1, votes for itself, one RequestVote to each peer", { step: 3 }, () => {
   const w = aloneWithSilentPeers(seed(7));
   const becameCandidate = w.runUntil(() => w.view("A").role === "candidate", 300);
   const a = w.view("A");
@@ -120,7 +132,7 @@ graded(3, "on timeout a follower becomes candidate: term + 1, votes for itself, 
   expectRule(others.length === 0, RULE.startElection, () => `node A also sent ${others.map((m) => m.message.type).join(", ")}.`);
 });
 
-graded(2, "a candidate whose election timer fires again starts a new election in the next term", () => {
+graded(2, "a candidate whose election timer fires again starts a new election in the next term", { step: 3 }, () => {
   const w = aloneWithSilentPeers(seed(8));
   w.runUntil(() => w.view("A").role === "candidate", 300);
   const firstElection = w.now;
@@ -137,7 +149,7 @@ graded(2, "a candidate whose election timer fires again starts a new election in
   }
 });
 
-graded(3, "one timeout, one election: over 3 quiet seconds each timer firing starts exactly one election, one term later", () => {
+graded(3, "one timeout, one election: over 3 quiet seconds each timer firing starts exactly one election, one term later", { step: 3 }, () => {
   for (const s of seeds(5, 20)) {
     const w = aloneWithSilentPeers(s);
     w.runFor(3000);

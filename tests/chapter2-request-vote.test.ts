@@ -9,13 +9,36 @@ import type { CreateNode } from "../world/contract.ts";
 import { expectRule, graded, seed, seeds, world } from "./harness/graded.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
-import { describeLeaders, everBecame, lastReceived, nodeAmongScriptedPeers, received, requestVote, untilCandidate, vote } from "./harness/scenarios.ts";
+import { describeLeaders, everBecame, lastReceived, nodeAmongScriptedPeers, received, requestVote, roleOf, untilCandidate, vote } from "./harness/scenarios.ts";
 
 const createNode: CreateNode = useNodeUnderTest("chapter2-request-vote");
 
 const inTerm = (currentTerm: number, votedFor: string | null = null) => ({ currentTerm, votedFor, log: [] });
 
-graded(3, "a voter refuses a candidate from an older term, and tells it the newer term", () => {
+// ---------------------------------------------------------------------------
+// Step 1: A newer term makes you a follower
+// ---------------------------------------------------------------------------
+
+graded(2, "a candidate asked to vote in a newer term becomes a follower of that term, its own vote forgotten", { step: 1 }, () => {
+  const w = nodeAmongScriptedPeers(createNode, 3, seed(8));
+  untilCandidate(w);
+  const term = w.view("A").currentTerm;
+  // In this chapter a candidate refuses every vote (it voted for itself);
+  // what matters here is that the newer term makes it a follower first.
+  w.sendAs("B", "A", requestVote(term + 2, "B"));
+  const a = w.view("A");
+  expectRule(a.currentTerm === term + 2, RULE.newerTerm, () => `node A, candidate in term ${term}, was asked to vote in term ${term + 2} and is still in term ${a.currentTerm}.`);
+  expectRule(a.role === "follower", RULE.newerTerm, () => `node A moved to term ${term + 2} but is a ${a.role}: a newer term makes any node a follower.`);
+  expectRule(a.votedFor !== "A", RULE.newerTerm, () => `node A moved to term ${term + 2} but kept its vote for itself, cast in term ${term}. A vote belongs to the term it was cast in.`);
+  const timer = w.timer("A", "election");
+  expectRule(timer !== undefined, RULE.followerTimeout, () => "node A became a follower with no election timer running, so it would never stand again.");
+});
+
+// ---------------------------------------------------------------------------
+// Step 2: Answer a RequestVote
+// ---------------------------------------------------------------------------
+
+graded(3, "a voter refuses a candidate from an older term, and tells it the newer term", { step: 2 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 3, seed(1), inTerm(3));
   w.runFor(50);
   w.sendAs("B", "A", requestVote(2, "B"));
@@ -27,7 +50,7 @@ graded(3, "a voter refuses a candidate from an older term, and tells it the newe
   expectRule(a.currentTerm === 3 && a.votedFor === null, RULE.replyFalseOldTerm, () => `after refusing, node A is in term ${a.currentTerm} with votedFor ${JSON.stringify(a.votedFor)}.`);
 });
 
-graded(3, "a newer term comes first: the voter moves to it, forgets its old vote, then grants", () => {
+graded(3, "a newer term comes first: the voter moves to it, forgets its old vote, then grants", { step: 2 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 3, seed(2), inTerm(3, "C"));
   w.runFor(50);
   w.sendAs("B", "A", requestVote(5, "B"));
@@ -38,7 +61,7 @@ graded(3, "a newer term comes first: the voter moves to it, forgets its old vote
   expectRule(reply.term === 5, RULE.newerTerm, () => `node A's reply carried term ${reply.term}, not its new term 5.`);
 });
 
-graded(3, "one vote per term: the same candidate asking again gets yes again, another candidate gets no", () => {
+graded(3, "one vote per term: the same candidate asking again gets yes again, another candidate gets no", { step: 2 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 3, seed(3));
   w.runFor(50);
   w.sendAs("B", "A", requestVote(1, "B"));
@@ -52,7 +75,7 @@ graded(3, "one vote per term: the same candidate asking again gets yes again, an
   expectRule(w.view("A").votedFor === "B", RULE.oneVotePerTerm, () => `node A's votedFor is ${JSON.stringify(w.view("A").votedFor)}.`);
 });
 
-graded(4, "granting a vote resets the election timer; refusing one does not", () => {
+graded(3, "granting a vote resets the election timer; refusing one does not", { step: 2 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 3, seed(4), inTerm(2));
   w.runFor(100);
   w.sendAs("B", "A", requestVote(3, "B"));
@@ -67,7 +90,26 @@ graded(4, "granting a vote resets the election timer; refusing one does not", ()
   expectRule(afterRefusals?.setAt === 100, RULE.resetOnGrant, () => `node A refused C twice at 140 ms (already voted; stale term) and its election timer was ${afterRefusals ? `reset at ${afterRefusals.setAt} ms` : "stopped"}. Only a granted vote resets it.`);
 });
 
-graded(4, "a candidate counts only votes for its current term, and each voter once", () => {
+// ---------------------------------------------------------------------------
+// Step 3: Count the votes
+// ---------------------------------------------------------------------------
+
+graded(2, "a reply carrying a newer term makes a candidate step down", { step: 3 }, () => {
+  const w = nodeAmongScriptedPeers(createNode, 3, seed(7));
+  untilCandidate(w);
+  w.sendAs("B", "A", vote(4, false));
+  const a = w.view("A");
+  expectRule(a.role === "follower" && a.currentTerm === 4, RULE.newerTerm, () => `after a reply carrying term 4, node A is a ${a.role} in term ${a.currentTerm}.`);
+  expectRule(a.votedFor === null, RULE.newerTerm, () => `node A moved to term 4 but kept votedFor ${JSON.stringify(a.votedFor)} from its old term.`);
+  w.sendAs("C", "A", vote(4, true));
+  expectRule(w.view("A").role === "follower", RULE.countCurrentTerm, () => `node A, a follower, became ${w.view("A").role} on a vote it never asked for.`);
+});
+
+// ---------------------------------------------------------------------------
+// Step 4: Become leader
+// ---------------------------------------------------------------------------
+
+graded(3, "a candidate counts only votes for its current term, and each voter once", { step: 4 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 5, seed(5));
   untilCandidate(w);
   // Let the first election time out, so there is an old term whose votes are stale.
@@ -86,7 +128,7 @@ graded(4, "a candidate counts only votes for its current term, and each voter on
   expectRule(w.view("A").currentTerm === 2, RULE.majority, () => `node A leads in term ${w.view("A").currentTerm}, not 2.`);
 });
 
-graded(4, "a strict majority of the whole cluster makes a leader: 2 of 3, 3 of 4, 3 of 5, 4 of 7", () => {
+graded(3, "a strict majority of the whole cluster makes a leader: 2 of 3, 3 of 4, 3 of 5, 4 of 7", { step: 4 }, () => {
   for (const size of [3, 4, 5, 7]) {
     const needed = Math.floor(size / 2) + 1;
     const w = nodeAmongScriptedPeers(createNode, size, seed(6));
@@ -101,18 +143,19 @@ graded(4, "a strict majority of the whole cluster makes a leader: 2 of 3, 3 of 4
   }
 });
 
-graded(2, "a reply carrying a newer term makes a candidate step down", () => {
-  const w = nodeAmongScriptedPeers(createNode, 3, seed(7));
-  untilCandidate(w);
-  w.sendAs("B", "A", vote(4, false));
-  const a = w.view("A");
-  expectRule(a.role === "follower" && a.currentTerm === 4, RULE.newerTerm, () => `after a reply carrying term 4, node A is a ${a.role} in term ${a.currentTerm}.`);
-  expectRule(a.votedFor === null, RULE.newerTerm, () => `node A moved to term 4 but kept votedFor ${JSON.stringify(a.votedFor)} from its old term.`);
-  w.sendAs("C", "A", vote(4, true));
-  expectRule(w.view("A").role === "follower", RULE.countCurrentTerm, () => `node A, a follower, became ${w.view("A").role} on a vote it never asked for.`);
+graded(2, "a cluster of one elects itself: its own vote is already a majority", { step: 4 }, () => {
+  for (const s of seeds(5)) {
+    const w = world({ nodes: 1, createNode, seed: s });
+    const elected = w.runUntil(() => w.leaders().length > 0, 300);
+    expectRule(elected, RULE.majority, () => `a cluster of one node had no leader after 300 ms; node A is a ${roleOf(w, "A")}. It has 1 vote of 1 the moment it stands, and no reply will ever come to count.`);
+    const a = w.view("A");
+    expectRule(a.currentTerm === 1, RULE.startElection, () => `node A became leader in term ${a.currentTerm}; alone, it should win its first election, term 1.`);
+    w.runFor(2000);
+    expectRule(w.leaders().join() === "A" && w.view("A").currentTerm === 1, RULE.majority, () => `2 s later node A is a ${roleOf(w, "A")}; a leader alone has no reason to stand again.`);
+  }
 });
 
-graded(3, "clusters of 3 and 5 elect exactly one leader within 5 seconds, over 100 seeds", () => {
+graded(3, "clusters of 3 and 5 elect exactly one leader within 5 seconds, over 100 seeds", { step: 4 }, () => {
   // Most elections take one round (under 300 ms). A few take seconds in
   // this chapter, because candidates do not yet vote for each other:
   // Chapter 3 is about that, and tightens this bound to 1 second.
@@ -126,7 +169,7 @@ graded(3, "clusters of 3 and 5 elect exactly one leader within 5 seconds, over 1
   }
 });
 
-graded(2, "a minority cut off from the rest never elects a leader; the majority does", () => {
+graded(2, "a minority cut off from the rest never elects a leader; the majority does", { step: 4 }, () => {
   for (const s of seeds(20)) {
     const w = world({ nodes: 5, createNode, seed: s });
     w.partition(["A", "B"], ["C", "D", "E"]);
@@ -142,7 +185,7 @@ graded(2, "a minority cut off from the rest never elects a leader; the majority 
   }
 });
 
-graded(2, "Election Safety holds on a network that loses, duplicates and reorders messages", () => {
+graded(1, "Election Safety holds on a network that loses, duplicates and reorders messages", { step: 4 }, () => {
   let leadersSeen = 0;
   for (const s of seeds(40)) {
     const w = world({ nodes: 5, createNode, seed: s, network: { dropRate: 0.1, duplicateRate: 0.3, reorderRate: 0.2 } });

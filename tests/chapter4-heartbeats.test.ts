@@ -18,7 +18,11 @@ function firstLeader(w: World, withinMs = 1000): string | undefined {
   return w.leaders()[0];
 }
 
-graded(4, "a new leader sends a heartbeat to every node at once, then one every heartbeat interval", () => {
+// ---------------------------------------------------------------------------
+// Step 1: Send heartbeats at once, and again every heartbeat interval
+// ---------------------------------------------------------------------------
+
+graded(4, "a new leader sends a heartbeat to every node at once, then one every heartbeat interval", { step: 1 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 5, seed(1));
   const term = electA(w);
   expectRule(w.view("A").role === "leader", RULE.majority, () => `node A had a majority of votes and is a ${roleOf(w, "A")}.`);
@@ -39,7 +43,42 @@ graded(4, "a new leader sends a heartbeat to every node at once, then one every 
   }
 });
 
-graded(4, "a heartbeat from the current leader resets the election timer, and the follower learns who leads", () => {
+graded(3, "a leader that sees a newer term in a reply steps down and stops sending heartbeats", { step: 1 }, () => {
+  const w = nodeAmongScriptedPeers(createNode, 3, seed(6));
+  const term = electA(w);
+  w.runFor(120);
+  const whileLeading = received(w, "B", "AppendEntries").length;
+  expectRule(whileLeading >= 3, RULE.heartbeatsRepeat, () => `node A led term ${term} for 120 ms and sent B ${whileLeading} AppendEntries; at once and every ${HEARTBEAT} ms makes 3.`);
+  w.sendAs("B", "A", appendReply(term + 3, false));
+  expectRule(w.view("A").role === "follower" && w.view("A").currentTerm === term + 3, RULE.newerTerm, () => `node A, leader of term ${term}, got a reply carrying term ${term + 3} and is a ${roleOf(w, "A")}.`);
+  const steppedDownAt = w.now;
+  w.runFor(140);
+  const late = w.nodes.slice(1).flatMap((peer) => w.inbox(peer).filter((m) => m.message.type === "AppendEntries" && m.time > steppedDownAt));
+  expectRule(late.length === 0, RULE.newerTerm, () => `node A stepped down at ${steppedDownAt} ms but sent ${late.length} more AppendEntries (at ${late.map((m) => m.time).join(", ")} ms).`);
+  expectRule(w.timer("A", "election") !== undefined, RULE.followerTimeout, () => "node A stepped down but has no election timer running.");
+});
+
+// ---------------------------------------------------------------------------
+// Step 2: Refuse a leader from an older term
+// ---------------------------------------------------------------------------
+
+graded(4, "a heartbeat from an older term is refused, and resets nothing", { step: 2 }, () => {
+  const w = nodeAmongScriptedPeers(createNode, 3, seed(3), { currentTerm: 3, votedFor: null, log: [] });
+  w.runFor(100);
+  const before = w.timer("A", "election");
+  w.sendAs("B", "A", appendEntries(2, "B"));
+  const reply = lastReceived(w, "B", "AppendEntriesReply");
+  expectRule(reply !== undefined && !reply.success && reply.term === 3, RULE.appendOldTerm, () => `node A (term 3) answered a heartbeat of term 2 with ${JSON.stringify(reply)}; it should refuse, with term 3.`);
+  const after = w.timer("A", "election");
+  expectRule(after?.setAt === before?.setAt, RULE.appendOldTerm, () => `node A's election timer was reset (at ${after?.setAt} ms) by a leader from an older term.`);
+  expectRule(w.view("A").leaderId !== "B", RULE.appendOldTerm, () => "node A took B, a leader of an older term, as its leader.");
+});
+
+// ---------------------------------------------------------------------------
+// Step 3: Follow the leader of your term
+// ---------------------------------------------------------------------------
+
+graded(4, "a heartbeat from the current leader resets the election timer, and the follower learns who leads", { step: 3 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 3, seed(2));
   w.runFor(100);
   w.sendAs("B", "A", appendEntries(1, "B"));
@@ -57,19 +96,7 @@ graded(4, "a heartbeat from the current leader resets the election timer, and th
   expectRule(!w.traceOf("role").some((e) => e.node === "A" && e.to === "candidate"), RULE.followerTimeout, () => "node A heard a heartbeat every 50 ms for 2 s and still stood for election.");
 });
 
-graded(4, "a heartbeat from an older term is refused, and resets nothing", () => {
-  const w = nodeAmongScriptedPeers(createNode, 3, seed(3), { currentTerm: 3, votedFor: null, log: [] });
-  w.runFor(100);
-  const before = w.timer("A", "election");
-  w.sendAs("B", "A", appendEntries(2, "B"));
-  const reply = lastReceived(w, "B", "AppendEntriesReply");
-  expectRule(reply !== undefined && !reply.success && reply.term === 3, RULE.appendOldTerm, () => `node A (term 3) answered a heartbeat of term 2 with ${JSON.stringify(reply)}; it should refuse, with term 3.`);
-  const after = w.timer("A", "election");
-  expectRule(after?.setAt === before?.setAt, RULE.appendOldTerm, () => `node A's election timer was reset (at ${after?.setAt} ms) by a leader from an older term.`);
-  expectRule(w.view("A").leaderId !== "B", RULE.appendOldTerm, () => "node A took B, a leader of an older term, as its leader.");
-});
-
-graded(3, "a candidate that hears AppendEntries from a leader of its term, or a newer one, becomes follower", () => {
+graded(3, "a candidate that hears AppendEntries from a leader of its term, or a newer one, becomes follower", { step: 3 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 5, seed(4));
   untilCandidate(w);
   const term = w.view("A").currentTerm;
@@ -86,24 +113,11 @@ graded(3, "a candidate that hears AppendEntries from a leader of its term, or a 
   expectRule(a2.role === "follower" && a2.currentTerm === term2 + 2 && a2.leaderId === "D", RULE.candidateLoses, () => `node A, candidate in term ${term2}, heard leader D of term ${term2 + 2} and is a ${roleOf(w2, "A")} with leaderId ${JSON.stringify(a2.leaderId)}.`);
 });
 
-graded(3, "a leader that sees a newer term in a reply steps down and stops sending heartbeats", () => {
-  const w = nodeAmongScriptedPeers(createNode, 3, seed(6));
-  const term = electA(w);
-  w.runFor(120);
-  w.sendAs("B", "A", appendReply(term + 3, false));
-  expectRule(w.view("A").role === "follower" && w.view("A").currentTerm === term + 3, RULE.newerTerm, () => `node A, leader of term ${term}, got a reply carrying term ${term + 3} and is a ${roleOf(w, "A")}.`);
-  const steppedDownAt = w.now;
-  w.runFor(140);
-  const late = w.nodes.slice(1).flatMap((peer) => w.inbox(peer).filter((m) => m.message.type === "AppendEntries" && m.time > steppedDownAt));
-  expectRule(late.length === 0, RULE.newerTerm, () => `node A stepped down at ${steppedDownAt} ms but sent ${late.length} more AppendEntries (at ${late.map((m) => m.time).join(", ")} ms).`);
-  expectRule(w.timer("A", "election") !== undefined, RULE.followerTimeout, () => "node A stepped down but has no election timer running.");
-});
-
-graded(4, "a healthy cluster keeps one leader and one term for ten simulated minutes", () => {
-  for (const s of seeds(1)) {
-    const w = world({ nodes: 5, createNode, seed: s, traceLimit: 5000 });
+graded(4, "a healthy cluster, of five nodes or of one, keeps one leader and one term for ten simulated minutes", { step: 3 }, () => {
+  for (const size of [5, 1]) {
+    const w = world({ nodes: size, createNode, seed: seed(1), traceLimit: 5000 });
     const leader = firstLeader(w);
-    expectRule(leader !== undefined, RULE.liveness, () => "five healthy nodes elected no leader within 1 s.");
+    expectRule(leader !== undefined, RULE.liveness, () => `${size === 1 ? "a cluster of one node" : `${size} healthy nodes`} elected no leader within 1 s.`);
     const term = w.view(leader).currentTerm;
     w.runUntil(() => w.nodes.every((id) => w.view(id).currentTerm === term && w.view(id).leaderId === leader), 200);
     const settledAt = w.now;
@@ -114,7 +128,7 @@ graded(4, "a healthy cluster keeps one leader and one term for ten simulated min
   }
 });
 
-graded(3, "when the leader crashes, a new one is elected within a second, and the old one follows it on return", () => {
+graded(3, "when the leader crashes, a new one is elected within a second, and the old one follows it on return", { step: 3 }, () => {
   for (const s of seeds(20)) {
     const w = world({ nodes: 5, createNode, seed: s });
     const old = firstLeader(w);
@@ -131,7 +145,7 @@ graded(3, "when the leader crashes, a new one is elected within a second, and th
   }
 });
 
-graded(3, "a leader cut off in a minority is replaced by the majority; after healing everyone follows the newer leader", () => {
+graded(3, "a leader cut off in a minority is replaced by the majority; after healing everyone follows the newer leader", { step: 3 }, () => {
   for (const s of seeds(20)) {
     const w = world({ nodes: 5, createNode, seed: s });
     const old = firstLeader(w);
@@ -151,7 +165,7 @@ graded(3, "a leader cut off in a minority is replaced by the majority; after hea
   }
 });
 
-graded(2, "message budget: an idle second costs only the heartbeats it needs", () => {
+graded(2, "message budget: an idle second costs only the heartbeats it needs", { step: 3 }, () => {
   const w = world({ nodes: 3, createNode, seed: seed(9) });
   const leader = firstLeader(w);
   expectRule(leader !== undefined, RULE.liveness, () => "three healthy nodes elected no leader within 1 s.");

@@ -1,8 +1,10 @@
 /**
  * The node contract: read this file first.
  *
- * Every chapter's node speaks this one contract, and it never changes
- * between chapters. A Raft node is a small state machine:
+ * Every chapter's node speaks this one contract. It only grows: what a
+ * later chapter adds is optional (a field a node may leave out, a message
+ * an earlier node never sends), so a node written for an earlier chapter
+ * keeps working unchanged. A Raft node is a small state machine:
  *
  *   it is told about       a message arriving, a timer firing, a client's command
  *   it acts by             sending messages, setting timers, applying committed
@@ -209,6 +211,14 @@ export interface NodeView {
   readonly log: readonly LogEntry[];
   readonly commitIndex: number;
   readonly lastApplied: number;
+  /**
+   * Optional, for a leader (Chapter 5 on): for each follower, the index of
+   * the highest log entry known to be replicated on it (Figure 2). When a
+   * view shows it, the world checks that no reply was over-read.
+   */
+  readonly matchIndex?: Readonly<Record<NodeId, number>>;
+  /** Optional, for a leader (Chapter 5 on): for each follower, the index of the next entry to send it. */
+  readonly nextIndex?: Readonly<Record<NodeId, number>>;
 }
 
 /** A Raft node. The world calls these; the node answers through its environment. */

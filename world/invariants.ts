@@ -6,14 +6,23 @@
  * its log changed, and what it sent and applied. The checks are
  * incremental: only what changed in a log is looked at again.
  *
- * Besides Figure 3, two of Figure 2's "only grows" promises are checked
- * too, because breaking them is how the guarantees usually end up broken:
- * currentTerm and commitIndex never go backwards (a restart may go back
- * to what the node saved, nothing else).
+ * Besides Figure 3, the rules of Figure 2 whose breach is the usual root
+ * cause of a broken guarantee are checked at the node that breaks them,
+ * when it breaks them (a failure then names the mistake, not its far
+ * consequence): terms and commit indexes never go back; a vote belongs to
+ * one term; one vote per term; a follower that says success really
+ * matches, and keeps what it acknowledged; a leader commits only what a
+ * majority acknowledged, of its own term, and its matchIndex never claims
+ * more than the replies said; entries are applied in order, exactly once.
  */
 import type { AppendEntries, AppendEntriesReply, LogEntry, NodeId } from "./contract.ts";
 import { entryAt, sameEntry } from "./log.ts";
-import { sentTo, type NodeState, type NodeStep } from "./node-host.ts";
+import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
+
+/** "while handling AppendEntries(...) from B" */
+function describeStepInput(step: NodeStep): string {
+  return `while ${describeInput(step.input)}`;
+}
 
 export type Guarantee =
   | "Election Safety"
@@ -24,7 +33,25 @@ export type Guarantee =
   | "Terms only grow"
   | "Commits only grow"
   | "Apply in order, exactly once"
-  | "A successful AppendEntries leaves the logs matching";
+  | "A successful AppendEntries leaves the logs matching"
+  | "A vote belongs to one term"
+  | "One vote per term"
+  | "A follower keeps what it acknowledged"
+  | "Commit only what a majority holds, of your own term"
+  | "matchIndex only from replies";
+
+/** The rules a single node breaks on its own (the rest need two nodes to disagree). */
+export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
+  "Terms only grow",
+  "Commits only grow",
+  "Apply in order, exactly once",
+  "A successful AppendEntries leaves the logs matching",
+  "A vote belongs to one term",
+  "One vote per term",
+  "A follower keeps what it acknowledged",
+  "Commit only what a majority holds, of your own term",
+  "matchIndex only from replies",
+]);
 
 /** Each guarantee in the paper's words (Figure 3) or Figure 2's. */
 export const GUARANTEE_TEXT: Record<Guarantee, string> = {
@@ -42,6 +69,15 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2, Rules for Servers).",
   "A successful AppendEntries leaves the logs matching":
     "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). So a reply of success says the follower's log now holds that entry and every entry sent after it, and its matchIndex is prevLogIndex + the number of entries sent (world/contract.ts).",
+  "A vote belongs to one term":
+    "votedFor is the candidate that received the vote in the current term, or null if none (Figure 2, State). On moving to a newer term (All Servers: if RPC request or response contains term T > currentTerm: set currentTerm = T), the vote of the old term is gone.",
+  "One vote per term": "each server will vote for at most one candidate in a given term, on a first-come-first-served basis (§5.2); the vote it grants is the one it remembers in votedFor (Figure 2).",
+  "A follower keeps what it acknowledged":
+    "AppendEntries receiver: 3. If an existing entry conflicts with a new one (same index but different terms), delete the existing entry and all that follow it (Figure 2). A leader never sends an entry that conflicts with one a follower already acknowledged in its term, so a follower that loses acknowledged entries in the same term truncated without a conflict.",
+  "Commit only what a majority holds, of your own term":
+    "Leaders: if there exists an N such that N > commitIndex, a majority of matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N (Figure 2, §5.4.2). matchIndex[i] comes from the followers' replies, so a majority means a majority of replies (counting the leader itself).",
+  "matchIndex only from replies":
+    "matchIndex[i]: index of highest log entry known to be replicated on server i (Figure 2, State). Known means a follower said so: a leader raises matchIndex only from a successful reply of its own term, to the index that reply vouches for.",
 };
 
 export class InvariantViolation extends Error {
@@ -58,6 +94,12 @@ export class InvariantViolation extends Error {
 }
 
 interface NodeRecord {
+  /** The candidate this node granted its vote to, per term (in this life of the node). */
+  grants: Map<number, NodeId>;
+  /** What this node acknowledged to its leader in its current term: up to `index`, the prefix with hash `hash`. */
+  acknowledged: { term: number; index: number; hash: number } | undefined;
+  /** As leader of `term`: for each follower, the highest index its successful replies vouched for. */
+  vouched: { term: number; byFollower: Map<NodeId, number> } | undefined;
   role: NodeState["role"];
   term: number;
   commitIndex: number;
@@ -84,6 +126,13 @@ function hashStep(previous: number, entry: LogEntry): number {
 }
 
 export class InvariantChecker {
+  /** More than half of the cluster. */
+  private readonly majority: number;
+
+  constructor(readonly clusterSize: number) {
+    this.majority = Math.floor(clusterSize / 2) + 1;
+  }
+
   private readonly records = new Map<NodeId, NodeRecord>();
   private readonly leaderOfTerm = new Map<number, NodeId>();
   /** `${index}/${term}` -> the hash of the log prefix that holds that entry. */
@@ -103,7 +152,7 @@ export class InvariantChecker {
     if (step.input.kind === "boot" || record === undefined) {
       // A node (re)boots: its volatile state starts over, its saved state carries on.
       // Its role starts as follower: a node that boots claiming to lead has become leader, and is checked as one.
-      record = { role: "follower", term: view.currentTerm, commitIndex: 0, prefixHash: [], lastApplied: 0, log };
+      record = { role: "follower", term: view.currentTerm, commitIndex: 0, prefixHash: [], lastApplied: 0, log, grants: new Map(), acknowledged: undefined, vouched: undefined };
       this.records.set(node, record);
     }
     record.log = log;
@@ -140,6 +189,9 @@ export class InvariantChecker {
       throw new InvariantViolation("Terms only grow", `node ${node} went from term ${record.term} back to term ${view.currentTerm}.`, time);
     }
 
+    // A vote belongs to one term, and one vote per term.
+    this.checkVotes(step, record);
+
     // Election Safety.
     const becameLeader = view.role === "leader" && (record.role !== "leader" || record.term !== view.currentTerm);
     if (becameLeader) {
@@ -168,6 +220,7 @@ export class InvariantChecker {
       }
       record.prefixHash.length = Math.min(record.prefixHash.length, firstChange);
       let hash = firstChange === 0 ? 0 : record.prefixHash[firstChange - 1]!;
+      let mismatch: { index: number; other: NodeId; entry: LogEntry } | undefined;
       for (let i = firstChange; i < log.length; i++) {
         const entry = log[i]!;
         hash = hashStep(hash, entry);
@@ -175,15 +228,30 @@ export class InvariantChecker {
         const key = `${i + 1}/${entry.term}`;
         const known = this.prefixOfEntry.get(key);
         if (known === undefined) this.prefixOfEntry.set(key, { hash, node });
-        else if (known.hash !== hash) {
-          throw new InvariantViolation(
-            "Log Matching",
-            `node ${node} and node ${known.node} both hold an entry at index ${i + 1} with term ${entry.term}, but their logs differ at or before that index (node ${node} holds ${showEntry(entry)} there).`,
-            time,
-          );
-        }
+        else if (known.hash !== hash && mismatch === undefined) mismatch = { index: i + 1, other: known.node, entry };
+      }
+      // The node's own mistake first: entries it acknowledged in this term, gone.
+      const acked = record.acknowledged;
+      if (acked !== undefined && acked.term === view.currentTerm && change.from <= acked.index && record.prefixHash[acked.index - 1] !== acked.hash) {
+        throw new InvariantViolation(
+          "A follower keeps what it acknowledged",
+          `node ${node} acknowledged its log up to index ${acked.index} in term ${acked.term}, then (still in term ${acked.term}, ${describeStepInput(step)}) its log went from ${change.oldLength} to ${change.newLength} entries, changed from index ${change.from}: it lost entries it had acknowledged.`,
+          time,
+        );
+      }
+      if (mismatch !== undefined) {
+        throw new InvariantViolation(
+          "Log Matching",
+          `node ${node} and node ${mismatch.other} both hold an entry at index ${mismatch.index} with term ${mismatch.entry.term}, but their logs differ at or before that index (node ${node} holds ${showEntry(mismatch.entry)} there).`,
+          time,
+        );
       }
     }
+    // A term change ends what was acknowledged to the old term's leader.
+    if (record.acknowledged !== undefined && record.acknowledged.term !== view.currentTerm) record.acknowledged = undefined;
+
+    // A leader commits only what a majority vouched for, of its own term.
+    this.checkLeaderCommit(step, record, log);
 
     // Commits only grow, and what is committed is recorded once.
     if (view.commitIndex < record.commitIndex) {
@@ -243,6 +311,13 @@ export class InvariantChecker {
         const sent = sentTo(effect);
         if (sent !== undefined && sent.to === leader && sent.message.type === "AppendEntriesReply" && sent.message.success) {
           this.successfulAppend(node, request, sent.message, log, time);
+          // Remember what it vouched for, to hold it to it while the term lasts.
+          const index = sent.message.matchIndex;
+          const term = sent.message.term;
+          const before = record.acknowledged;
+          if (index > 0 && (before === undefined || before.term !== term || before.index <= index)) {
+            record.acknowledged = { term, index, hash: record.prefixHash[index - 1]! };
+          }
         }
       }
     }
@@ -253,6 +328,99 @@ export class InvariantChecker {
     if (newlyCommitted.length > 0) {
       for (const [other, otherRecord] of this.records) {
         if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyCommitted, time);
+      }
+    }
+  }
+
+  /**
+   * A vote belongs to one term; one vote per term; the vote granted is the
+   * one remembered. Checked from what the node sent (its replies) and its
+   * state after the step.
+   */
+  private checkVotes(step: NodeStep, record: NodeRecord): void {
+    const node = step.node;
+    const before = step.before;
+    const after = step.after;
+    let grantedTo: NodeId | undefined;
+    for (const effect of step.effects) {
+      const sent = sentTo(effect);
+      if (sent === undefined || sent.message.type !== "RequestVoteReply" || !sent.message.voteGranted) continue;
+      const term = sent.message.term;
+      if (term === after.currentTerm) grantedTo = sent.to;
+      const earlier = record.grants.get(term);
+      if (earlier !== undefined && earlier !== sent.to) {
+        throw new InvariantViolation("One vote per term", `node ${node} granted its vote in term ${term} to ${earlier}, and then to ${sent.to} as well.`, step.time);
+      }
+      record.grants.set(term, sent.to);
+      if (term === after.currentTerm && after.votedFor !== sent.to) {
+        throw new InvariantViolation("One vote per term", `node ${node} granted ${sent.to} its vote in term ${term} but remembers votedFor ${JSON.stringify(after.votedFor)}: the next candidate of term ${term} could get its vote too.`, step.time);
+      }
+    }
+    if (before === null || after.currentTerm <= before.currentTerm || after.votedFor === null) return;
+    // A newer term: any vote now must be one cast in it, during this step.
+    const stoodItself = after.votedFor === node && after.role !== "follower";
+    if (stoodItself || after.votedFor === grantedTo) return;
+    throw new InvariantViolation(
+      "A vote belongs to one term",
+      after.votedFor === before.votedFor
+        ? `node ${node} moved from term ${before.currentTerm} to term ${after.currentTerm} (${describeStepInput(step)}) but kept votedFor ${after.votedFor} from term ${before.currentTerm}: in term ${after.currentTerm} it has voted for nobody yet.`
+        : `node ${node} moved to term ${after.currentTerm} (${describeStepInput(step)}) with votedFor ${after.votedFor}, but it granted nobody a vote in term ${after.currentTerm}.`,
+      step.time,
+    );
+  }
+
+  /**
+   * A leader raises commitIndex only to an entry of its own term that a
+   * majority acknowledged (its own copy included), and its matchIndex (when
+   * its view shows it) never claims more than the replies vouched for.
+   */
+  private checkLeaderCommit(step: NodeStep, record: NodeRecord, log: readonly LogEntry[]): void {
+    const node = step.node;
+    const after = step.after;
+    if (after.role !== "leader") {
+      record.vouched = undefined;
+      return;
+    }
+    if (record.vouched === undefined || record.vouched.term !== after.currentTerm) record.vouched = { term: after.currentTerm, byFollower: new Map() };
+    const vouched = record.vouched.byFollower;
+    const input = step.input;
+    if (input.kind === "deliver" && input.message.type === "AppendEntriesReply" && input.message.success && input.message.term === after.currentTerm) {
+      vouched.set(input.from, Math.max(vouched.get(input.from) ?? 0, input.message.matchIndex));
+    }
+    const before = step.before;
+    const ledBefore = before !== null && before.role === "leader" && before.currentTerm === after.currentTerm;
+    if (ledBefore && after.commitIndex > before.commitIndex) {
+      const n = after.commitIndex;
+      const term = entryAt({ log }, n)?.term;
+      if (term !== after.currentTerm) {
+        throw new InvariantViolation(
+          "Commit only what a majority holds, of your own term",
+          `leader ${node} of term ${after.currentTerm} set commitIndex to ${n}, an entry of term ${term}: only an entry of the leader's own term is committed by counting copies (Figure 8); older ones are committed with it.`,
+          step.time,
+        );
+      }
+      let copies = 1;
+      for (const index of vouched.values()) if (index >= n) copies++;
+      if (copies < this.majority) {
+        const said = [...vouched].map(([f, i]) => `${f} up to ${i}`).join(", ") || "nothing yet";
+        throw new InvariantViolation(
+          "Commit only what a majority holds, of your own term",
+          `leader ${node} of term ${after.currentTerm} set commitIndex to ${n}, but only ${copies} of the ${this.clusterSize} nodes (itself included) are known to hold index ${n}; the successful replies of this term vouched for: ${said}. A majority is ${this.majority}.`,
+          step.time,
+        );
+      }
+    }
+    const matchIndex = step.matchIndex;
+    if (matchIndex !== undefined) {
+      for (const [follower, index] of Object.entries(matchIndex) as [NodeId, number][]) {
+        const known = vouched.get(follower) ?? 0;
+        if (index > known) {
+          throw new InvariantViolation(
+            "matchIndex only from replies",
+            `leader ${node} of term ${after.currentTerm} says matchIndex[${follower}] = ${index} (${describeStepInput(step)}), but ${follower}'s successful replies in term ${after.currentTerm} vouched for ${known === 0 ? "nothing yet" : `index ${known} at most`}.`,
+            step.time,
+          );
+        }
       }
     }
   }

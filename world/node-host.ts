@@ -116,6 +116,9 @@ export interface NodeStep {
   readonly effects: readonly Effect[];
   /** For a client's command: the node's answer. */
   readonly result?: ProposeResult;
+  /** A leader's matchIndex and nextIndex, when its view shows them (the contract's optional fields). */
+  readonly matchIndex?: Readonly<Record<NodeId, number>>;
+  readonly nextIndex?: Readonly<Record<NodeId, number>>;
 }
 
 /** The node's code threw, or broke the contract while acting. */
@@ -420,10 +423,16 @@ export class NodeHost {
     }
     let after: NodeState;
     let log: LogChange | undefined;
+    let matchIndex: Record<NodeId, number> | undefined;
+    let nextIndex: Record<NodeId, number> | undefined;
     try {
       enter(this.id, time, this.services.seed, null);
       after = this.readState();
       log = this.readLog();
+      if (after.role === "leader") {
+        matchIndex = this.readPerPeer("matchIndex");
+        nextIndex = this.readPerPeer("nextIndex");
+      }
     } catch (error) {
       const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects };
       throw attachStep(new NodeFailure(this.id, `reporting its state (inspect) after ${describeInput(input)}`, time, error), partial);
@@ -432,7 +441,27 @@ export class NodeHost {
       this.view = undefined;
     }
     this.state = after;
-    return { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects };
+    this.leaderIndexes = matchIndex === undefined && nextIndex === undefined ? undefined : { matchIndex, nextIndex };
+    const step: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects };
+    return this.leaderIndexes === undefined ? step : { ...step, ...(matchIndex ? { matchIndex } : {}), ...(nextIndex ? { nextIndex } : {}) };
+  }
+
+  /** A leader's matchIndex and nextIndex as its view last showed them (when it shows them). */
+  leaderIndexes: { readonly matchIndex: Readonly<Record<NodeId, number>> | undefined; readonly nextIndex: Readonly<Record<NodeId, number>> | undefined } | undefined;
+
+  /** A leader's view may show matchIndex or nextIndex (optional in the contract): check it, and copy it. */
+  private readPerPeer(field: "matchIndex" | "nextIndex"): Record<NodeId, number> | undefined {
+    const raw = this.view![field];
+    if (raw === undefined) return undefined;
+    if (typeof raw !== "object" || raw === null) throw new ContractBroken(`inspect() says ${field} ${String(raw)}; when present it must be an object { B: 3, C: 5, ... } with a whole number per peer.`);
+    const copy: Record<NodeId, number> = {};
+    for (const peer of this.services.nodes) {
+      if (peer === this.id) continue;
+      const value = (raw as Record<string, unknown>)[peer];
+      if (value === undefined) continue;
+      copy[peer] = this.whole(value, `${field}.${peer}`);
+    }
+    return copy;
   }
 
   /** The view inspect() returned, between readState and readLog. */

@@ -26,6 +26,7 @@ import path from "node:path";
 import vm from "node:vm";
 import { transformSync, type TransformFailure } from "esbuild";
 import type { CreateNode, NodeEnvironment, NodeView, PersistentState, ProposeResult, RaftNode, Timing } from "./contract.ts";
+import type { HostLab } from "./lab.ts";
 import { clearCallInProgress, HarnessError, markCopiesMessages, nodeCallInProgress, type CallInProgress } from "./node-host.ts";
 
 /** Why a node file could not be used at all. */
@@ -71,7 +72,24 @@ export interface NodeProgram {
   readonly label: string;
   /** Evaluate the file in a fresh sandbox and return its createNode, wrapped for the world. */
   instantiate(): CreateNode;
+  /**
+   * Evaluate the file (an experiment, like Chapter 3's) in a fresh sandbox
+   * and return its exported functions, called with values that are copied
+   * in and out as JSON and, first, a lab built inside the sandbox.
+   */
+  instantiateExperiment(names: readonly string[]): ExperimentModule;
 }
+
+/** An experiment file's functions, callable from this side. */
+export interface ExperimentModule {
+  /**
+   * Call the exported function `name` with `lab` (when given) and then
+   * `args` (copied in as JSON), and return what it returned (copied out as
+   * JSON: numbers, strings, booleans, null, arrays and plain objects).
+   */
+  call(name: string, args: readonly unknown[], lab?: HostLab): unknown;
+}
+
 
 interface Compiled {
   readonly code: string;
@@ -103,7 +121,12 @@ export function loadNodeProgram(file: string, root = process.cwd()): NodeProgram
     compiledFiles.set(file, compiled);
   }
   const program: Compiled = compiled;
-  return { file, label, instantiate: () => instantiate(program, file, label) };
+  return {
+    file,
+    label,
+    instantiate: () => instantiate(program, file, label),
+    instantiateExperiment: (names) => instantiateExperiment(program, file, label, names),
+  };
 }
 
 function compile(file: string, label: string, stats: { mtimeMs: number; size: number }): Compiled {
@@ -330,12 +353,67 @@ const PRELUDE = String.raw`(function (host) {
       return ["Error", "threw something that cannot be described", ""];
     }
   }
+  // An experiment's lab, built here around the world's: experiment code
+  // gets only objects of its own, and hands the world only numbers and strings.
+  function makeLab(outer) {
+    function fail(error) {
+      return new ErrorType(failureText(error));
+    }
+    function names(list) {
+      const copy = [];
+      for (let i = 0; i < list.length; i++) copy[i] = StringType(list[i]);
+      return freeze(copy);
+    }
+    function viewOf(v) {
+      return freeze({
+        role: StringType(v.role), currentTerm: v.currentTerm, votedFor: v.votedFor, leaderId: v.leaderId,
+        log: freeze(copyEntries(v.log)), commitIndex: v.commitIndex, lastApplied: v.lastApplied,
+      });
+    }
+    return freeze({
+      bootCluster: function bootCluster(options) {
+        const range = options.electionTimeout;
+        let cluster;
+        try {
+          cluster = outer.boot(+options.nodes, +options.seed, +range[0], +range[1]);
+        } catch (error) {
+          throw fail(error);
+        }
+        const nodes = names(cluster.nodes);
+        return freeze({
+          get now() { return cluster.now(); },
+          nodes: nodes,
+          runUntil: function runUntil(condition, withinMs) {
+            if (typeof condition !== "function") throw new ErrorType("runUntil(condition, withinMs): condition must be a function that returns true when the run should stop");
+            try { return cluster.runUntil(function () { return !!condition(); }, +withinMs); } catch (error) { throw fail(error); }
+          },
+          runFor: function runFor(ms) {
+            try { cluster.runFor(+ms); } catch (error) { throw fail(error); }
+          },
+          leaders: function leaders() {
+            try { return names(cluster.leaders()); } catch (error) { throw fail(error); }
+          },
+          view: function view(id) {
+            try { return viewOf(cluster.view(StringType(id))); } catch (error) { throw fail(error); }
+          },
+        });
+      },
+    });
+  }
+  const parse = JSON.parse;
+  function call(fn, argsText, outerLab) {
+    const args = parse(argsText);
+    if (outerLab !== undefined) args.unshift(makeLab(outerLab));
+    const result = fn.apply(undefined, args);
+    const text = stringify(result);
+    return text === undefined ? "null" : text;
+  }
   function requireRefused(name) {
     const text = "imports \"" + StringType(name) + "\" at run time";
     host.importRefused(StringType(name));
     throw new ErrorType(text);
   }
-  return { makeEnv: makeEnv, create: create, enter: enter, inspect: inspect, describeThrown: describeThrown, requireRefused: requireRefused };
+  return { makeEnv: makeEnv, create: create, enter: enter, inspect: inspect, call: call, describeThrown: describeThrown, requireRefused: requireRefused };
 })`;
 
 /** A node's environment inside the sandbox, and how the world hands it the time and timing before each call. */
@@ -357,6 +435,8 @@ interface SandboxHelpers {
   /** Run a handler, then inspect(): one call into the sandbox per event. */
   enter(kind: number, node: RaftNode, sync: SandboxEnv["sync"], a: unknown, b: unknown, time: number, timing: Timing): unknown;
   inspect(node: RaftNode): NodeView;
+  /** Call an experiment's function with a lab and JSON arguments; its result comes back as JSON text. */
+  call(fn: unknown, argsText: string, lab: HostLab | undefined): string;
   describeThrown(thrown: unknown): [string, string, string];
   requireRefused(name: string): never;
 }
@@ -390,7 +470,17 @@ function writeLog(level: string, text: string): void {
   else console.log(line);
 }
 
-function instantiate(compiled: Compiled, file: string, label: string): CreateNode {
+/** A file evaluated in a fresh sandbox: its exports, and how to turn what its code throws into errors of this side's. */
+interface Evaluated {
+  readonly helpers: SandboxHelpers;
+  readonly exports: Record<string, unknown>;
+  /** Rethrow what the file's code threw as an error of this side's, with its frames mapped to the file's lines. */
+  readonly fail: (error: unknown) => never;
+  /** A refused global (Math.random...) stops the call even if the code caught the error. */
+  readonly refusedCheck: () => void;
+}
+
+function evaluate(compiled: Compiled, file: string, label: string, required: string, requiredHint: string): Evaluated {
   // Set when node code touched a refused global (Math.random...), even if it caught the error.
   let refused: string | undefined;
   let importRefused: string | undefined;
@@ -419,21 +509,24 @@ function instantiate(compiled: Compiled, file: string, label: string): CreateNod
     throw new NodeLoadError(file, problem, text);
   };
   // Everything that runs the file's code, its getters included, runs under a time limit.
-  let exported: { createNode: unknown; hasDefault: boolean; names: string[] };
+  let exported: { values: Record<string, unknown>; hasDefault: boolean; names: string[] };
   try {
     exported = runWithRealTimeLimit(LOAD_LIMIT_MS, () => {
       const run = wrapper.runInContext(context, { displayErrors: false }) as (exports: unknown, module: unknown, require: unknown, ...globals: unknown[]) => void;
       const moduleObject = vm.runInContext("({ exports: {} })", context) as { exports: Record<string, unknown> };
       run(moduleObject.exports, moduleObject, helpers.requireRefused, ...globals);
       const exports = moduleObject.exports;
-      return { createNode: exports.createNode, hasDefault: exports.default !== undefined, names: Object.keys(exports) };
+      const names = Object.keys(exports);
+      const values: Record<string, unknown> = {};
+      for (const name of names) values[name] = exports[name];
+      return { values, hasDefault: exports.default !== undefined, names };
     });
   } catch (error) {
     if (importRefused !== undefined) {
       failLoad(
         "import",
-        `${label} imports "${importRefused}" at run time. A node file depends on nothing but the contract, and only for its types: ` +
-          `write \`import type { ... } from "../../world/contract.ts"\`. Everything else a node needs comes through env.`,
+        `${label} imports "${importRefused}" at run time. A workbook file depends on nothing but the world's types: ` +
+          `write \`import type { ... } from "../../world/contract.ts"\`. Everything else comes through what the world hands your code.`,
       );
     }
     if (error instanceof RealTimeLimitExceeded) failLoad("top-level", `${label}: its top-level code did not finish within ${LOAD_LIMIT_MS / 1000} s (an endless loop outside any method?).`);
@@ -441,30 +534,58 @@ function instantiate(compiled: Compiled, file: string, label: string): CreateNod
     failLoad("top-level", `${label} threw while loading, before any test could start: ${name}: ${message}${nodeFrames(stack, label, compiled.map)}`);
     throw error;
   }
-  const createNode = exported.createNode;
-  if (typeof createNode !== "function") {
+  if (typeof exported.values[required] !== "function") {
     if (exported.hasDefault) {
-      failLoad("export", `${label} has a default export but no export named createNode. The world looks for: export const createNode: CreateNode = (env, saved) => ...`);
+      failLoad("export", `${label} has a default export but no export named ${required}. The world looks for: ${requiredHint}`);
     }
-    failLoad("export", `${label} must export a function named createNode (see world/contract.ts); it exports ${exported.names.length > 0 ? exported.names.join(", ") : "nothing"}.`);
+    failLoad("export", `${label} must export a function named ${required} (${requiredHint}); it exports ${exported.names.length > 0 ? exported.names.join(", ") : "nothing"}.`);
   }
+  const fail = (error: unknown): never => {
+    if (isOuterError(error)) throw error;
+    const [name, message, stack] = describe(helpers, error);
+    throw nodeError(name, explainMessage(message), stack, label, compiled.map);
+  };
+  const refusedCheck = (): void => {
+    if (refused === undefined) return;
+    const text = refused;
+    refused = undefined;
+    throw nodeError("Error", text, "", label, compiled.map);
+  };
+  return { helpers, exports: exported.values, fail, refusedCheck };
+}
+
+function instantiateExperiment(compiled: Compiled, file: string, label: string, names: readonly string[]): ExperimentModule {
+  const first = names[0] ?? "";
+  const { helpers, exports, fail, refusedCheck } = evaluate(compiled, file, label, first, `export function ${first}(...) (see the chapter's reading)`);
+  for (const name of names.slice(1)) {
+    if (typeof exports[name] !== "function") {
+      throw new NodeLoadError(file, "export", `${label} must export a function named ${name} (see the chapter's reading); it exports ${Object.keys(exports).join(", ") || "nothing"}.`);
+    }
+  }
+  return {
+    call(name, args, lab) {
+      const fn = exports[name];
+      if (typeof fn !== "function") throw new Error(`${label} has no function ${name}`);
+      let text: string;
+      try {
+        text = helpers.call(fn, JSON.stringify(args), lab);
+      } catch (error) {
+        return fail(error);
+      }
+      refusedCheck();
+      return JSON.parse(text) as unknown;
+    },
+  };
+}
+
+function instantiate(compiled: Compiled, file: string, label: string): CreateNode {
+  const { helpers, exports, fail, refusedCheck } = evaluate(compiled, file, label, "createNode", "export const createNode: CreateNode = (env, saved) => ... (see world/contract.ts)");
+  const createNode = exports.createNode;
   const sandboxCreate = createNode as (env: NodeEnvironment, saved: PersistentState | null) => RaftNode;
 
   const create: CreateNode = (env, saved) => {
     // Calls into the sandbox: whatever the node throws comes back as an
-    // error of this side's, with the frames of node.ts mapped to its lines.
-    const fail = (error: unknown): never => {
-      if (isOuterError(error)) throw error;
-      const [name, message, stack] = describe(helpers, error);
-      throw nodeError(name, explainMessage(message), stack, label, compiled.map);
-    };
-    /** A refused global (Math.random...) stops the call even if the node caught the error. */
-    const refusedCheck = (): void => {
-      if (refused === undefined) return;
-      const text = refused;
-      refused = undefined;
-      throw nodeError("Error", text, "", label, compiled.map);
-    };
+    // error of this side's (fail), with the frames of node.ts mapped to its lines.
     const made = helpers.makeEnv(env);
     const sync = made.sync;
     let inner: RaftNode;

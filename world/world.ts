@@ -110,7 +110,7 @@ export class World {
   private readonly agenda = new EventQueue<Agenda>();
   private readonly hosts = new Map<NodeId, NodeHost>();
   private readonly net: Network;
-  private readonly checker = new InvariantChecker();
+  private readonly checker: InvariantChecker;
   private readonly sink: TraceSink;
   private readonly memory: Trace | undefined;
   private nextMessageId = 1;
@@ -128,6 +128,7 @@ export class World {
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.net = new Network(this.seed, this.nodes, options.network);
+    this.checker = new InvariantChecker(this.nodes.length);
     this.memory = options.trace ? undefined : new Trace(options.traceLimit ?? 0);
     this.sink = options.trace ?? this.memory!;
     this.copiesMessages = copiesMessages(options.createNode);
@@ -259,6 +260,7 @@ export class World {
     if (!host.up || host.state === null) throw new Error(`node ${id} is crashed`);
     const state = host.state;
     const mirror = host.mirror;
+    const indexes = state.role === "leader" ? host.leaderIndexes : undefined;
     return {
       role: state.role,
       currentTerm: state.currentTerm,
@@ -269,6 +271,8 @@ export class World {
       get log(): readonly LogEntry[] {
         return mirror.log;
       },
+      ...(indexes?.matchIndex ? { matchIndex: indexes.matchIndex } : {}),
+      ...(indexes?.nextIndex ? { nextIndex: indexes.nextIndex } : {}),
     };
   }
 

@@ -5,8 +5,9 @@
  * when it hears nothing becomes a candidate and asks everyone for a vote.
  * Nobody answers yet: votes are Chapter 2.
  *
- * Your part: each `TODO Step N` below throws until you write it. Do them
- * in order, with the chapter's README.md beside you.
+ * Your part: each `TODO Step N` below. A step that only acts does nothing
+ * until you write it; one that must answer something stops the run. Do
+ * them in order, with the chapter's README.md beside you.
  */
 import type {
   CreateNode,
@@ -48,10 +49,10 @@ class Node implements RaftNode {
     this.log = saved ? [...saved.log] : [];
   }
 
-  /** The node boots: Figure 2 says servers begin as followers. */
+  /** The node boots: Figure 2 says servers begin as followers, and a follower waits for a leader. */
   start(): void {
-    // TODO Step 1: Start as a follower.
-    throw new Error("Chapter 1, step 1 is not written yet: start as a follower. Read step 1 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 1).");
+    this.role = "follower";
+    this.resetElectionTimer();
   }
 
   /**
@@ -60,22 +61,28 @@ class Node implements RaftNode {
    * nodes that timed out together this time will most likely not next time.
    */
   private resetElectionTimer(): void {
-    // TODO Step 2: Draw a fresh election timeout and start the timer.
-    throw new Error("Chapter 1, step 2 is not written yet: draw a fresh election timeout and start the timer. Read step 2 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 2).");
+    // TODO Step 1: Draw a fresh election timeout and start the timer.
+    this.env.note("Chapter 1, step 1 is not written yet: draw a fresh election timeout and start the timer");
   }
 
   /** A timer set with env.setTimer has gone off. */
   timerFired(timer: TimerName): void {
-    // TODO Step 3: When the election timer fires, start an election.
     // Followers and candidates alike: a candidate whose election went
     // nowhere simply tries again in the next term.
-    throw new Error("Chapter 1, step 3 is not written yet: when the election timer fires, start an election. Read step 3 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 3).");
+    if (timer === "election" && this.role !== "leader") this.startElection();
   }
 
   /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
   private startElection(): void {
-    // TODO Step 4: Become a candidate and ask for votes.
-    throw new Error("Chapter 1, step 4 is not written yet: become a candidate and ask for votes. Read step 4 in chapters/chapter1-timers-and-roles/README.md (a hint: npm run hint -- chapter1 4).");
+    // TODO Step 2: When the election timer fires, become a candidate.
+    this.env.note("Chapter 1, step 2 is not written yet: when the election timer fires, become a candidate");
+    this.requestVotes();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
+    // TODO Step 3: Ask every other node for its vote.
+    this.env.note("Chapter 1, step 3 is not written yet: ask every other node for its vote");
   }
 
   /** Messages are ignored until Chapter 2 teaches voting. */

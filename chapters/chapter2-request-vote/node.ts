@@ -6,8 +6,9 @@
  * in this chapter; candidates and leaders that are asked refuse (Chapter
  * 3 is about what they should really do).
  *
- * Your part: each `TODO Step N` below throws until you write it. Do them
- * in order, with the chapter's README.md beside you.
+ * Your part: each `TODO Step N` below. A step that only acts does nothing
+ * until you write it; one that must answer something stops the run. Do
+ * them in order, with the chapter's README.md beside you.
  */
 import type {
   CreateNode,
@@ -86,6 +87,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // TODO Step 3: Count the votes.
+    this.env.note("Chapter 2, step 3 is not written yet: count the votes");
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -126,32 +134,31 @@ class Node implements RaftNode {
    */
   private becomeFollower(term: number): void {
     // TODO Step 1: A newer term makes you a follower.
-    // A new term means a new election: any vote cast in the old one is void.
-    throw new Error("Chapter 2, step 1 is not written yet: a newer term makes you a follower. Read step 1 in chapters/chapter2-request-vote/README.md (a hint: npm run hint -- chapter2 1).");
+    this.env.note("Chapter 2, step 1 is not written yet: a newer term makes you a follower");
   }
 
   /** Figure 2, RequestVote RPC, receiver implementation (as a follower). */
   private handleRequestVote(from: NodeId, request: RequestVote): void {
     // TODO Step 2: Answer a RequestVote.
-    throw new Error("Chapter 2, step 2 is not written yet: answer a RequestVote. Read step 2 in chapters/chapter2-request-vote/README.md (a hint: npm run hint -- chapter2 2).");
+    this.env.note("Chapter 2, step 2 is not written yet: answer a RequestVote");
   }
 
   /** More than half of the whole cluster, this node included. */
   private majority(): number {
-    // TODO Step 3: How many votes are a majority.
-    throw new Error("Chapter 2, step 3 is not written yet: how many votes are a majority. Read step 3 in chapters/chapter2-request-vote/README.md (a hint: npm run hint -- chapter2 3).");
+    // TODO Step 3: Count the votes.
+    throw new Error("Chapter 2, step 3 is not written yet: count the votes. Read step 3 in chapters/chapter2-request-vote/README.md (a hint: npm run hint -- chapter2 3).");
   }
 
   /** Figure 2, Candidates: "If votes received from majority of servers: become leader". */
   private handleRequestVoteReply(from: NodeId, reply: RequestVoteReply): void {
-    // TODO Step 4: Count the votes.
-    throw new Error("Chapter 2, step 4 is not written yet: count the votes. Read step 4 in chapters/chapter2-request-vote/README.md (a hint: npm run hint -- chapter2 4).");
+    // TODO Step 3: Count the votes.
+    this.env.note("Chapter 2, step 3 is not written yet: count the votes");
   }
 
   /** The candidate has won its term. */
   private becomeLeader(): void {
-    // TODO Step 5: Become leader.
-    throw new Error("Chapter 2, step 5 is not written yet: become leader. Read step 5 in chapters/chapter2-request-vote/README.md (a hint: npm run hint -- chapter2 5).");
+    // TODO Step 4: Become leader.
+    this.env.note("Chapter 2, step 4 is not written yet: become leader");
   }
 
   /** Clients come in Chapter 5. */

@@ -7,8 +7,9 @@
  * hears of a newer election gives up its own and votes; a rival in its
  * own term is refused, and its timer keeps running.
  *
- * Your part: each `TODO Step N` below throws until you write it. Do them
- * in order, with the chapter's README.md beside you.
+ * Your part: each `TODO Step N` below. A step that only acts does nothing
+ * until you write it; one that must answer something stops the run. Do
+ * them in order, with the chapter's README.md beside you.
  */
 import type {
   CreateNode,
@@ -87,6 +88,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -101,15 +109,11 @@ class Node implements RaftNode {
   /** A message has arrived: catch up with its term, then hand it to the code for its type. */
   receive(from: NodeId, message: Message): void {
     // TODO Step 1: A newer term in any message makes you a follower first.
-    // Figure 2, All Servers: whatever the message and whatever your role,
-    // a newer term means you are out of date. Catch up before anything else.
-    stepNotWritten("Chapter 3, step 1 is not written yet: a newer term in any message makes you a follower first. Read step 1 in chapters/chapter3-split-votes/README.md (a hint: npm run hint -- chapter3 1).");
+    this.env.note("Chapter 3, step 1 is not written yet: a newer term in any message makes you a follower first");
     switch (message.type) {
       case "RequestVote":
         // TODO Step 2: Every node answers RequestVote by the same rules.
-        // Candidates and leaders too: in their own term they have voted for
-        // themselves, so the rules refuse a rival, and refusing resets nothing.
-        stepNotWritten("Chapter 3, step 2 is not written yet: every node answers RequestVote by the same rules. Read step 2 in chapters/chapter3-split-votes/README.md (a hint: npm run hint -- chapter3 2).");
+        this.env.note("Chapter 3, step 2 is not written yet: every node answers RequestVote by the same rules");
         break;
       case "RequestVoteReply":
         this.handleRequestVoteReply(from, message);
@@ -197,9 +201,4 @@ class Node implements RaftNode {
   private lastLogTerm(): number {
     return this.log.at(-1)?.term ?? 0;
   }
-}
-
-/** Stops the run at a step that is not written yet. */
-function stepNotWritten(message: string): void {
-  throw new Error(message);
 }

@@ -7,8 +7,9 @@
  * their election timers and remember who leads; messages from a leader
  * of an older term are refused and change nothing.
  *
- * Your part: each `TODO Step N` below throws until you write it. Do them
- * in order, with the chapter's README.md beside you.
+ * Your part: each `TODO Step N` below. A step that only acts does nothing
+ * until you write it; one that must answer something stops the run. Do
+ * them in order, with the chapter's README.md beside you.
  */
 import type {
   AppendEntries,
@@ -90,6 +91,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -160,24 +168,22 @@ class Node implements RaftNode {
     this.leaderId = this.env.id;
     // A leader does not wait for a leader.
     this.env.cancelTimer("election");
-    // TODO Step 1: Tell everyone at once.
-    // Figure 2, Leaders: "Upon election: send initial empty AppendEntries
-    // RPCs (heartbeat) to each server". Waiting for the heartbeat timer
-    // would leave the others time to stand against you.
-    throw new Error("Chapter 4, step 1 is not written yet: tell everyone at once. Read step 1 in chapters/chapter4-heartbeats/README.md (a hint: npm run hint -- chapter4 1).");
+    // TODO Step 1: Send heartbeats at once, and again every heartbeat interval.
+    this.env.note("Chapter 4, step 1 is not written yet: send heartbeats at once, and again every heartbeat interval");
   }
 
   /** Figure 2, Leaders: "repeat during idle periods to prevent election timeouts". */
   private sendHeartbeats(): void {
-    // TODO Step 2: Send heartbeats, and again every heartbeat interval.
-    throw new Error("Chapter 4, step 2 is not written yet: send heartbeats, and again every heartbeat interval. Read step 2 in chapters/chapter4-heartbeats/README.md (a hint: npm run hint -- chapter4 2).");
+    // TODO Step 1: Send heartbeats at once, and again every heartbeat interval.
+    this.env.note("Chapter 4, step 1 is not written yet: send heartbeats at once, and again every heartbeat interval");
   }
 
   /** Figure 2, AppendEntries RPC, receiver implementation (heartbeats only, for now). */
   private handleAppendEntries(from: NodeId, request: AppendEntries): void {
-    // TODO Step 3: Answer a heartbeat.
-    // receive() has already caught up with a newer term.
-    throw new Error("Chapter 4, step 3 is not written yet: answer a heartbeat. Read step 3 in chapters/chapter4-heartbeats/README.md (a hint: npm run hint -- chapter4 3).");
+    // TODO Step 2: Refuse a leader from an older term.
+    this.env.note("Chapter 4, step 2 is not written yet: refuse a leader from an older term");
+    // TODO Step 3: Follow the leader of your term.
+    this.env.note("Chapter 4, step 3 is not written yet: follow the leader of your term");
   }
 
   /**

@@ -10,8 +10,9 @@
  * everything before it; every node applies committed entries in order,
  * exactly once. Voters refuse candidates whose log is behind theirs.
  *
- * Your part: each `TODO Step N` below throws until you write it. Do them
- * in order, with the chapter's README.md beside you.
+ * Your part: each `TODO Step N` below. A step that only acts does nothing
+ * until you write it; one that must answer something stops the run. Do
+ * them in order, with the chapter's README.md beside you.
  */
 import type {
   AppendEntries,
@@ -101,6 +102,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -144,8 +152,6 @@ class Node implements RaftNode {
    */
   private candidateIsUpToDate(request: RequestVote): boolean {
     // TODO Step 1: Vote only for a candidate whose log is at least as up-to-date.
-    // §5.4.1: the later last term wins; with equal last terms, the longer
-    // log wins. Never compare lengths alone.
     throw new Error("Chapter 5, step 1 is not written yet: vote only for a candidate whose log is at least as up-to-date. Read step 1 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 1).");
   }
 
@@ -180,10 +186,8 @@ class Node implements RaftNode {
     this.leaderId = this.env.id;
     // A leader does not wait for a leader.
     this.env.cancelTimer("election");
-    // TODO Step 3: Start tracking what each follower holds.
-    // Figure 2: nextIndex starts just past the leader's last entry (hope
-    // for the best), matchIndex at 0 (nothing is known yet).
-    stepNotWritten("Chapter 5, step 3 is not written yet: start tracking what each follower holds. Read step 3 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 3).");
+    // TODO Step 3: Send each follower the entries it is missing.
+    this.env.note("Chapter 5, step 3 is not written yet: send each follower the entries it is missing");
     // Figure 2, Leaders: "Upon election: send initial empty AppendEntries
     // RPCs (heartbeat) to each server". Waiting for the heartbeat timer
     // would leave the others time to stand against you.
@@ -203,8 +207,8 @@ class Node implements RaftNode {
    * prevLogIndex and prevLogTerm for the follower to check.
    */
   private sendAppendEntries(peer: NodeId): void {
-    // TODO Step 4: Send a follower the entries it is missing.
-    throw new Error("Chapter 5, step 4 is not written yet: send a follower the entries it is missing. Read step 4 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 4).");
+    // TODO Step 3: Send each follower the entries it is missing.
+    this.env.note("Chapter 5, step 3 is not written yet: send each follower the entries it is missing");
   }
 
   /** Figure 2, AppendEntries RPC, receiver implementation. */
@@ -221,22 +225,12 @@ class Node implements RaftNode {
     this.leaderId = request.leaderId;
     this.resetElectionTimer();
 
-    // TODO Step 5: Check that your log matches the leader's, then store the entries.
-    // 2. No entry at prevLogIndex with term prevLogTerm: the logs differ
-    // somewhere before the new entries. Refuse, and stop right here;
-    // heartbeats are checked like any other AppendEntries.
-    // 3 and 4. Then walk the new entries: skip those already here, and at
-    // the first real conflict (same index, other term) cut the log there.
-    // Never cut when nothing conflicts: a late, shorter AppendEntries from
-    // this same leader must not take back entries it sent since.
-    stepNotWritten("Chapter 5, step 5 is not written yet: check that your log matches the leader's, then store the entries. Read step 5 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 5).");
+    // TODO Step 4: Check that your log matches the leader's, then store the entries.
+    this.env.note("Chapter 5, step 4 is not written yet: check that your log matches the leader's, then store the entries");
 
     const lastNewIndex = request.prevLogIndex + request.entries.length;
-    // TODO Step 6: Learn what the leader has committed.
-    // 5. Only up to the last entry this message vouched for: anything
-    // after it in this log has not been checked against the leader's.
-    // And never lower than before: a late message may vouch for less.
-    stepNotWritten("Chapter 5, step 6 is not written yet: learn what the leader has committed. Read step 6 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 6).");
+    // TODO Step 5: Learn what the leader has committed.
+    this.env.note("Chapter 5, step 5 is not written yet: learn what the leader has committed");
     this.replyToAppend(from, true, lastNewIndex);
   }
 
@@ -250,10 +244,8 @@ class Node implements RaftNode {
    * decrement nextIndex and retry."
    */
   private handleAppendEntriesReply(from: NodeId, reply: AppendEntriesReply): void {
-    // TODO Step 7: Track what each follower holds.
-    // A newer term was handled in receive(). A reply from an older term
-    // answers a request this node sent as the leader of another term.
-    throw new Error("Chapter 5, step 7 is not written yet: track what each follower holds. Read step 7 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 7).");
+    // TODO Step 6: Track what each follower holds.
+    this.env.note("Chapter 5, step 6 is not written yet: track what each follower holds");
   }
 
   /**
@@ -262,14 +254,14 @@ class Node implements RaftNode {
    * commitIndex = N."
    */
   private advanceCommitIndex(): void {
-    // TODO Step 8: Commit what a majority holds, counting only entries of your own term.
-    throw new Error("Chapter 5, step 8 is not written yet: commit what a majority holds, counting only entries of your own term. Read step 8 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 8).");
+    // TODO Step 7: Commit what a majority holds, counting only entries of your own term.
+    this.env.note("Chapter 5, step 7 is not written yet: commit what a majority holds, counting only entries of your own term");
   }
 
   /** Figure 2, All Servers: "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]". */
   private applyCommitted(): void {
-    // TODO Step 9: Apply committed entries, in order, exactly once.
-    throw new Error("Chapter 5, step 9 is not written yet: apply committed entries, in order, exactly once. Read step 9 in chapters/chapter5-log-replication/README.md (a hint: npm run hint -- chapter5 9).");
+    // TODO Step 8: Apply committed entries, in order, exactly once.
+    this.env.note("Chapter 5, step 8 is not written yet: apply committed entries, in order, exactly once");
   }
 
   // -------------------------------------------------------------------------
@@ -321,6 +313,9 @@ class Node implements RaftNode {
       log: this.log,
       commitIndex: this.commitIndex,
       lastApplied: this.lastApplied,
+      // A leader shows what it knows of each follower: the world checks it
+      // against the replies, and a failure can name the follower.
+      ...(this.role === "leader" ? { matchIndex: Object.fromEntries(this.matchIndex), nextIndex: Object.fromEntries(this.nextIndex) } : {}),
     };
   }
 
@@ -336,9 +331,4 @@ class Node implements RaftNode {
   private termAt(index: number): number {
     return index === 0 ? 0 : (this.log[index - 1]?.term ?? 0);
   }
-}
-
-/** Stops the run at a step that is not written yet. */
-function stepNotWritten(message: string): void {
-  throw new Error(message);
 }

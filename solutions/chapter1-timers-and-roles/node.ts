@@ -6,7 +6,7 @@
  * Nobody answers yet: votes are Chapter 2.
  *
  * The lines between `@step N` and `@end` are this chapter's exercise; in
- * the skeleton in chapters/ each is a stub that throws until written.
+ * the skeleton in chapters/ each is a stub until written.
  */
 import type {
   CreateNode,
@@ -48,12 +48,10 @@ class Node implements RaftNode {
     this.log = saved ? [...saved.log] : [];
   }
 
-  /** The node boots: Figure 2 says servers begin as followers. */
+  /** The node boots: Figure 2 says servers begin as followers, and a follower waits for a leader. */
   start(): void {
-    // @step 1: Start as a follower
     this.role = "follower";
     this.resetElectionTimer();
-    // @end
   }
 
   /**
@@ -62,7 +60,7 @@ class Node implements RaftNode {
    * nodes that timed out together this time will most likely not next time.
    */
   private resetElectionTimer(): void {
-    // @step 2: Draw a fresh election timeout and start the timer
+    // @step 1
     const { electionTimeoutMin, electionTimeoutMax } = this.env.timing;
     this.env.setTimer("election", this.env.randomInt(electionTimeoutMin, electionTimeoutMax));
     // @end
@@ -70,21 +68,26 @@ class Node implements RaftNode {
 
   /** A timer set with env.setTimer has gone off. */
   timerFired(timer: TimerName): void {
-    // @step 3: When the election timer fires, start an election
     // Followers and candidates alike: a candidate whose election went
     // nowhere simply tries again in the next term.
     if (timer === "election" && this.role !== "leader") this.startElection();
-    // @end
   }
 
   /** Figure 2, Rules for Servers, Candidates: "On conversion to candidate, start election". */
   private startElection(): void {
-    // @step 4: Become a candidate and ask for votes
+    // @step 2
     this.role = "candidate";
     this.currentTerm += 1;
     this.votedFor = this.env.id;
     this.leaderId = null;
     this.resetElectionTimer();
+    // @end
+    this.requestVotes();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
+    // @step 3
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",

@@ -7,7 +7,7 @@
  * 3 is about what they should really do).
  *
  * The lines between `@step N` and `@end` are this chapter's exercise; in
- * the skeleton in chapters/ each is a stub that throws until written.
+ * the skeleton in chapters/ each is a stub until written.
  */
 import type {
   CreateNode,
@@ -86,6 +86,15 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // @step 3
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+    // @end
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -125,7 +134,7 @@ class Node implements RaftNode {
    * T > currentTerm: set currentTerm = T, convert to follower".
    */
   private becomeFollower(term: number): void {
-    // @step 1: A newer term makes you a follower
+    // @step 1
     // A new term means a new election: any vote cast in the old one is void.
     if (term > this.currentTerm) {
       this.currentTerm = term;
@@ -140,7 +149,7 @@ class Node implements RaftNode {
 
   /** Figure 2, RequestVote RPC, receiver implementation (as a follower). */
   private handleRequestVote(from: NodeId, request: RequestVote): void {
-    // @step 2: Answer a RequestVote
+    // @step 2
     if (request.term > this.currentTerm) this.becomeFollower(request.term);
     const grant =
       request.term === this.currentTerm && (this.votedFor === null || this.votedFor === request.candidateId);
@@ -156,7 +165,7 @@ class Node implements RaftNode {
 
   /** More than half of the whole cluster, this node included. */
   private majority(): number {
-    // @step 3: How many votes are a majority
+    // @step 3
     const clusterSize = this.env.peers.length + 1;
     return Math.floor(clusterSize / 2) + 1;
     // @end
@@ -164,7 +173,7 @@ class Node implements RaftNode {
 
   /** Figure 2, Candidates: "If votes received from majority of servers: become leader". */
   private handleRequestVoteReply(from: NodeId, reply: RequestVoteReply): void {
-    // @step 4: Count the votes
+    // @step 3
     if (reply.term > this.currentTerm) {
       this.becomeFollower(reply.term);
       return;
@@ -180,7 +189,7 @@ class Node implements RaftNode {
 
   /** The candidate has won its term. */
   private becomeLeader(): void {
-    // @step 5: Become leader
+    // @step 4
     this.role = "leader";
     this.leaderId = this.env.id;
     // A leader does not wait for a leader.

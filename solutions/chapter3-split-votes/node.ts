@@ -8,7 +8,7 @@
  * own term is refused, and its timer keeps running.
  *
  * The lines between `@step N` and `@end` are this chapter's exercise; in
- * the skeleton in chapters/ each is a stub that throws until written.
+ * the skeleton in chapters/ each is a stub until written.
  */
 import type {
   CreateNode,
@@ -87,6 +87,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -100,14 +107,14 @@ class Node implements RaftNode {
 
   /** A message has arrived: catch up with its term, then hand it to the code for its type. */
   receive(from: NodeId, message: Message): void {
-    // @step 1: A newer term in any message makes you a follower first
+    // @step 1
     // Figure 2, All Servers: whatever the message and whatever your role,
     // a newer term means you are out of date. Catch up before anything else.
     if (message.term > this.currentTerm) this.becomeFollower(message.term);
     // @end
     switch (message.type) {
       case "RequestVote":
-        // @step 2: Every node answers RequestVote by the same rules
+        // @step 2
         // Candidates and leaders too: in their own term they have voted for
         // themselves, so the rules refuse a rival, and refusing resets nothing.
         this.handleRequestVote(from, message);

@@ -8,7 +8,7 @@
  * of an older term are refused and change nothing.
  *
  * The lines between `@step N` and `@end` are this chapter's exercise; in
- * the skeleton in chapters/ each is a stub that throws until written.
+ * the skeleton in chapters/ each is a stub until written.
  */
 import type {
   AppendEntries,
@@ -90,6 +90,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -160,7 +167,7 @@ class Node implements RaftNode {
     this.leaderId = this.env.id;
     // A leader does not wait for a leader.
     this.env.cancelTimer("election");
-    // @step 1: Tell everyone at once
+    // @step 1
     // Figure 2, Leaders: "Upon election: send initial empty AppendEntries
     // RPCs (heartbeat) to each server". Waiting for the heartbeat timer
     // would leave the others time to stand against you.
@@ -170,7 +177,7 @@ class Node implements RaftNode {
 
   /** Figure 2, Leaders: "repeat during idle periods to prevent election timeouts". */
   private sendHeartbeats(): void {
-    // @step 2: Send heartbeats, and again every heartbeat interval
+    // @step 1
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "AppendEntries",
@@ -188,7 +195,7 @@ class Node implements RaftNode {
 
   /** Figure 2, AppendEntries RPC, receiver implementation (heartbeats only, for now). */
   private handleAppendEntries(from: NodeId, request: AppendEntries): void {
-    // @step 3: Answer a heartbeat
+    // @step 2
     // receive() has already caught up with a newer term.
     if (request.term < this.currentTerm) {
       // A leader from the past: refuse, and tell it the current term.
@@ -196,6 +203,8 @@ class Node implements RaftNode {
       this.env.send(from, { type: "AppendEntriesReply", term: this.currentTerm, success: false, matchIndex: 0, lastLogIndex: this.lastLogIndex() });
       return;
     }
+    // @end
+    // @step 3
     // The leader of this very term: a candidate has lost, and gives up.
     if (this.role !== "follower") this.becomeFollower(request.term);
     this.leaderId = request.leaderId;

@@ -11,7 +11,7 @@
  * exactly once. Voters refuse candidates whose log is behind theirs.
  *
  * The lines between `@step N` and `@end` are this chapter's exercise; in
- * the skeleton in chapters/ each is a stub that throws until written.
+ * the skeleton in chapters/ each is a stub until written.
  */
 import type {
   AppendEntries,
@@ -101,6 +101,13 @@ class Node implements RaftNode {
     this.votesReceived = new Set([this.env.id]);
     this.leaderId = null;
     this.resetElectionTimer();
+    this.requestVotes();
+    // In a cluster of one, the candidate's own vote is already a majority.
+    if (this.votesReceived.size >= this.majority()) this.becomeLeader();
+  }
+
+  /** Figure 2, Candidates: "send RequestVote RPCs to all other servers". */
+  private requestVotes(): void {
     for (const peer of this.env.peers) {
       this.env.send(peer, {
         type: "RequestVote",
@@ -143,7 +150,7 @@ class Node implements RaftNode {
    * must not help it win: that entry might be committed.
    */
   private candidateIsUpToDate(request: RequestVote): boolean {
-    // @step 1: Vote only for a candidate whose log is at least as up-to-date
+    // @step 1
     // §5.4.1: the later last term wins; with equal last terms, the longer
     // log wins. Never compare lengths alone.
     return (
@@ -174,9 +181,12 @@ class Node implements RaftNode {
    * commands that arrive together travel together.
    */
   propose(command: string): ProposeResult {
-    // @step 2: Accept a client's command
+    // @step 2
     if (this.role !== "leader") return { accepted: false, leaderId: this.leaderId };
     this.log.push({ term: this.currentTerm, command });
+    // With followers, commitment waits for their replies (step 7); alone,
+    // the leader's own copy is a majority.
+    this.advanceCommitIndex();
     return { accepted: true, index: this.lastLogIndex(), term: this.currentTerm };
     // @end
   }
@@ -187,7 +197,7 @@ class Node implements RaftNode {
     this.leaderId = this.env.id;
     // A leader does not wait for a leader.
     this.env.cancelTimer("election");
-    // @step 3: Start tracking what each follower holds
+    // @step 3
     // Figure 2: nextIndex starts just past the leader's last entry (hope
     // for the best), matchIndex at 0 (nothing is known yet).
     this.nextIndex = new Map(this.env.peers.map((peer) => [peer, this.lastLogIndex() + 1]));
@@ -212,7 +222,7 @@ class Node implements RaftNode {
    * prevLogIndex and prevLogTerm for the follower to check.
    */
   private sendAppendEntries(peer: NodeId): void {
-    // @step 4: Send a follower the entries it is missing
+    // @step 3
     const next = this.nextIndex.get(peer) ?? this.lastLogIndex() + 1;
     const prevLogIndex = next - 1;
     this.env.send(peer, {
@@ -241,7 +251,7 @@ class Node implements RaftNode {
     this.leaderId = request.leaderId;
     this.resetElectionTimer();
 
-    // @step 5: Check that your log matches the leader's, then store the entries
+    // @step 4
     // 2. No entry at prevLogIndex with term prevLogTerm: the logs differ
     // somewhere before the new entries. Refuse, and stop right here;
     // heartbeats are checked like any other AppendEntries.
@@ -262,7 +272,7 @@ class Node implements RaftNode {
     // @end
 
     const lastNewIndex = request.prevLogIndex + request.entries.length;
-    // @step 6: Learn what the leader has committed
+    // @step 5
     // 5. Only up to the last entry this message vouched for: anything
     // after it in this log has not been checked against the leader's.
     // And never lower than before: a late message may vouch for less.
@@ -284,7 +294,7 @@ class Node implements RaftNode {
    * decrement nextIndex and retry."
    */
   private handleAppendEntriesReply(from: NodeId, reply: AppendEntriesReply): void {
-    // @step 7: Track what each follower holds
+    // @step 6
     // A newer term was handled in receive(). A reply from an older term
     // answers a request this node sent as the leader of another term.
     if (this.role !== "leader" || reply.term !== this.currentTerm) return;
@@ -312,7 +322,7 @@ class Node implements RaftNode {
    * commitIndex = N."
    */
   private advanceCommitIndex(): void {
-    // @step 8: Commit what a majority holds, counting only entries of your own term
+    // @step 7
     for (let n = this.lastLogIndex(); n > this.commitIndex; n--) {
       // Figure 8: an entry of an earlier term can be on a majority and
       // still be overwritten. Only an entry of this term is safe to count;
@@ -331,7 +341,7 @@ class Node implements RaftNode {
 
   /** Figure 2, All Servers: "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]". */
   private applyCommitted(): void {
-    // @step 9: Apply committed entries, in order, exactly once
+    // @step 8
     while (this.lastApplied < this.commitIndex) {
       this.lastApplied += 1;
       this.env.apply(this.lastApplied, this.log[this.lastApplied - 1]!);
@@ -388,6 +398,9 @@ class Node implements RaftNode {
       log: this.log,
       commitIndex: this.commitIndex,
       lastApplied: this.lastApplied,
+      // A leader shows what it knows of each follower: the world checks it
+      // against the replies, and a failure can name the follower.
+      ...(this.role === "leader" ? { matchIndex: Object.fromEntries(this.matchIndex), nextIndex: Object.fromEntries(this.nextIndex) } : {}),
     };
   }
 

@@ -16,16 +16,17 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
-import { InvariantViolation } from "../../world/invariants.ts";
+import { InvariantViolation, NODE_RULES } from "../../world/invariants.ts";
 import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../world/sandbox.ts";
 import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
 import { ContractBroken, NodeFailure, RunawayNode, World, type WorldOptions } from "../../world/world.ts";
+import { listChapters } from "../../scripts/chapters.mjs";
 import { errorText } from "../../scripts/report.mjs";
 import { readSettings } from "../../scripts/settings.mjs";
 import { freshNodesForNextTest } from "./node-under-test.ts";
 
 /** What kind of failure a test met, so the report can fold and order them. */
-export type FailureKind = "load" | "stopped" | "threw" | "contract" | "guarantee" | "rule" | "runaway" | "other";
+export type FailureKind = "load" | "stopped" | "threw" | "contract" | "node rule" | "guarantee" | "rule" | "runaway" | "not written" | "other";
 
 export interface FailureMeta {
   readonly kind: FailureKind;
@@ -43,6 +44,8 @@ declare module "vitest" {
   interface TaskMeta {
     /** Points this test is worth. */
     points?: number;
+    /** The step of its chapter this test exercises (the first step it needs that no earlier test needed). */
+    step?: number;
     /** Set when the test fails: what kind of failure, for folding and ordering. */
     failure?: FailureMeta;
   }
@@ -74,6 +77,18 @@ let seedOfThisTest: number | undefined;
 
 /** Replay arguments that replace "--seed N" in this test's report (for fast-check runs). */
 let replayArgsOfThisTest: string | undefined;
+/** The step the running test exercises, and so the reading and hint to send a learner to. */
+let stepOfThisTest: number | undefined;
+
+/** "Step:  2, Answer a RequestVote: read it in chapters/…/README.md; a hint: npm run hint -- chapter2 2" */
+function stepLine(): string | undefined {
+  if (stepOfThisTest === undefined) return undefined;
+  const short = chapterOf(expect.getState().testPath);
+  const chapter = listChapters().find((c) => c.short === short);
+  const step = chapter?.steps.find((s) => s.number === stepOfThisTest);
+  if (!chapter || !step) return undefined;
+  return `Step:        ${step.number}, ${step.title} (chapters/${chapter.dir}/README.md); a hint: npm run hint -- ${chapter.short} ${step.number}`;
+}
 
 /**
  * For a test whose runs come from fast-check: report its seed and path
@@ -167,11 +182,19 @@ function replayCommand(seedArgs: string): string {
 function explain(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   const explained = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error, { name: error.name, message: error.message, stack: error.stack });
-  // A node file that does not load has no run to replay.
-  if (seedOfThisTest === undefined || error instanceof NodeLoadError) return explained;
+  // A node file that does not load has no step to point at, and no run to replay.
+  if (error instanceof NodeLoadError) return explained;
+  const step = stepLine();
+  if (seedOfThisTest === undefined) {
+    // A test that built no world of its own (an experiment's functions, called directly).
+    if (step === undefined) return explained;
+    Object.assign(explained, { baseMessage: error.message, explanation: `\n${step}` });
+    explained.message = `${error.message}\n\n${step}`;
+    return explained;
+  }
   const seedArgs = replayArgsOfThisTest ?? `--seed ${seedOfThisTest}`;
   const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
-  const lines = [error.message, "", `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
+  const lines = [error.message, "", ...(step ? [step] : []), `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
   const latest = worldsOfThisTest.at(-1);
   // A replay draws the whole run already; elsewhere, show how the run ended.
   const tail = latest?.seed === seedOfThisTest && !settings.draw ? latest.trace.slice(-14) : [];
@@ -207,6 +230,30 @@ function drawWorlds(): void {
 }
 
 /** What a failure is, in one line and a folding key. */
+/** "Chapter 2, step 3 is not written yet: count the votes" (a skeleton's stub says so, in the trace or in what it throws). */
+const NOT_WRITTEN = /^Chapter (\d+), step (\d+) is not written yet: ([^.]+)/;
+
+/** The steps not written yet that the test's worlds ran, lowest first. */
+function stepsNotWritten(error: unknown): { step: number; text: string; chapter: number }[] {
+  const found = new Map<number, { step: number; text: string; chapter: number }>();
+  const add = (text: string): void => {
+    const match = NOT_WRITTEN.exec(text);
+    if (match && !found.has(Number(match[2]))) found.set(Number(match[2]), { chapter: Number(match[1]), step: Number(match[2]), text: match[0] });
+  };
+  if (error instanceof NodeFailure) add(error.thrown instanceof Error ? error.thrown.message : String(error.thrown));
+  // An experiment's stub throws straight out of the call the test made.
+  else if (error instanceof Error) add(error.message);
+  for (const w of worldsOfThisTest) {
+    try {
+      for (const note of w.traceOf("note")) add(note.text);
+    } catch {
+      // A world writing to a sink of its own has no trace to read.
+    }
+  }
+  return [...found.values()].sort((a, b) => a.step - b.step);
+}
+
+/** What a failure is, in one line and a folding key. */
 function failureMeta(error: unknown): FailureMeta {
   const firstLine = (text: string) => text.split("\n")[0] ?? text;
   if (error instanceof NodeLoadError) return { kind: "load", key: `load:${error.message}`, summary: error.message };
@@ -214,33 +261,50 @@ function failureMeta(error: unknown): FailureMeta {
     const what = error.call ? `node code did not return from ${error.call.describe().replace(/\(.*$/, "")}` : "the test ran out of real time";
     return { kind: "stopped", key: `stopped:${what}`, summary: firstLine(error.message) };
   }
+  // A test that ran a step not written yet waits for that step, whatever else it saw.
+  const unwritten = stepsNotWritten(error)[0];
+  if (unwritten !== undefined) {
+    const short = `chapter${unwritten.chapter}`;
+    return {
+      kind: "not written",
+      key: `not written:${short}:${unwritten.step}`,
+      summary: `${unwritten.text}. Read step ${unwritten.step} of the reading; a hint: npm run hint -- ${short} ${unwritten.step}`,
+    };
+  }
   if (error instanceof NodeFailure) {
     const thrown = error.thrown instanceof Error ? error.thrown.message : String(error.thrown);
     const kind: FailureKind = error.thrown instanceof ContractBroken ? "contract" : "threw";
     return { kind, key: `${kind}:${thrown}`, summary: thrown };
   }
   if (error instanceof RunawayNode) return { kind: "runaway", key: `runaway:${firstLine(error.message)}`, summary: firstLine(error.message) };
-  if (error instanceof InvariantViolation) return { kind: "guarantee", key: `guarantee:${error.message}`, summary: firstLine(error.message) };
+  if (error instanceof InvariantViolation) {
+    const kind: FailureKind = NODE_RULES.has(error.guarantee) ? "node rule" : "guarantee";
+    return { kind, key: `${kind}:${error.message}`, summary: firstLine(error.message) };
+  }
   if (error instanceof RuleBroken) return { kind: "rule", key: `rule:${error.message}`, summary: firstLine(error.message) };
   const message = error instanceof Error ? error.message : String(error);
   return { kind: "other", key: `other:${message}`, summary: firstLine(message) };
 }
 
 export interface GradedOptions {
+  /**
+   * The step of the chapter this test exercises: the check proves that the
+   * test starts passing when that step is written, and a failure sends the
+   * learner to that step's reading and hint.
+   */
+  readonly step: number;
   /** This test's real-time limit, when it legitimately runs long (many randomized runs). */
   readonly realTimeLimitMs?: number;
 }
 
-/** Declare a graded test worth `points`. */
-export function graded(points: number, name: string, body: () => void | Promise<void>): void;
-export function graded(points: number, name: string, options: GradedOptions, body: () => void | Promise<void>): void;
-export function graded(points: number, name: string, ...rest: [() => void | Promise<void>] | [GradedOptions, () => void | Promise<void>]): void {
-  const [options, body] = rest.length === 1 ? [{} as GradedOptions, rest[0]] : rest;
+/** Declare a graded test worth `points`, exercising step `options.step` of its chapter. */
+export function graded(points: number, name: string, options: GradedOptions, body: () => void | Promise<void>): void {
   // vitest's browser UI lists tests by name only: there, the name carries the points.
   // First, so the UI's narrow list shows them even when it cuts the name short.
   const shownName = settings.pointsInNames ? `${points} pt${points === 1 ? "" : "s"} · ${name}` : name;
-  test(shownName, { meta: { points } }, async (context) => {
+  test(shownName, { meta: { points, step: options.step } }, async (context) => {
     worldsOfThisTest = [];
+    stepOfThisTest = options.step;
     seedOfThisTest = undefined;
     replayArgsOfThisTest = undefined;
     freshNodesForNextTest();
@@ -255,7 +319,15 @@ export function graded(points: number, name: string, ...rest: [() => void | Prom
     } catch (error) {
       if (error instanceof RealTimeLimitExceeded) aTestWasStopped = true;
       const scope = worldsOfThisTest.length > 0 && worldsOfThisTest.every((w) => w.scripted.length > 0) ? "node" : "cluster";
+      const unwritten = stepsNotWritten(error);
       const explained = explain(error);
+      if (unwritten.length > 0 && explained instanceof Error) {
+        const list = unwritten.map((u) => `${u.step} (${u.text.replace(NOT_WRITTEN, "$3")})`).join(", ");
+        const note = `\nThis test ran steps not written yet: ${list}. It can pass only once they are written.`;
+        const withNote = explained as Error & { explanation?: string };
+        withNote.explanation = `${withNote.explanation ?? ""}${note}`;
+        explained.message += note;
+      }
       const output = errorText(explained instanceof Error ? explained : new Error(String(explained)));
       const failure: FailureMeta = { ...failureMeta(error), scope, output };
       context.task.meta.failure = failure;

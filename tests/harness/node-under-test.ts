@@ -12,11 +12,13 @@
  * suite, and evaluated afresh for every test, so nothing a node keeps in
  * module-level variables carries over from one test to the next.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll } from "vitest";
 import type { CreateNode } from "../../world/contract.ts";
-import { loadNodeProgram, NodeLoadError, type NodeProgram } from "../../world/sandbox.ts";
+import type { HostLab } from "../../world/lab.ts";
+import { loadNodeProgram, NodeLoadError, type ExperimentModule, type NodeProgram } from "../../world/sandbox.ts";
 import { markCopiesMessages } from "../../world/world.ts";
 import { readSettings } from "../../scripts/settings.mjs";
 
@@ -29,12 +31,14 @@ export function nodeFileFor(chapterDir: string): string {
   return path.resolve(PROJECT_ROOT, nodeRoot, chapterDir, "node.ts");
 }
 
-/** Every suite's node, so each test can start from fresh sandboxes. */
+/** Every suite's node and experiment, so each test can start from fresh sandboxes. */
 const loaded: { instance: CreateNode | undefined }[] = [];
+const loadedExperiments: { instance: ExperimentModule | undefined }[] = [];
 
 /** Called at the start of every graded test: the next world gets a freshly evaluated node file. */
 export function freshNodesForNextTest(): void {
   for (const slot of loaded) slot.instance = undefined;
+  for (const slot of loadedExperiments) slot.instance = undefined;
 }
 
 /**
@@ -62,4 +66,57 @@ export function useNodeUnderTest(chapterDir: string): CreateNode {
     slot.instance ??= program.instantiate();
     return slot.instance(env, saved);
   });
+}
+
+/**
+ * The experiment file a suite loads for `chapterDir` (Chapter 3's
+ * experiment.ts). It goes with the node: beside the node file when one is
+ * given (a submission, a partial node of the step-score check), else in
+ * the same root as the node file (a later chapter's reference is graded
+ * with the reference experiment), else from RAFT_EXPERIMENT_ROOT (a
+ * regression section grades only the node), else from the node's root.
+ */
+export function experimentFileFor(chapterDir: string, name = "experiment.ts"): string {
+  const { nodeFile, nodeRoot, experimentRoot } = readSettings();
+  if (nodeFile) {
+    const nodeDir = path.dirname(path.resolve(PROJECT_ROOT, nodeFile));
+    const beside = path.join(nodeDir, name);
+    if (existsSync(beside)) return beside;
+    const sameRoot = path.join(path.dirname(nodeDir), chapterDir, name);
+    if (existsSync(sameRoot)) return sameRoot;
+  }
+  return path.resolve(PROJECT_ROOT, experimentRoot ?? nodeRoot, chapterDir, name);
+}
+
+/** An experiment's functions, called with a lab (the world's side) and JSON values. */
+export interface ExperimentUnderTest {
+  call(name: string, args: readonly unknown[], lab?: HostLab): unknown;
+}
+
+/**
+ * The experiment file under test, loaded like a node file: compiled before
+ * the suite's first test, evaluated afresh for each test, and stopped with
+ * a plain message if it does not load.
+ */
+export function useExperimentUnderTest(chapterDir: string, functions: readonly string[]): ExperimentUnderTest {
+  let program: NodeProgram | undefined;
+  let loadError: NodeLoadError | undefined;
+  const slot: { instance: ExperimentModule | undefined } = { instance: undefined };
+  loadedExperiments.push(slot);
+  beforeAll(() => {
+    try {
+      program = loadNodeProgram(experimentFileFor(chapterDir), PROJECT_ROOT);
+    } catch (error) {
+      if (!(error instanceof NodeLoadError)) throw error;
+      loadError = error;
+    }
+  });
+  return {
+    call(name, args, lab) {
+      if (loadError) throw loadError;
+      if (!program) throw new Error(`${path.relative(PROJECT_ROOT, experimentFileFor(chapterDir))} was not loaded before the test began.`);
+      slot.instance ??= program.instantiateExperiment(functions);
+      return slot.instance.call(name, args, lab);
+    },
+  };
 }
