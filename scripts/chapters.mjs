@@ -41,13 +41,14 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
  * @property {string} testFile     "tests/chapter3-split-votes.test.ts"
  * @property {string} chapterFile  "chapters/chapter3-split-votes/chapter.toml"
  * @property {string[]} files      the files the learner writes in: ["node.ts"], and Chapter 3's ["node.ts", "experiment.ts"]
+ * @property {string} time         how long a learner needs, reading and steps: "1 to 2 hours"
  */
 
 /**
  * A chapter file, read and checked.
  * @param {string} file
  * @param {number} number
- * @returns {{ name: string, summary: string, steps: Step[], files: string[] }}
+ * @returns {{ name: string, summary: string, steps: Step[], files: string[], time: string }}
  */
 function readChapterFile(file, number) {
   const relative = path.relative(PROJECT_ROOT, file);
@@ -59,6 +60,7 @@ function readChapterFile(file, number) {
   };
   if (typeof data.title !== "string" || data.title === "") fail("it needs a title = \"...\"");
   if (typeof data.summary !== "string" || data.summary === "") fail("it needs a summary = \"...\" (what the learner builds, in a line)");
+  if (typeof data.time !== "string" || data.time === "") fail("it needs a time = \"...\" (how long a learner needs: \"1 to 2 hours\")");
   if (!Array.isArray(data.steps) || data.steps.length === 0) fail("it needs its steps, as [[steps]] tables");
   /** @type {Step[]} */
   const steps = /** @type {unknown[]} */ (data.steps).map((raw, i) => {
@@ -80,7 +82,7 @@ function readChapterFile(file, number) {
   if (!Array.isArray(files) || files[0] !== "node.ts" || !files.every((f) => typeof f === "string" && /^[a-z-]+\.ts$/.test(f))) {
     fail('files = [...] lists the files the learner writes in, "node.ts" first');
   }
-  return { name: /** @type {string} */ (data.title), summary: /** @type {string} */ (data.summary), steps, files: /** @type {string[]} */ (files) };
+  return { name: /** @type {string} */ (data.title), summary: /** @type {string} */ (data.summary), steps, files: /** @type {string[]} */ (files), time: /** @type {string} */ (data.time) };
 }
 
 /** @type {Chapter[] | undefined} */
@@ -98,8 +100,8 @@ export function listChapters() {
     const dir = /** @type {string} */ (match[1]);
     const number = Number(match[2]);
     const chapterFile = path.join("chapters", dir, "chapter.toml");
-    const { name, summary, steps, files } = readChapterFile(path.join(PROJECT_ROOT, chapterFile), number);
-    chapters.push({ number, short: `chapter${number}`, dir, name, title: `Chapter ${number}: ${name}`, summary, steps, testFile: `tests/${dir}.test.ts`, chapterFile, files });
+    const { name, summary, steps, files, time } = readChapterFile(path.join(PROJECT_ROOT, chapterFile), number);
+    chapters.push({ number, short: `chapter${number}`, dir, name, title: `Chapter ${number}: ${name}`, summary, steps, testFile: `tests/${dir}.test.ts`, chapterFile, files, time });
   }
   cached = chapters.sort((a, b) => a.number - b.number);
   return cached;

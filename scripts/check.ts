@@ -33,9 +33,11 @@ import { MUTANTS, writeMutant } from "./mutants.ts";
 import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
-import { loadSplitVoteExperiment, splitVoteExperiment, splitVoteTable } from "./experiment.ts";
+import { cutOffMinorityExperiment, cutOffMinorityLine, loadSplitVoteExperiment, splitVoteExperiment, splitVoteTable } from "./experiment.ts";
 import { loadNodeProgram } from "../world/sandbox.ts";
-import { GUIDE, guideWith } from "./instructors-guide.ts";
+import { GUIDE, guideWith, README, readmeWith } from "./instructors-guide.ts";
+import { allChapterAgreementProblems } from "./chapter-checks.ts";
+import { stepScores, stepScoreTable } from "./step-scores.ts";
 import { checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache");
@@ -156,15 +158,34 @@ steps.push({
 });
 
 steps.push({
-  name: "Chapter 3's reading quotes the split-vote experiment as it runs today",
+  name: "Chapter 3's reading and chart quote its experiments as they run today",
   run: async () => {
     const reference = path.join(PROJECT_ROOT, "solutions", "chapter3-split-votes");
     const experiment = loadSplitVoteExperiment(path.join(reference, "experiment.ts"));
-    const table = splitVoteTable(splitVoteExperiment(experiment, loadNodeProgram(path.join(reference, "node.ts"), PROJECT_ROOT).instantiate(), 1000));
-    const reading = readFileSync(path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "README.md"), "utf8");
-    return reading.includes(table)
-      ? { ok: true, summary: "the table in the reading matches a fresh run of npm run experiment -- split-votes --solutions" }
-      : { ok: false, summary: `the reading's table differs from a fresh run; paste this into chapters/chapter3-split-votes/README.md:\n${table}` };
+    const rows = splitVoteExperiment(experiment, loadNodeProgram(path.join(reference, "node.ts"), PROJECT_ROOT).instantiate(), 1000);
+    const table = splitVoteTable(rows);
+    const readingFile = path.join(PROJECT_ROOT, "chapters", "chapter3-split-votes", "README.md");
+    const reading = readFileSync(readingFile, "utf8");
+    const problems: string[] = [];
+    if (!reading.includes(table)) problems.push(`the reading's table differs from a fresh run; paste this into chapters/chapter3-split-votes/README.md:\n${table}`);
+    // The chart: bars are the 99th percentiles, the line the medians, of the ranges with some randomness.
+    const random = rows.slice(1);
+    const chart = readFileSync(path.join(PROJECT_ROOT, "diagrams", "chapter3-experiment.mmd"), "utf8");
+    const bar = `bar [${random.map((r) => r.summary.p99Downtime).join(", ")}]`;
+    const line = `line [${random.map((r) => r.summary.medianDowntime).join(", ")}]`;
+    if (!chart.includes(bar) || !chart.includes(line)) problems.push(`diagrams/chapter3-experiment.mmd should say:\n    ${bar}\n    ${line}`);
+    // Chapter 2's node against Chapter 3's, when all three nodes of a majority must agree.
+    for (const dir of ["chapter2-request-vote", "chapter3-split-votes"]) {
+      const result = cutOffMinorityExperiment(loadNodeProgram(path.join(PROJECT_ROOT, "solutions", dir, "node.ts"), PROJECT_ROOT).instantiate(), 1000);
+      const quoted = `${result.median} ms`;
+      const tail = [`${result.p99} ms`, `${result.worst} ms`];
+      if (![quoted, ...tail].every((n) => reading.replace(/\s+/g, " ").includes(n))) {
+        problems.push(`the reading should quote the cut-off-minority run of solutions/${dir}: ${cutOffMinorityLine(result)}`);
+      }
+    }
+    return problems.length === 0
+      ? { ok: true, summary: "the table, the chart and the cut-off-minority numbers match fresh runs of npm run experiment" }
+      : { ok: false, summary: problems.join("\n") };
   },
 });
 
@@ -196,6 +217,31 @@ steps.push({
     return passing.length === 0
       ? { ok: true, summary: `all ${outcomes.length} graded tests fail on the skeletons (0 points each)` }
       : { ok: false, summary: `these tests pass on the untouched skeleton, so they earn points for nothing:\n${passing.map((t) => `  ${t.name}`).join("\n")}` };
+  },
+});
+
+steps.push({
+  name: "chapter files, readings, markers and tests agree (one source of truth per chapter)",
+  run: () => {
+    const problems = allChapterAgreementProblems((c) => {
+      const own = solutionOutcomes.filter((t) => t.name.startsWith(`${c.short}: `));
+      return own.length > 0 ? own.reduce((sum, t) => sum + t.max_score, 0) : undefined;
+    });
+    return problems.length === 0
+      ? { ok: true, summary: `${listChapters().length} chapters: step headings, markers, tests' steps and points all as their chapter files say` }
+      : { ok: false, summary: problems.join("\n") };
+  },
+});
+
+steps.push({
+  name: "the score rises with every step written, as each chapter file says (npm run step-scores)",
+  run: async () => {
+    const results = await stepScores(listChapters());
+    const problems = results.flatMap((r) => r.problems.map((p) => `${r.chapter.short}: ${p}`));
+    const tables = results.map(stepScoreTable).join("\n");
+    return problems.length === 0
+      ? { ok: true, summary: `${results.reduce((n, r) => n + r.scores.length, 0)} partial nodes graded; every step raises the score, and every test starts passing at its step\n${tables}` }
+      : { ok: false, summary: `${problems.join("\n")}\n${tables}` };
   },
 });
 
@@ -234,12 +280,20 @@ steps.push({
 });
 
 steps.push({
-  name: "INSTRUCTORS.md lists every test with its points (npm run instructors-guide)",
+  name: "INSTRUCTORS.md and the README's chapter table are made from the chapter files and suites (npm run instructors-guide)",
   run: () => {
-    const expected = guideWith(solutionOutcomes);
-    if (readFileSync(GUIDE, "utf8") === expected) return { ok: true, summary: `${solutionOutcomes.length} tests listed, as the suites have them` };
-    writeFileSync(GUIDE, expected);
-    return { ok: false, summary: "INSTRUCTORS.md's list of tests differed from the suites; it has been rewritten: commit it" };
+    const stale: string[] = [];
+    for (const [file, expected] of [
+      [GUIDE, guideWith(solutionOutcomes)],
+      [README, readmeWith()],
+    ] as const) {
+      if (readFileSync(file, "utf8") === expected) continue;
+      writeFileSync(file, expected);
+      stale.push(path.relative(PROJECT_ROOT, file));
+    }
+    return stale.length === 0
+      ? { ok: true, summary: `${solutionOutcomes.length} tests and ${listChapters().length} chapters listed, as the chapter files and suites have them` }
+      : { ok: false, summary: `${stale.join(" and ")} differed from the chapter files and suites; rewritten now: commit the change` };
   },
 });
 

@@ -102,6 +102,33 @@ export function splitVoteTable(rows: readonly RangeRow[]): string {
   return [line(header), `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`, ...cells.map(line)].join("\n");
 }
 
+/**
+ * Three of five must agree: A and B are cut off from C, D and E at boot,
+ * so only a candidate that gets both other votes of the majority side can
+ * win. How long until one of C, D, E leads, over `runs` seeds (a run with
+ * no leader after 60 s counts as null).
+ */
+export function cutOffMinorityExperiment(createNode: CreateNode, runs: number): { runs: number; median: number | null; p99: number | null; worst: number | null } {
+  const times: number[] = [];
+  for (let seed = 1; seed <= runs; seed++) {
+    const w = new World({ nodes: 5, createNode, seed, traceLimit: 50 });
+    w.partition(["A", "B"], ["C", "D", "E"]);
+    const led = runWithRealTimeLimit(TRIAL_LIMIT_MS, () => w.runUntil(() => w.leaders().some((id) => id === "C" || id === "D" || id === "E"), 60_000));
+    times.push(led ? w.now : Infinity);
+  }
+  times.sort((a, b) => a - b);
+  const rank = (q: number): number | null => {
+    const value = times[Math.max(0, Math.ceil(q * times.length) - 1)]!;
+    return value === Infinity ? null : value;
+  };
+  return { runs, median: rank(0.5), p99: rank(0.99), worst: rank(1) };
+}
+
+export function cutOffMinorityLine(result: ReturnType<typeof cutOffMinorityExperiment>): string {
+  const show = (v: number | null) => (v === null ? ">60 s" : `${v} ms`);
+  return `${result.runs} runs: median ${show(result.median)}, 99th percentile ${show(result.p99)}, worst ${show(result.worst)}`;
+}
+
 /** Median downtime as bars on a log scale, from 100 ms to 10 s. */
 export function splitVoteChart(rows: readonly RangeRow[]): string {
   const width = 50;
@@ -156,7 +183,7 @@ function speed(createNode: CreateNode, label: string): string {
 }
 
 const COMMAND = {
-  usage: "npm run experiment -- split-votes|speed [--runs N] [--solutions | --node FILE]",
+  usage: "npm run experiment -- split-votes|cut-off-minority|speed [--runs N] [--solutions | --node FILE]",
   options: {
     runs: { type: "string" as const, value: "N", help: "trials per timeout range (split-votes; default 1000)" },
     ...(existsSync(path.join(PROJECT_ROOT, "solutions"))
@@ -165,14 +192,17 @@ const COMMAND = {
     node: { type: "string" as const, value: "FILE", help: "run this node file (split-votes: with the experiment.ts beside it, if there is one)" },
     experiment: { type: "string" as const, value: "FILE", help: "split-votes: run this experiment file" },
   },
-  more: "Experiments:\n  split-votes  Chapter 3: how long five nodes go without a leader, per timeout range\n  speed        simulated ms per real ms, idle and busy",
+  more:
+    "Experiments:\n  split-votes       Chapter 3: how long five nodes go without a leader, per timeout range\n" +
+    "  cut-off-minority  Chapter 3: how long the three nodes of a majority take to elect, when all three must agree\n" +
+    "  speed             simulated ms per real ms, idle and busy",
 };
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
   const which = positionals[0];
-  if (positionals.length !== 1 || (which !== "split-votes" && which !== "speed")) {
-    const guess = which === undefined ? undefined : didYouMean(which, ["split-votes", "speed"]);
+  if (positionals.length !== 1 || (which !== "split-votes" && which !== "speed" && which !== "cut-off-minority")) {
+    const guess = which === undefined ? undefined : didYouMean(which, ["split-votes", "cut-off-minority", "speed"]);
     throw new UsageError(`Which experiment?${guess ? ` Did you mean ${guess}?` : ""}\n\n${helpText(COMMAND)}`);
   }
   // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
@@ -187,6 +217,12 @@ async function main(): Promise<number> {
   try {
     if (which === "speed") {
       console.log(speed(createNode, label));
+      return 0;
+    }
+    if (which === "cut-off-minority") {
+      const runs = wholeOption(values.runs, "runs", { min: 10 }) ?? 1000;
+      console.log(pc.bold(`Three of five must agree: A and B cut off from C, D, E at boot; time until one of C, D, E leads (${label})\n`));
+      console.log(cutOffMinorityLine(cutOffMinorityExperiment(createNode, runs)));
       return 0;
     }
     // The experiment's own code: beside the node file, or the one given.
