@@ -53,6 +53,7 @@ export function makeAutograder(dir: string, options: AutograderOptions): string 
     `# The assignment graded by run_autograder (made by npm run gradescope).`,
     `CHAPTER=${chapter.short}`,
     `CHAPTER_DIR=${chapter.dir}`,
+    `CHAPTER_FILES="${chapter.files.join(" ")}"`,
     `SEED_BASE=${options.seedBase ?? ""}`,
     `WITH_EARLIER=${options.withEarlier ? "1" : ""}`,
     `VISIBILITY=${options.visibility ?? "visible"}`,

@@ -340,7 +340,11 @@ function main(name) {
           if (earlier.length === 0) continue;
           const file = settings.nodeFile ?? path.join(PROJECT_ROOT, settings.nodeRoot ?? "chapters", chapter.dir, "node.ts");
           const label = path.relative(PROJECT_ROOT, file);
-          const run = await runSuites(earlier, { settings: { ...settings, nodeFile: file, subject: label } });
+          // A regression section grades the node: an earlier chapter's other
+          // files (Chapter 3's experiment.ts) are the reference's when there
+          // is one, else the learner's own.
+          const experimentRoot = existsSync(path.join(PROJECT_ROOT, "solutions")) ? "solutions" : "chapters";
+          const run = await runSuites(earlier, { settings: { ...settings, nodeFile: file, subject: label, experimentRoot } });
           console.log(`\n${pc.bold(`Regression: ${label} on the suites of the chapters before ${chapter.short}`)}`);
           console.log(fullReport(run.results, { subject: label }));
           for (const result of run.results) {

@@ -84,6 +84,9 @@ export function experimentFileFor(chapterDir: string, name = "experiment.ts"): s
     if (existsSync(beside)) return beside;
     const sameRoot = path.join(path.dirname(nodeDir), chapterDir, name);
     if (existsSync(sameRoot)) return sameRoot;
+    // Graded with --node and nothing beside it: never someone else's file
+    // in its place (the test says the file is missing).
+    if (experimentRoot === undefined) return beside;
   }
   return path.resolve(PROJECT_ROOT, experimentRoot ?? nodeRoot, chapterDir, name);
 }
@@ -104,8 +107,20 @@ export function useExperimentUnderTest(chapterDir: string, functions: readonly s
   const slot: { instance: ExperimentModule | undefined } = { instance: undefined };
   loadedExperiments.push(slot);
   beforeAll(() => {
+    const file = experimentFileFor(chapterDir);
+    const { nodeFile } = readSettings();
+    if (nodeFile && !existsSync(file)) {
+      const label = path.relative(PROJECT_ROOT, file);
+      loadError = new NodeLoadError(
+        file,
+        "missing",
+        `${label} is missing. This chapter's experiment tests grade the experiment.ts beside the node file given with --node ` +
+          `(${path.relative(PROJECT_ROOT, path.resolve(PROJECT_ROOT, nodeFile))}); put yours there (a submission: upload experiment.ts with node.ts).`,
+      );
+      return;
+    }
     try {
-      program = loadNodeProgram(experimentFileFor(chapterDir), PROJECT_ROOT);
+      program = loadNodeProgram(file, PROJECT_ROOT);
     } catch (error) {
       if (!(error instanceof NodeLoadError)) throw error;
       loadError = error;
