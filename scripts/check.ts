@@ -59,6 +59,9 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
 const CHECK_RANDOM_RUNS = "1000";
 
 /** Run chapters' suites against some code, through the grade command, and read back each test's outcome. */
+/** Each run's summary (results.json's output: the chapters, then the failures, the most specific first), by label. */
+const summaries = new Map<string, string>();
+
 function runSuites(chapters: readonly Chapter[], subject: string[], label: string, env: NodeJS.ProcessEnv = {}): Promise<TestOutcome[]> {
   const out = path.join(CACHE, `results-${label}.json`);
   rmSync(out, { force: true });
@@ -70,7 +73,9 @@ function runSuites(chapters: readonly Chapter[], subject: string[], label: strin
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.on("close", () => {
       try {
-        resolve((JSON.parse(readFileSync(out, "utf8")) as GradescopeResults).tests);
+        const results = JSON.parse(readFileSync(out, "utf8")) as GradescopeResults;
+        summaries.set(label, results.output);
+        resolve(results.tests);
       } catch {
         reject(new Error(`the suites did not run (${label}):\n${output}`));
       }
@@ -253,19 +258,27 @@ steps.push({
     const outcomesPerMutant = await inParallel(MUTANTS, (mutant) => {
       const file = writeMutant(mutant, path.join(CACHE, "mutants"));
       const chapters = listChapters().filter((c) => mutant.suites.includes(c.short));
-      return runSuites(chapters, ["--node", file], `mutant-${mutant.name}`);
+      // A mutant is a node: Chapter 3's experiment tests use the reference experiment.
+      return runSuites(chapters, ["--node", file], `mutant-${mutant.name}`, { RAFT_EXPERIMENT_ROOT: "solutions" });
     });
     for (const [i, mutant] of MUTANTS.entries()) {
       const outcomes = outcomesPerMutant[i]!;
       const failed = outcomes.filter((t) => t.status !== "passed");
       const lost = failed.reduce((sum, t) => sum + t.max_score, 0);
       if (failed.length === 0) survivors.push(`${mutant.name}: ${mutant.mistake}`);
-      lines.push(`  ${failed.length === 0 ? pc.red("survived") : "caught  "} ${mutant.name.padEnd(34)} loses ${String(lost).padStart(3)} points (${failed.length} test${failed.length === 1 ? "" : "s"})`);
+      // Some mistakes must be named by the first failure the report prints.
+      const first = /\n1\. (.*)/.exec(summaries.get(`mutant-${mutant.name}`) ?? "")?.[1] ?? "";
+      const named = mutant.firstFailureNames === undefined || first.includes(mutant.firstFailureNames);
+      if (!named) survivors.push(`${mutant.name}: the first failure should name "${mutant.firstFailureNames}"; it says: ${first}`);
+      lines.push(
+        `  ${failed.length === 0 || !named ? pc.red("survived") : "caught  "} ${mutant.name.padEnd(34)} loses ${String(lost).padStart(3)} points (${failed.length} test${failed.length === 1 ? "" : "s"})` +
+          (mutant.firstFailureNames ? `; first failure: ${mutant.firstFailureNames}` : ""),
+      );
     }
     if (MUTANTS.length === 0) return { ok: true, summary: "no mutants defined yet" };
     return survivors.length === 0
       ? { ok: true, summary: `all ${MUTANTS.length} mutants caught\n${lines.join("\n")}` }
-      : { ok: false, summary: `no test catches:\n${survivors.map((s) => `  ${s}`).join("\n")}\n${lines.join("\n")}` };
+      : { ok: false, summary: `not caught (or not named first):\n${survivors.map((s) => `  ${s}`).join("\n")}\n${lines.join("\n")}` };
   },
 });
 

@@ -18,6 +18,8 @@ export interface Mutant {
   readonly from: string;
   /** The suites that must catch it ("chapter1", ...). */
   readonly suites: readonly string[];
+  /** When set, the report's first failure must name this (the rule whose breach is the cause). */
+  readonly firstFailureNames?: string;
   /** Exact text to find (it must occur once) and what to put instead. */
   readonly edits: readonly (readonly [find: string, replace: string])[];
 }
@@ -201,6 +203,7 @@ export const MUTANTS: readonly Mutant[] = [
     mistake: "truncates the log after prevLogIndex on every AppendEntries, conflict or not",
     from: "chapter5-log-replication",
     suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    firstFailureNames: "A follower keeps what it acknowledged",
     edits: [["    request.entries.forEach((entry, offset) => {", "    this.log.length = request.prevLogIndex;\n    request.entries.forEach((entry, offset) => {"]],
   },
   {
@@ -301,6 +304,38 @@ export const MUTANTS: readonly Mutant[] = [
     from: "chapter5-log-replication",
     suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
     edits: [["    this.log.push({ term: this.currentTerm, command });\n", "    this.log.push({ term: this.currentTerm, command });\n    for (const peer of this.env.peers) this.sendAppendEntries(peer);\n"]],
+  },
+  // The three mistakes a learner fixed from the failure output alone in
+  // the trials (issue 9): the first failure printed must name the cause.
+  {
+    name: "finished-vote-kept-across-terms",
+    mistake: "keeps votedFor when moving to a newer term (in a finished node)",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    firstFailureNames: "A vote belongs to one term",
+    edits: [["      this.currentTerm = term;\n      this.votedFor = null;", "      this.currentTerm = term;"]],
+  },
+  {
+    name: "match-from-last-sent",
+    mistake: "on success, sets matchIndex from what it last sent that follower instead of what the reply vouches for",
+    from: "chapter5-log-replication",
+    suites: ["chapter1", "chapter2", "chapter3", "chapter4", "chapter5"],
+    firstFailureNames: "matchIndex only from replies",
+    edits: [
+      [
+        "      entries: this.log.slice(prevLogIndex),\n      leaderCommit: this.commitIndex,\n    });",
+        "      entries: this.log.slice(prevLogIndex),\n      leaderCommit: this.commitIndex,\n    });\n    const sent = this as unknown as { lastSent?: Map<NodeId, number> };\n    (sent.lastSent ??= new Map()).set(peer, this.lastLogIndex());",
+      ],
+      ["const newMatch = Math.max(match, reply.matchIndex);", "const newMatch = (this as unknown as { lastSent?: Map<NodeId, number> }).lastSent?.get(from) ?? reply.matchIndex;"],
+    ],
+  },
+  {
+    name: "votes-twice-in-a-term",
+    mistake: "grants every up-to-date candidate of the current term, whoever it voted for already",
+    from: "chapter2-request-vote",
+    suites: ["chapter2"],
+    firstFailureNames: "One vote per term",
+    edits: [["(this.votedFor === null || this.votedFor === request.candidateId);", "(this.votedFor !== request.candidateId || this.votedFor === request.candidateId);"]],
   },
   // Two mistakes of Chapter 4's that a finished Chapter 5 node can still
   // make: only Chapter 4's suite notices (grade --with-earlier exists for them).

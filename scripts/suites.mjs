@@ -273,6 +273,9 @@ function main(name) {
     if (seed !== undefined) settings.seed = seed;
     const seedBase = wholeOption(values["seed-base"], "seed-base") ?? readSettings().seedBase;
     if (seedBase !== 0) settings.seedBase = seedBase;
+    // The check grades mutants of later references with the reference's experiment files.
+    const experimentRoot = readSettings().experimentRoot;
+    if (experimentRoot !== undefined) settings.experimentRoot = experimentRoot;
     if (typeof values.path === "string") settings.fcPath = values.path;
     const testName = typeof values.test === "string" ? values.test : undefined;
     const testNamePattern = testName !== undefined ? new RegExp(escapeRegExp(testName)) : undefined;

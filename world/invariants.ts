@@ -87,7 +87,9 @@ export class InvariantViolation extends Error {
     readonly time: number,
   ) {
     super(`${guarantee}: ${GUARANTEE_TEXT[guarantee]}\nInstead:     at ${time} ms, ${detail}`);
-    this.name = "Guarantee broken";
+    // The five guarantees of Figure 3, and the node-level rules whose
+    // breach usually lies behind them (named for what they are).
+    this.name = NODE_RULES.has(guarantee) ? "Rule broken" : "Guarantee broken";
     // Where in the checker this was noticed helps nobody; the trace does.
     this.stack = `${this.name}: ${this.message}`;
   }

@@ -65,6 +65,8 @@ export interface LogChange {
   readonly newLength: number;
   /** The world's copies of the entries that were there before, from `from` on. */
   readonly removed: readonly LogEntry[];
+  /** The term of the last entry after the change (0 for an empty log): what a RequestVote compares. */
+  readonly lastTerm: number;
 }
 
 /** A node's log reported something that is not a log. */
@@ -143,7 +145,7 @@ export class LogMirror implements HasLog {
       seen.push(raw);
     }
     this.frozenCopy = null;
-    return { from: from + 1, oldLength, newLength: length, removed };
+    return { from: from + 1, oldLength, newLength: length, removed, lastTerm: copies.at(-1)?.term ?? 0 };
   }
 }
 

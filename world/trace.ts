@@ -12,7 +12,7 @@ import type { Effect, NodeStep } from "./node-host.ts";
 export type { DropReason };
 
 export type TraceEvent =
-  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number }
+  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number; readonly lastLogTerm?: number }
   | { readonly time: number; readonly kind: "crash"; readonly node: NodeId }
   | {
       readonly time: number;
@@ -60,6 +60,8 @@ export type TraceEvent =
       readonly from: number;
       readonly oldLength: number;
       readonly newLength: number;
+      /** The term of the last entry after the change (0: empty). */
+      readonly lastTerm?: number;
     }
   | { readonly time: number; readonly kind: "apply"; readonly node: NodeId; readonly index: number; readonly entry: LogEntry }
   | { readonly time: number; readonly kind: "save"; readonly node: NodeId }
@@ -179,7 +181,7 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
     }
   }
   if (step.log !== undefined && (before !== null || step.log.oldLength > 0)) {
-    sink.record({ time, kind: "log", node, from: step.log.from, oldLength: step.log.oldLength, newLength: step.log.newLength });
+    sink.record({ time, kind: "log", node, from: step.log.from, oldLength: step.log.oldLength, newLength: step.log.newLength, lastTerm: step.log.lastTerm });
   }
   if (before !== null && after.commitIndex !== before.commitIndex) sink.record({ time, kind: "commit", node, commitIndex: after.commitIndex });
   for (const effect of step.effects) effectEvents(sink, node, time, effect);
@@ -347,12 +349,15 @@ export function formatTrace(events: readonly TraceEvent[]): string {
 export function formatTimeline(
   events: readonly TraceEvent[],
   nodes: readonly NodeId[],
-  options: { columnWidth?: number; showTimerSets?: boolean; maxLines?: number } = {},
+  options: { columnWidth?: number; showTimerSets?: boolean; maxLines?: number; keepFrom?: number } = {},
 ): string {
   const width = options.columnWidth ?? 24;
   const header = `${"time".padStart(10)}  ${nodes.map((n) => n.padEnd(width)).join(" ")}`.trimEnd();
   const lines = [TIMELINE_LEGEND, "", header, "-".repeat(header.length)];
+  /** The first line at or after options.keepFrom: a long run cut short keeps the moment that matters. */
+  let keepLine: number | undefined;
   for (const event of events) {
+    if (keepLine === undefined && options.keepFrom !== undefined && event.time >= options.keepFrom) keepLine = lines.length;
     if (!options.showTimerSets && (event.kind === "timer-set" || event.kind === "timer-cancel")) continue;
     if (event.kind === "deliver" && event.toScripted) continue;
     const owner = eventNode(event);
@@ -371,6 +376,19 @@ export function formatTimeline(
   const limit = options.maxLines ?? 4000;
   if (lines.length > limit) {
     const head = lines.slice(0, 300);
+    if (keepLine !== undefined && keepLine > 300 && keepLine < lines.length - (limit - 300)) {
+      // Keep the moment that matters (where a runaway began), then the end.
+      const from = Math.max(300, keepLine - 100);
+      const middle = lines.slice(from, from + 1500);
+      const tail = lines.slice(-(limit - 1800));
+      return [
+        ...head,
+        `   ... ${from - 300} lines left out; what follows is where the repeating exchange began ...`,
+        ...middle,
+        `   ... ${lines.length - from - 1500 - tail.length} lines of the same left out; the end is where it failed ...`,
+        ...tail,
+      ].join("\n");
+    }
     const tail = lines.slice(-(limit - 300));
     return [...head, `   ... ${lines.length - limit} lines of the middle left out (the run is long; the end is where it failed) ...`, ...tail].join("\n");
   }

@@ -18,12 +18,17 @@ import path from "node:path";
 import { expect, test } from "vitest";
 import { InvariantViolation, NODE_RULES } from "../../world/invariants.ts";
 import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../world/sandbox.ts";
+import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
 import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
 import { ContractBroken, NodeFailure, RunawayNode, World, type WorldOptions } from "../../world/world.ts";
 import { listChapters } from "../../scripts/chapters.mjs";
 import { errorText } from "../../scripts/report.mjs";
 import { readSettings } from "../../scripts/settings.mjs";
 import { freshNodesForNextTest } from "./node-under-test.ts";
+import { RULE } from "./rules.ts";
+
+/** Rules whose failure means "nothing happened" (no leader, no commit): their report adds the election diary. */
+const NOTHING_HAPPENED: readonly string[] = [RULE.liveness, RULE.logsConverge, RULE.commitMajority, RULE.replicate, RULE.freshTimeout];
 
 /** What kind of failure a test met, so the report can fold and order them. */
 export type FailureKind = "load" | "stopped" | "threw" | "contract" | "node rule" | "guarantee" | "rule" | "runaway" | "not written" | "other";
@@ -79,6 +84,8 @@ let seedOfThisTest: number | undefined;
 let replayArgsOfThisTest: string | undefined;
 /** The step the running test exercises, and so the reading and hint to send a learner to. */
 let stepOfThisTest: number | undefined;
+/** When a runaway's repeating exchange began: a replay's timeline keeps that moment. */
+let runawayBeganAt: number | undefined;
 
 /** "Step:  2, Answer a RequestVote: read it in chapters/…/README.md; a hint: npm run hint -- chapter2 2" */
 function stepLine(): string | undefined {
@@ -196,6 +203,24 @@ function explain(error: unknown): unknown {
   const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
   const lines = [error.message, "", ...(step ? [step] : []), `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
   const latest = worldsOfThisTest.at(-1);
+  // No leader, no commit: say who stood in each term and why the others refused.
+  if (latest && error instanceof RuleBroken && NOTHING_HAPPENED.some((rule) => error.message.startsWith(rule))) {
+    let diary = "";
+    try {
+      diary = electionDiary(latest.trace, latest.nodes);
+    } catch {
+      diary = "";
+    }
+    if (diary !== "") lines.push("", diary);
+  }
+  // A runaway: what repeats, and since when (a replay draws that moment, however long the run).
+  if (latest && error instanceof RunawayNode && error.node !== undefined) {
+    const diagnosis = runawayDiagnosis(latest.trace, error.node, latest.timing.heartbeatInterval);
+    if (diagnosis) {
+      lines.push("", diagnosis.text);
+      runawayBeganAt = diagnosis.beganAt;
+    }
+  }
   // A replay draws the whole run already; elsewhere, show how the run ended.
   const tail = latest?.seed === seedOfThisTest && !settings.draw ? latest.trace.slice(-14) : [];
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
@@ -223,7 +248,8 @@ function drawWorlds(): void {
       built.scripted.length > 0
         ? `\n${built.scripted.join(", ")} ${built.scripted.length === 1 ? "is" : "are"} played by the test (scripted); what ${built.scripted.length === 1 ? "it sends and receives" : "they send and receive"} shows in ${real.join(", ")}'s column as ←${built.scripted[0]} and →${built.scripted[0]}.`
         : "";
-    console.log(`\n${heading}\n${"=".repeat(heading.length)}${legend}\n${formatTimeline(built.trace, real, { showTimerSets: true })}\n`);
+    const keep = runawayBeganAt !== undefined ? { keepFrom: runawayBeganAt } : {};
+    console.log(`\n${heading}\n${"=".repeat(heading.length)}${legend}\n${formatTimeline(built.trace, real, { showTimerSets: true, ...keep })}\n`);
     const mermaidFile = settings.mermaidFile;
     if (mermaidFile) writeFileSync(mermaidFile, formatMermaid(built.trace, built.nodes));
   }
@@ -305,6 +331,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
   test(shownName, { meta: { points, step: options.step } }, async (context) => {
     worldsOfThisTest = [];
     stepOfThisTest = options.step;
+    runawayBeganAt = undefined;
     seedOfThisTest = undefined;
     replayArgsOfThisTest = undefined;
     freshNodesForNextTest();

@@ -6,7 +6,8 @@
 import { describe, expect, test } from "vitest";
 import type { CreateNode, LogEntry, Message, NodeEnvironment, NodeId, NodeView, PersistentState, RaftNode, Role, TimerName } from "../../world/contract.ts";
 import { InvariantViolation } from "../../world/invariants.ts";
-import { formatTimeline, formatTrace } from "../../world/trace.ts";
+import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
+import { formatTimeline, formatTrace, type TraceEvent } from "../../world/trace.ts";
 import { NodeFailure, RunawayNode, World } from "../../world/world.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -32,6 +33,8 @@ class PuppetNode implements RaftNode {
   votedFor: NodeId | null = null;
   log: LogEntry[] = [];
   commitIndex = 0;
+  /** Shown by inspect() when set, as a leader's view may show it. */
+  matchIndex: Record<NodeId, number> | undefined;
   received: { from: NodeId; message: Message; at: number }[] = [];
   constructor(
     readonly env: NodeEnvironment,
@@ -51,7 +54,8 @@ class PuppetNode implements RaftNode {
     return { accepted: false, leaderId: null };
   }
   inspect(): NodeView {
-    return { role: this.role, currentTerm: this.currentTerm, votedFor: this.votedFor, leaderId: null, log: this.log, commitIndex: this.commitIndex, lastApplied: 0 };
+    const view: NodeView = { role: this.role, currentTerm: this.currentTerm, votedFor: this.votedFor, leaderId: null, log: this.log, commitIndex: this.commitIndex, lastApplied: 0 };
+    return this.matchIndex ? { ...view, matchIndex: this.matchIndex } : view;
   }
 }
 
@@ -149,7 +153,7 @@ describe("the network", () => {
     const p = puppets({}, nodes);
     const w = new World({ nodes: 3, createNode: p.create, seed: 1 });
     const [a, b, c] = nodes as [PuppetNode, PuppetNode, PuppetNode];
-    const hello = (from: PuppetNode, to: NodeId) => w.at(w.now, `${from.env.id} says hello`, () => from.env.send(to, { type: "RequestVoteReply", term: 0, voteGranted: true }));
+    const hello = (from: PuppetNode, to: NodeId) => w.at(w.now, `${from.env.id} says hello`, () => from.env.send(to, { type: "RequestVoteReply", term: 0, voteGranted: false }));
     w.partition(["A"], ["B", "C"]);
     hello(a, "B");
     hello(b, "A");
@@ -231,7 +235,7 @@ describe("pause, timing and forced draws", () => {
     const p = puppets({});
     const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
     w.setLinkLatency("A", "B", [40, 41]);
-    w.at(0, "A sends", () => p.nodes[0]!.env.send("B", { type: "RequestVoteReply", term: 0, voteGranted: true }));
+    w.at(0, "A sends", () => p.nodes[0]!.env.send("B", { type: "RequestVoteReply", term: 0, voteGranted: false }));
     w.runFor(100);
     expect(p.nodes[1]!.received.map((r) => r.at)).toEqual([40]);
   });
@@ -263,10 +267,10 @@ describe("runaway guard", () => {
 
   test("a node that answers every message with two more floods, and is stopped", () => {
     const p = puppets({
-      start: (n) => n.env.send(n.env.peers[0]!, { type: "RequestVoteReply", term: 0, voteGranted: true }),
+      start: (n) => n.env.send(n.env.peers[0]!, { type: "RequestVoteReply", term: 0, voteGranted: false }),
       receive: (n, from) => {
-        n.env.send(from, { type: "RequestVoteReply", term: 0, voteGranted: true });
-        n.env.send(from, { type: "RequestVoteReply", term: 0, voteGranted: true });
+        n.env.send(from, { type: "RequestVoteReply", term: 0, voteGranted: false });
+        n.env.send(from, { type: "RequestVoteReply", term: 0, voteGranted: false });
       },
     });
     const w = new World({ nodes: 2, createNode: p.create, seed: 1 });
@@ -341,6 +345,110 @@ describe("invariants", () => {
     poke(0, (n) => Object.assign(n, { currentTerm: 3 }));
     expect(() => poke(0, (n) => Object.assign(n, { currentTerm: 2 }))).toThrow(/Terms only grow/);
   });
+
+  // The node-level rules whose breach usually lies behind a broken
+  // guarantee or a cluster that never elects: named where they happen.
+  const grant = (n: PuppetNode, to: NodeId, term: number) => n.env.send(to, { type: "RequestVoteReply", term, voteGranted: true });
+
+  test("a vote belongs to one term: votedFor carried into a newer term", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => {
+      Object.assign(n, { currentTerm: 1, votedFor: "B" });
+      grant(n, "B", 1);
+    });
+    expect(() => poke(0, (n) => Object.assign(n, { currentTerm: 2 }))).toThrow(/A vote belongs to one term[\s\S]*kept votedFor B from term 1/);
+  });
+
+  test("a candidate's vote for itself in its new term is no breach", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { currentTerm: 1, votedFor: "A", role: "candidate" }));
+    expect(() => poke(0, (n) => Object.assign(n, { currentTerm: 2 }))).not.toThrow();
+  });
+
+  test("one vote per term: two candidates granted in one term", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => {
+      Object.assign(n, { currentTerm: 1, votedFor: "B" });
+      grant(n, "B", 1);
+    });
+    expect(() =>
+      poke(0, (n) => {
+        n.votedFor = "C";
+        grant(n, "C", 1);
+      }),
+    ).toThrow(/One vote per term[\s\S]*granted its vote in term 1 to B, and then to C/);
+  });
+
+  test("a follower keeps what it acknowledged: its log cut below an acknowledged index in the same term", () => {
+    const { w, nodes, poke } = worldOf(3);
+    const entries = [{ term: 1, command: "a" }, { term: 1, command: "b" }];
+    const a = nodes[0]!;
+    const original = a.receive.bind(a);
+    a.receive = (from) => {
+      a.receive = original;
+      Object.assign(a, { currentTerm: 1, log: entries });
+      a.env.send(from, { type: "AppendEntriesReply", term: 1, success: true, matchIndex: 2, lastLogIndex: 2 });
+    };
+    w.sendAs("B", "A", { type: "AppendEntries", term: 1, leaderId: "B", prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0 });
+    expect(() => poke(0, (n) => Object.assign(n, { log: entries.slice(0, 1) }))).toThrow(/A follower keeps what it acknowledged[\s\S]*up to index 2/);
+  });
+
+  test("a leader commits only what a majority holds, of its own term", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { role: "leader", currentTerm: 2, log: [{ term: 2, command: "a" }] }));
+    expect(() => poke(0, (n) => Object.assign(n, { commitIndex: 1 }))).toThrow(/Commit only what a majority holds[\s\S]*only 1 of the 3 nodes/);
+    const older = worldOf(3);
+    older.poke(0, (n) => Object.assign(n, { role: "leader", currentTerm: 2, log: [{ term: 1, command: "a" }] }));
+    expect(() => older.poke(0, (n) => Object.assign(n, { commitIndex: 1 }))).toThrow(/an entry of term 1/);
+  });
+
+  test("a leader's matchIndex only from replies", () => {
+    const { poke } = worldOf(3);
+    poke(0, (n) => Object.assign(n, { role: "leader", currentTerm: 1, log: [{ term: 1, command: "a" }], matchIndex: { B: 0, C: 0 } }));
+    expect(() => poke(0, (n) => Object.assign(n, { matchIndex: { B: 1, C: 0 } }))).toThrow(/matchIndex only from replies[\s\S]*matchIndex\[B\] = 1/);
+  });
+});
+
+describe("diagnoses", () => {
+  const rv = (term: number, candidateId: NodeId, lastLogIndex = 0, lastLogTerm = 0): Message => ({ type: "RequestVote", term, candidateId, lastLogIndex, lastLogTerm });
+  const reply = (term: number, voteGranted: boolean): Message => ({ type: "RequestVoteReply", term, voteGranted });
+
+  test("the election diary says who stood in each term and why each voter refused", () => {
+    let id = 0;
+    const events: TraceEvent[] = [];
+    const ask = (time: number, from: NodeId, to: NodeId, message: Message, answer: Message | undefined) => {
+      const messageId = ++id;
+      events.push({ time, kind: "send", from, to, message, messageId });
+      events.push({ time: time + 1, kind: "deliver", from, to, message, messageId });
+      if (answer) events.push({ time: time + 1, kind: "send", from: to, to: from, message: answer, messageId: ++id });
+    };
+    events.push({ time: 0, kind: "log", node: "C", from: 1, oldLength: 0, newLength: 2, lastTerm: 1 });
+    events.push({ time: 100, kind: "term", node: "B", from: 0, to: 1 }, { time: 100, kind: "vote", node: "B", votedFor: "B", term: 1 });
+    events.push({ time: 150, kind: "term", node: "A", from: 0, to: 1 }, { time: 150, kind: "vote", node: "A", votedFor: "A", term: 1 });
+    ask(150, "A", "B", rv(1, "A"), reply(1, false));
+    ask(150, "A", "C", rv(1, "A"), reply(1, false));
+    const diary = electionDiary(events, ["A", "B", "C"]);
+    expect(diary).toContain("term 1: B stood at 100 ms");
+    expect(diary).toContain("A stood at 150 ms");
+    expect(diary).toContain("no from B: had voted for itself in term 1");
+    expect(diary).toMatch(/no from C: A's log \(last entry 0\/term 0\) was behind its own \(2\/term 1\)/);
+    expect(diary).toContain("1 of 3 votes, no majority");
+  });
+
+  test("a runaway's diagnosis names the repeating exchange and when it began", () => {
+    const events: TraceEvent[] = [];
+    let id = 0;
+    const beat: Message = { type: "AppendEntries", term: 1, leaderId: "A", prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 };
+    const ok: Message = { type: "AppendEntriesReply", term: 1, success: true, matchIndex: 0, lastLogIndex: 0 };
+    for (let t = 0; t < 200; t += 50) events.push({ time: t, kind: "send", from: "A", to: "B", message: beat, messageId: ++id });
+    for (let t = 200; t < 260; t++) {
+      events.push({ time: t, kind: "send", from: "A", to: "B", message: beat, messageId: ++id });
+      events.push({ time: t, kind: "send", from: "B", to: "A", message: ok, messageId: ++id });
+    }
+    const diagnosis = runawayDiagnosis(events, "A", 50);
+    expect(diagnosis?.beganAt).toBe(200);
+    expect(diagnosis?.text).toMatch(/A → B AppendEntries \(heartbeat\), sent 60 times in 59 ms, since 200 ms; B answered with AppendEntriesReply \(success\) 60 times/);
+  });
 });
 
 describe("trace", () => {
@@ -354,7 +462,7 @@ describe("trace", () => {
 });
 
 describe("the world's API for tests", () => {
-  const hello = (from: PuppetNode, to: NodeId): void => from.env.send(to, { type: "RequestVoteReply", term: 0, voteGranted: true });
+  const hello = (from: PuppetNode, to: NodeId): void => from.env.send(to, { type: "RequestVoteReply", term: 0, voteGranted: false });
 
   test("a paused node is not running and not a leader, but keeps its state; crashed nodes are told apart", () => {
     const p = puppets({ start: (n) => void (n.env.id === "A" && (n.role = "leader")) });
