@@ -31,7 +31,7 @@ export const PROJECT_PARTS = [
 ];
 
 export interface ScratchOptions {
-  /** What chapters/ holds: the skeletons as shipped, or every reference solution (a learner who finished). */
+  /** What chapters/ holds: the skeletons as shipped, or every reference solution, experiment files included (a learner who finished). */
   readonly chapters: "skeletons" | "solutions";
   /** node.ts files to put in place, by chapter folder ("chapter2-request-vote"): their source text. */
   readonly nodes?: Readonly<Record<string, string>>;
@@ -54,7 +54,7 @@ export function makeScratchProject(dir: string, options: ScratchOptions): string
   if (options.linkNodeModules ?? true) symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   if (options.chapters === "solutions" && existsSync(path.join(PROJECT_ROOT, "solutions"))) {
     for (const chapter of listChapters()) {
-      cpSync(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), path.join(dir, "chapters", chapter.dir, "node.ts"));
+      for (const file of chapter.files) cpSync(path.join(PROJECT_ROOT, "solutions", chapter.dir, file), path.join(dir, "chapters", chapter.dir, file));
     }
   }
   for (const [chapterDir, source] of Object.entries(options.nodes ?? {})) {
