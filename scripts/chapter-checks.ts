@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { listChapters, PROJECT_ROOT, type Chapter } from "./chapters.mjs";
+import { NODE_RULES } from "../world/invariants.ts";
 import { makeChapterSkeletons } from "./skeletons.ts";
 import { declaredSteps } from "./step-scores.ts";
 
@@ -36,6 +37,11 @@ export function chapterAgreementProblems(chapter: Chapter, suitePoints: number |
     makeChapterSkeletons(chapter);
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
+  }
+  for (const step of chapter.steps) {
+    for (const rule of step.rules) {
+      if (!NODE_RULES.has(rule as never)) problems.push(`${chapter.chapterFile}: step ${step.number} lists the rule "${rule}", which is not one of the world's node rules (${[...NODE_RULES].join("; ")})`);
+    }
   }
   const declared = declaredSteps(chapter);
   const source = readFileSync(path.join(PROJECT_ROOT, chapter.testFile), "utf8");

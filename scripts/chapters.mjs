@@ -27,6 +27,7 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
  * @property {string} title      "Draw a fresh election timeout and start the timer"
  * @property {number} points     the score a learner should have once steps 1 to this one are written
  * @property {string[]} hints    from a nudge to something close to code; `npm run hint` gives one at a time
+ * @property {string[]} rules    the world's node rules (world/invariants.ts) this step's code keeps: a failure that breaks one points here
  */
 
 /**
@@ -72,7 +73,15 @@ function readChapterFile(file, number) {
     if (!Array.isArray(step.hints) || step.hints.length < 2 || !step.hints.every((h) => typeof h === "string" && h.trim() !== "")) {
       fail(`${where} needs hints = [ ... ] with at least two levels: a nudge first, code last`);
     }
-    return { number: i + 1, title: /** @type {string} */ (step.title), points: /** @type {number} */ (step.points), hints: /** @type {string[]} */ (step.hints).map((h) => h.trim()) };
+    const rules = step.rules ?? [];
+    if (!Array.isArray(rules) || !rules.every((r) => typeof r === "string")) fail(`${where}: rules = [...] lists the world's rules this step keeps, by name`);
+    return {
+      number: i + 1,
+      title: /** @type {string} */ (step.title),
+      points: /** @type {number} */ (step.points),
+      hints: /** @type {string[]} */ (step.hints).map((h) => h.trim()),
+      rules: /** @type {string[]} */ (rules),
+    };
   });
   steps.forEach((step, i) => {
     if (i > 0 && step.points <= /** @type {Step} */ (steps[i - 1]).points) fail(`step ${step.number} gives ${step.points} points, no more than step ${i}: every step must raise the score`);

@@ -87,14 +87,20 @@ let stepOfThisTest: number | undefined;
 /** When a runaway's repeating exchange began: a replay's timeline keeps that moment. */
 let runawayBeganAt: number | undefined;
 
-/** "Step:  2, Answer a RequestVote: read it in chapters/…/README.md; a hint: npm run hint -- chapter2 2" */
-function stepLine(): string | undefined {
-  if (stepOfThisTest === undefined) return undefined;
+/**
+ * "Step:  2, Answer a RequestVote (chapters/…/README.md); a hint: npm run hint -- chapter2 2".
+ * A broken node rule points at the step whose code keeps it (the chapter
+ * file says which), wherever the test that noticed it was aimed.
+ */
+function stepLine(error?: unknown): string | undefined {
   const short = chapterOf(expect.getState().testPath);
   const chapter = listChapters().find((c) => c.short === short);
-  const step = chapter?.steps.find((s) => s.number === stepOfThisTest);
-  if (!chapter || !step) return undefined;
-  return `Step:        ${step.number}, ${step.title} (chapters/${chapter.dir}/README.md); a hint: npm run hint -- ${chapter.short} ${step.number}`;
+  if (!chapter) return undefined;
+  const keeper = error instanceof InvariantViolation ? chapter.steps.find((s) => s.rules.includes(error.guarantee)) : undefined;
+  const step = keeper ?? chapter.steps.find((s) => s.number === stepOfThisTest);
+  if (!step) return undefined;
+  const why = keeper && keeper.number !== stepOfThisTest ? ` (its code keeps the rule broken here; this test exercises step ${stepOfThisTest})` : "";
+  return `Step:        ${step.number}, ${step.title}${why} (chapters/${chapter.dir}/README.md); a hint: npm run hint -- ${chapter.short} ${step.number}`;
 }
 
 /**
@@ -191,7 +197,7 @@ function explain(error: unknown): unknown {
   const explained = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error, { name: error.name, message: error.message, stack: error.stack });
   // A node file that does not load has no step to point at, and no run to replay.
   if (error instanceof NodeLoadError) return explained;
-  const step = stepLine();
+  const step = stepLine(error);
   if (seedOfThisTest === undefined) {
     // A test that built no world of its own (an experiment's functions, called directly).
     if (step === undefined) return explained;
