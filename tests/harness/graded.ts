@@ -99,7 +99,13 @@ function stepLine(error?: unknown): string | undefined {
   const keeper = error instanceof InvariantViolation ? chapter.steps.find((s) => s.rules.includes(error.guarantee)) : undefined;
   const step = keeper ?? chapter.steps.find((s) => s.number === stepOfThisTest);
   if (!step) return undefined;
-  const why = keeper && keeper.number !== stepOfThisTest ? ` (its code keeps the rule broken here; this test exercises step ${stepOfThisTest})` : "";
+  const nodeRule = error instanceof InvariantViolation && NODE_RULES.has(error.guarantee);
+  const why =
+    keeper && keeper.number !== stepOfThisTest
+      ? ` (its code keeps the rule broken here; this test exercises step ${stepOfThisTest})`
+      : nodeRule && !keeper && chapter.number > 1
+        ? ` (no step of this chapter keeps the rule broken here: look first at the code the skeleton gave you, from an earlier chapter)`
+        : "";
   return `Step:        ${step.number}, ${step.title}${why} (chapters/${chapter.dir}/README.md); a hint: npm run hint -- ${chapter.short} ${step.number}`;
 }
 
