@@ -414,7 +414,8 @@ export class InvariantChecker {
     }
     const matchIndex = step.matchIndex;
     if (matchIndex !== undefined) {
-      for (const [follower, index] of Object.entries(matchIndex) as [NodeId, number][]) {
+      for (const follower in matchIndex) {
+        const index = matchIndex[follower]!;
         const known = vouched.get(follower) ?? 0;
         if (index > known) {
           throw new InvariantViolation(

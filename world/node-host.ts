@@ -117,8 +117,8 @@ export interface NodeStep {
   /** For a client's command: the node's answer. */
   readonly result?: ProposeResult;
   /** A leader's matchIndex and nextIndex, when its view shows them (the contract's optional fields). */
-  readonly matchIndex?: Readonly<Record<NodeId, number>>;
-  readonly nextIndex?: Readonly<Record<NodeId, number>>;
+  readonly matchIndex: Readonly<Record<NodeId, number>> | undefined;
+  readonly nextIndex: Readonly<Record<NodeId, number>> | undefined;
 }
 
 /** The node's code threw, or broke the contract while acting. */
@@ -417,7 +417,7 @@ export class NodeHost {
     }
     if (failed && thrown instanceof HarnessError) throw thrown;
     if (failed) {
-      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects };
+      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects, matchIndex: undefined, nextIndex: undefined };
       if (thrown instanceof RunawayNode) throw attachStep(thrown, partial);
       throw attachStep(new NodeFailure(this.id, describeInput(input), time, thrown), partial);
     }
@@ -429,22 +429,34 @@ export class NodeHost {
       enter(this.id, time, this.services.seed, null);
       after = this.readState();
       log = this.readLog();
-      if (after.role === "leader") {
+      // A leader's matchIndex and nextIndex move on replies (and start when it
+      // wins): read them then, not on every heartbeat tick. A value raised at
+      // any other moment is still seen, and checked, at the next reply.
+      const leading = after.role === "leader";
+      const newLeader = leading && (before === null || before.role !== "leader" || before.currentTerm !== after.currentTerm);
+      if (leading && (newLeader || (input.kind === "deliver" && input.message.type === "AppendEntriesReply"))) {
         matchIndex = this.readPerPeer("matchIndex");
         nextIndex = this.readPerPeer("nextIndex");
+      } else if (leading && this.leaderIndexes !== undefined) {
+        this.keepLeaderIndexes = true;
       }
     } catch (error) {
-      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects };
+      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects, matchIndex: undefined, nextIndex: undefined };
       throw attachStep(new NodeFailure(this.id, `reporting its state (inspect) after ${describeInput(input)}`, time, error), partial);
     } finally {
       current.active = false;
       this.view = undefined;
     }
     this.state = after;
-    this.leaderIndexes = matchIndex === undefined && nextIndex === undefined ? undefined : { matchIndex, nextIndex };
-    const step: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects };
-    return this.leaderIndexes === undefined ? step : { ...step, ...(matchIndex ? { matchIndex } : {}), ...(nextIndex ? { nextIndex } : {}) };
+    // Between reads, a leader's view keeps showing what was last read.
+    if (this.keepLeaderIndexes) this.keepLeaderIndexes = false;
+    else this.leaderIndexes = matchIndex === undefined && nextIndex === undefined ? undefined : { matchIndex, nextIndex };
+    // One shape for every step (the checker and the trace read millions of them).
+    return { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects, matchIndex, nextIndex };
   }
+
+  /** Set for one step: the leader's indexes were not read, and the last ones read stand. */
+  private keepLeaderIndexes = false;
 
   /** A leader's matchIndex and nextIndex as its view last showed them (when it shows them). */
   leaderIndexes: { readonly matchIndex: Readonly<Record<NodeId, number>> | undefined; readonly nextIndex: Readonly<Record<NodeId, number>> | undefined } | undefined;
@@ -459,7 +471,8 @@ export class NodeHost {
       if (peer === this.id) continue;
       const value = (raw as Record<string, unknown>)[peer];
       if (value === undefined) continue;
-      copy[peer] = this.whole(value, `${field}.${peer}`);
+      // The label only when something is wrong: building it every time costs more than the check.
+      copy[peer] = typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : this.whole(value, `${field}.${peer}`);
     }
     return copy;
   }

@@ -56,9 +56,9 @@ class Node implements RaftNode {
 
   // Volatile state on leaders, reset at every election (Figure 2).
   /** For each follower, the index of the next entry to send it. */
-  private nextIndex = new Map<NodeId, number>();
+  private nextIndex: Record<NodeId, number> = {};
   /** For each follower, the highest index known to be replicated on it. */
-  private matchIndex = new Map<NodeId, number>();
+  private matchIndex: Record<NodeId, number> = {};
 
   constructor(
     private readonly env: NodeEnvironment,
@@ -315,7 +315,7 @@ class Node implements RaftNode {
       lastApplied: this.lastApplied,
       // A leader shows what it knows of each follower: the world checks it
       // against the replies, and a failure can name the follower.
-      ...(this.role === "leader" ? { matchIndex: Object.fromEntries(this.matchIndex), nextIndex: Object.fromEntries(this.nextIndex) } : {}),
+      ...(this.role === "leader" ? { matchIndex: this.matchIndex, nextIndex: this.nextIndex } : {}),
     };
   }
 

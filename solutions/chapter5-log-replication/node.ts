@@ -55,9 +55,9 @@ class Node implements RaftNode {
 
   // Volatile state on leaders, reset at every election (Figure 2).
   /** For each follower, the index of the next entry to send it. */
-  private nextIndex = new Map<NodeId, number>();
+  private nextIndex: Record<NodeId, number> = {};
   /** For each follower, the highest index known to be replicated on it. */
-  private matchIndex = new Map<NodeId, number>();
+  private matchIndex: Record<NodeId, number> = {};
 
   constructor(
     private readonly env: NodeEnvironment,
@@ -200,8 +200,8 @@ class Node implements RaftNode {
     // @step 3
     // Figure 2: nextIndex starts just past the leader's last entry (hope
     // for the best), matchIndex at 0 (nothing is known yet).
-    this.nextIndex = new Map(this.env.peers.map((peer) => [peer, this.lastLogIndex() + 1]));
-    this.matchIndex = new Map(this.env.peers.map((peer) => [peer, 0]));
+    this.nextIndex = Object.fromEntries(this.env.peers.map((peer) => [peer, this.lastLogIndex() + 1]));
+    this.matchIndex = Object.fromEntries(this.env.peers.map((peer) => [peer, 0]));
     // @end
     // Figure 2, Leaders: "Upon election: send initial empty AppendEntries
     // RPCs (heartbeat) to each server". Waiting for the heartbeat timer
@@ -223,7 +223,7 @@ class Node implements RaftNode {
    */
   private sendAppendEntries(peer: NodeId): void {
     // @step 3
-    const next = this.nextIndex.get(peer) ?? this.lastLogIndex() + 1;
+    const next = this.nextIndex[peer] ?? this.lastLogIndex() + 1;
     const prevLogIndex = next - 1;
     this.env.send(peer, {
       type: "AppendEntries",
@@ -298,19 +298,19 @@ class Node implements RaftNode {
     // A newer term was handled in receive(). A reply from an older term
     // answers a request this node sent as the leader of another term.
     if (this.role !== "leader" || reply.term !== this.currentTerm) return;
-    const match = this.matchIndex.get(from) ?? 0;
+    const match = this.matchIndex[from] ?? 0;
     if (reply.success) {
       // The reply says which index it vouches for, so late or repeated
       // replies can only confirm what is known; matchIndex never goes back.
       const newMatch = Math.max(match, reply.matchIndex);
-      this.matchIndex.set(from, newMatch);
-      this.nextIndex.set(from, Math.max(this.nextIndex.get(from) ?? 1, newMatch + 1));
+      this.matchIndex[from] = newMatch;
+      this.nextIndex[from] = Math.max(this.nextIndex[from] ?? 1, newMatch + 1);
       this.advanceCommitIndex();
     } else {
       // Back up one entry (or straight to the end of a short log), never
       // below what the follower is known to hold, and try again at once.
-      const next = this.nextIndex.get(from) ?? this.lastLogIndex() + 1;
-      this.nextIndex.set(from, Math.max(match + 1, Math.min(next - 1, reply.lastLogIndex + 1)));
+      const next = this.nextIndex[from] ?? this.lastLogIndex() + 1;
+      this.nextIndex[from] = Math.max(match + 1, Math.min(next - 1, reply.lastLogIndex + 1));
       this.sendAppendEntries(from);
     }
     // @end
@@ -329,7 +329,7 @@ class Node implements RaftNode {
       // committing it commits everything before it.
       if (this.termAt(n) !== this.currentTerm) break;
       let copies = 1; // this leader's own
-      for (const peer of this.env.peers) if ((this.matchIndex.get(peer) ?? 0) >= n) copies++;
+      for (const peer of this.env.peers) if ((this.matchIndex[peer] ?? 0) >= n) copies++;
       if (copies >= this.majority()) {
         this.commitIndex = n;
         this.applyCommitted();
@@ -400,7 +400,7 @@ class Node implements RaftNode {
       lastApplied: this.lastApplied,
       // A leader shows what it knows of each follower: the world checks it
       // against the replies, and a failure can name the follower.
-      ...(this.role === "leader" ? { matchIndex: Object.fromEntries(this.matchIndex), nextIndex: Object.fromEntries(this.nextIndex) } : {}),
+      ...(this.role === "leader" ? { matchIndex: this.matchIndex, nextIndex: this.nextIndex } : {}),
     };
   }
 
