@@ -5,7 +5,7 @@
  * its chapter file, chapters/chapterN-name/chapter.toml, the one place
  * where its title, its steps (their titles, and the score a learner
  * should have once each is written) and the hints for each step are
- * written. The readings, the skeletons, `hint`, `progress` and the check
+ * written. The readings, the skeletons, `hint`, the harness and the check
  * read it or are checked against it.
  *
  * Plain JavaScript (type-checked through JSDoc) so the test launcher can
