@@ -23,6 +23,7 @@ import { chapterList, PROJECT_ROOT, resolveChapters } from "./chapters.mjs";
 import { isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
 import { failureGroups, fullReport, ScoreReporter, scoreTable, testList, failuresText, toGradescope } from "./report.mjs";
 import { manifestWarning, verifyManifest } from "./manifest.mjs";
+import { nextLine, progressOf } from "./next-step.mjs";
 import { clearSettingsEnv, readSettings, settingsEnv } from "./settings.mjs";
 
 const VISIBILITIES = ["visible", "hidden", "after_due_date", "after_published"];
@@ -291,7 +292,21 @@ function main(name) {
     if (values.watch || values.ui) {
       const { startVitest } = await import("vitest/node");
       Object.assign(process.env, settingsEnv({ ...settings, pointsInNames: Boolean(values.ui) }));
-      const reporter = new ScoreReporter({ print: true, ...(settings.subject ? { subject: settings.subject } : {}), filtered: testNamePattern !== undefined });
+      // On your own code, every re-run ends with the one next thing to do (as npm run progress says it).
+      const ownCode = settings.nodeFile === undefined && settings.nodeRoot !== "solutions";
+      /** @type {Map<string, ChapterResult>} the latest result of each chapter (a re-run may run only some) */
+      const latest = new Map();
+      const after = (/** @type {ChapterResult[]} */ ran) => {
+        for (const result of ran) latest.set(result.chapter, result);
+        const next = nextLine(progressOf(chapters, [...latest.values()]));
+        return next ? pc.cyan(next) : pc.green("Every chapter run here is done: full points.");
+      };
+      const reporter = new ScoreReporter({
+        print: true,
+        ...(settings.subject ? { subject: settings.subject } : {}),
+        filtered: testNamePattern !== undefined,
+        ...(ownCode && testNamePattern === undefined ? { after } : {}),
+      });
       const vitest = await startVitest("test", chapters.map((c) => path.join(PROJECT_ROOT, c.testFile)), {
         root: PROJECT_ROOT,
         run: false,
