@@ -81,3 +81,29 @@ export function checkProgress(): CheckResult {
   lines.push(`  ${experimentOk ? "ok    " : "FAILED"} chapter 3 with experiment.ts half done: 3/4 steps, next is step 4`);
   return { ok: problems.length === 0, summary: `npm run progress in three scratch copies\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
 }
+
+function compareIn(dir: string, short: string): string {
+  const result = spawnSync("npm", ["run", "-s", "compare", "--", short], { cwd: dir, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
+  return `${result.stdout ?? ""}${result.stderr ?? ""}`;
+}
+
+/** `npm run compare` on a finished chapter (the same as the reference) and an unfinished one (differences filed by step). */
+export function checkCompare(): CheckResult {
+  const problems: string[] = [];
+  const dir = path.join(CACHE, "compare");
+  const c1 = chapter("chapter1");
+  const c2 = chapter("chapter2");
+  makeScratchProject(dir, { chapters: "skeletons", nodes: { [c1.dir]: readFileSync(path.join(PROJECT_ROOT, "solutions", c1.dir, "node.ts"), "utf8") } });
+  const finished = compareIn(dir, "chapter1");
+  const finishedOk = /^ +20 +20 +of 20 points$/m.test(finished) && /the same, line for line/.test(finished);
+  if (!finishedOk) problems.push(`compare on a finished Chapter 1 should show 20 beside 20 and no difference:\n${finished}`);
+  const unfinished = compareIn(dir, "chapter2");
+  const stepsShown = c2.steps.every((s) => unfinished.includes(`Step ${s.number}: ${s.title}`));
+  const unfinishedOk = /^ +0 +30 +of 30 points$/m.test(unfinished) && stepsShown && /^-.*step 1 is not written yet/m.test(unfinished);
+  if (!unfinishedOk) problems.push(`compare on an untouched Chapter 2 should show 0 beside 30 and a difference under each of its steps:\n${unfinished}`);
+  const lines = [
+    `  ${finishedOk ? "ok    " : "FAILED"} a finished chapter: 20 beside 20, the same line for line`,
+    `  ${unfinishedOk ? "ok    " : "FAILED"} an untouched chapter: 0 beside 30, differences filed under each of its ${c2.steps.length} steps`,
+  ];
+  return { ok: problems.length === 0, summary: `npm run compare in a scratch copy\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
+}
