@@ -28,6 +28,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
 import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from "./chapters.mjs";
+import { parseCommand } from "./cli.mjs";
 import { findBrowser, NO_BROWSER, renderDiagrams } from "./diagrams.ts";
 import { MUTANTS, writeMutant } from "./mutants.ts";
 import { checkPlanted, PLANTED } from "./planted.ts";
@@ -340,7 +341,8 @@ function indent(text: string, maxLines = 12): string {
 }
 
 await runMain(async () => {
-  if (process.argv.length > 2) throw new UsageError(`npm run check takes no options (got ${process.argv.slice(2).join(" ")}). It runs every check; see the top of scripts/check.ts.`);
+  const { positionals } = parseCommand({ usage: "npm run check", options: {}, more: "It takes no options: it runs every check (see the top of scripts/check.ts)." }, process.argv.slice(2));
+  if (positionals.length > 0) throw new UsageError(`npm run check takes no arguments (got ${positionals.join(" ")}). It runs every check; see the top of scripts/check.ts.`);
   mkdirSync(CACHE, { recursive: true });
   const summaryFile = path.join(CACHE, "check-summary.txt");
   rmSync(summaryFile, { force: true });

@@ -11,6 +11,7 @@ import path from "node:path";
 import { renderMermaid } from "@mermaid-js/mermaid-cli";
 import puppeteer from "puppeteer";
 import { PROJECT_ROOT, runMain, UsageError } from "./chapters.mjs";
+import { helpText, isMain, parseCommand } from "./cli.mjs";
 
 const BROWSERS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
 
@@ -70,17 +71,19 @@ export async function renderDiagrams(outDir: string): Promise<string[]> {
   return written.sort();
 }
 
+const COMMAND = {
+  usage: "npm run diagrams [-- --out DIR]",
+  options: { out: { type: "string" as const, value: "DIR", help: "write the SVGs there instead of diagrams/" } },
+};
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  let outDir = path.join(PROJECT_ROOT, "diagrams");
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--out" && args[i + 1]) outDir = path.resolve(process.cwd(), args[++i]!);
-    else throw new UsageError(`Unknown option "${args[i]}".\nUsage: npm run diagrams [-- --out DIR]`);
-  }
+  const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
+  if (positionals.length > 0) throw new UsageError(`npm run diagrams takes no arguments, only --out DIR.\n\n${helpText(COMMAND)}`);
+  const outDir = typeof values.out === "string" ? path.resolve(process.cwd(), values.out) : path.join(PROJECT_ROOT, "diagrams");
   const written = await renderDiagrams(outDir);
   for (const file of written) console.log(`rendered ${path.relative(process.cwd(), file)}`);
   console.log(`${written.length} diagram(s) rendered with ${findBrowser()}.`);
   return 0;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) await runMain(main);
+if (isMain(import.meta.url)) await runMain(main);
