@@ -24,7 +24,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
 import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from "./chapters.mjs";
@@ -149,6 +149,18 @@ steps.push({
     const written = await renderDiagrams(path.join(CACHE, "diagrams"));
     const empty = written.filter((file) => !readFileSync(file, "utf8").includes("<svg"));
     return empty.length === 0 ? { ok: true, summary: `${written.length} diagrams rendered to SVG` } : { ok: false, summary: `no SVG in ${empty.join(", ")}` };
+  },
+});
+
+steps.push({
+  name: "a replayed run draws to SVG through the project's command (npm run replay -- ... --svg)",
+  run: () => {
+    if (!findBrowser()) return { ok: false, summary: NO_BROWSER };
+    const svg = path.join(CACHE, "replay.svg");
+    rmSync(svg, { force: true });
+    const { status, output } = run(process.execPath, [path.join("scripts", "suites.mjs"), "replay", "chapter1", "--seed", "7", "--test", "on timeout a follower becomes candidate", "--solutions", "--svg", svg]);
+    const ok = status === 0 && existsSync(svg) && readFileSync(svg, "utf8").includes("<svg") && readFileSync(svg, "utf8").includes("RequestVote");
+    return ok ? { ok: true, summary: `a Chapter 1 run drawn to ${path.relative(PROJECT_ROOT, svg)}` } : { ok: false, summary: output.trim() };
   },
 });
 

@@ -29,13 +29,10 @@ export const NO_BROWSER = [
   `Looked for: ${BROWSERS.join(", ")}`,
 ].join("\n");
 
-/** Render every diagram into `outDir`; returns the files written. */
-export async function renderDiagrams(outDir: string): Promise<string[]> {
+/** Render Mermaid definitions to SVG text, all in one browser. */
+export async function renderSvgs(definitions: readonly { name: string; definition: string }[]): Promise<Map<string, string>> {
   const executablePath = findBrowser();
   if (!executablePath) throw new UsageError(NO_BROWSER);
-  const sourceDir = path.join(PROJECT_ROOT, "diagrams");
-  const sources = readdirSync(sourceDir).filter((f) => f.endsWith(".mmd")).sort();
-  mkdirSync(outDir, { recursive: true });
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
@@ -43,42 +40,66 @@ export async function renderDiagrams(outDir: string): Promise<string[]> {
     // as root in CI), no GPU, and no background calls home.
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  const written: string[] = [];
+  const svgs = new Map<string, string>();
   try {
     // One page per diagram, all at once: most of the time is spent waiting on the browser.
     await Promise.all(
-      sources.map(async (source) => {
-        const definition = readFileSync(path.join(sourceDir, source), "utf8");
-        const name = source.replace(/\.mmd$/, "");
+      definitions.map(async ({ name, definition }) => {
         let svg: Uint8Array;
         try {
           ({ data: svg } = await renderMermaid(browser, definition, "svg", {
             backgroundColor: "white",
             svgId: name,
-            mermaidConfig: { theme: "neutral" },
+            // A replayed run can be long: let Mermaid take all of it.
+            mermaidConfig: { theme: "neutral", maxTextSize: 5_000_000, maxEdges: 100_000 } as Record<string, unknown>,
           }));
         } catch (error) {
-          throw new Error(`diagrams/${source} does not render: ${error instanceof Error ? error.message : String(error)}`);
+          throw new Error(`${name} does not render: ${error instanceof Error ? error.message : String(error)}`);
         }
-        const target = path.join(outDir, `${name}.svg`);
-        writeFileSync(target, svg);
-        written.push(target);
+        svgs.set(name, new TextDecoder().decode(svg));
       }),
     );
   } finally {
     await browser.close();
   }
+  return svgs;
+}
+
+/** Render every diagram into `outDir`; returns the files written. */
+export async function renderDiagrams(outDir: string): Promise<string[]> {
+  const sourceDir = path.join(PROJECT_ROOT, "diagrams");
+  const sources = readdirSync(sourceDir).filter((f) => f.endsWith(".mmd")).sort();
+  mkdirSync(outDir, { recursive: true });
+  const svgs = await renderSvgs(sources.map((source) => ({ name: source.replace(/\.mmd$/, ""), definition: readFileSync(path.join(sourceDir, source), "utf8") })));
+  const written: string[] = [];
+  for (const [name, svg] of svgs) {
+    const target = path.join(outDir, `${name}.svg`);
+    writeFileSync(target, svg);
+    written.push(target);
+  }
   return written.sort();
 }
 
 const COMMAND = {
-  usage: "npm run diagrams [-- --out DIR]",
-  options: { out: { type: "string" as const, value: "DIR", help: "write the SVGs there instead of diagrams/" } },
+  usage: "npm run diagrams [-- --out DIR] [--from FILE.mmd --out FILE.svg]",
+  options: {
+    out: { type: "string" as const, value: "DIR|FILE", help: "write the SVGs there instead of diagrams/ (with --from: the SVG file)" },
+    from: { type: "string" as const, value: "FILE", help: "render this one Mermaid file instead (npm run replay -- ... --svg uses it)" },
+  },
 };
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
   if (positionals.length > 0) throw new UsageError(`npm run diagrams takes no arguments, only --out DIR.\n\n${helpText(COMMAND)}`);
+  if (typeof values.from === "string") {
+    const from = path.resolve(process.cwd(), values.from);
+    const out = typeof values.out === "string" ? path.resolve(process.cwd(), values.out) : from.replace(/\.mmd$/, "") + ".svg";
+    if (!existsSync(from)) throw new UsageError(`${values.from} does not exist.`);
+    const svgs = await renderSvgs([{ name: path.basename(from).replace(/\.mmd$/, ""), definition: readFileSync(from, "utf8") }]);
+    writeFileSync(out, [...svgs.values()][0]!);
+    console.log(`Drawn to ${path.relative(process.cwd(), out)} with ${findBrowser()}.`);
+    return 0;
+  }
   const outDir = typeof values.out === "string" ? path.resolve(process.cwd(), values.out) : path.join(PROJECT_ROOT, "diagrams");
   const written = await renderDiagrams(outDir);
   for (const file of written) console.log(`rendered ${path.relative(process.cwd(), file)}`);

@@ -15,6 +15,7 @@
  * suite again in a fresh process, so every other test is still scored and
  * the report always ends with the score table.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -72,6 +73,7 @@ export const COMMANDS = {
       test: { type: "string", short: "t", value: "NAME", help: "the test's name, or part of it, as the failure printed it (required)" },
       path: { type: "string", value: "PATH", help: "for a randomized (fast-check) test: the path of the failing run, as printed" },
       mermaid: { type: "string", value: "FILE", help: "also write the run as a Mermaid sequence diagram to this file" },
+      svg: { type: "string", value: "FILE", help: "also draw the run as a sequence diagram in SVG (needs Chromium, as npm run diagrams does)" },
     },
   },
 };
@@ -287,6 +289,8 @@ function main(name) {
       }
       settings.draw = true;
       if (typeof values.mermaid === "string") settings.mermaidFile = path.resolve(process.cwd(), values.mermaid);
+      // An SVG is drawn from the Mermaid text (written beside it when no --mermaid file was asked for).
+      if (typeof values.svg === "string" && !settings.mermaidFile) settings.mermaidFile = path.resolve(process.cwd(), `${values.svg.replace(/\.svg$/i, "")}.mmd`);
     }
 
     if (values.watch || values.ui) {
@@ -339,8 +343,20 @@ function main(name) {
       const failures = failuresText(results);
       console.log(failures === "" ? pc.green("\nThe replayed test passed.") : failures);
       if (settings.mermaidFile) {
-        if (existsSync(settings.mermaidFile)) console.log(`Sequence diagram written to ${values.mermaid}.`);
-        else console.error(`No sequence diagram was written to ${values.mermaid}: the test built no simulated world.`);
+        const shown = path.relative(process.cwd(), settings.mermaidFile);
+        if (!existsSync(settings.mermaidFile)) console.error(`No sequence diagram was written to ${shown}: the test built no simulated world.`);
+        else {
+          console.log(`Sequence diagram written to ${shown}.`);
+          if (typeof values.svg === "string") {
+            // Through the project's own renderer: the browser settings of npm run diagrams.
+            const svg = path.resolve(process.cwd(), values.svg);
+            const render = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "diagrams.ts"), "--from", settings.mermaidFile, "--out", svg], {
+              cwd: PROJECT_ROOT,
+              stdio: "inherit",
+            });
+            if (render.status !== 0) return render.status ?? 1;
+          }
+        }
       }
       return failures === "" ? 0 : 1;
     }
