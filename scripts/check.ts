@@ -38,7 +38,8 @@ import { cutOffMinorityExperiment, cutOffMinorityLine, loadSplitVoteExperiment, 
 import { loadNodeProgram } from "../world/sandbox.ts";
 import { GUIDE, guideWith, README, readmeWith } from "./instructors-guide.ts";
 import { allChapterAgreementProblems } from "./chapter-checks.ts";
-import { checkCompare, checkProgress } from "./learner-checks.ts";
+import { checkCompare, checkDemo, checkProgress } from "./learner-checks.ts";
+import { playDemo } from "./demo.ts";
 import { stepScores, stepScoreTable } from "./step-scores.ts";
 import { checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
 
@@ -337,6 +338,10 @@ steps.push({
 
 steps.push({ name: "npm run progress is right for finished, half-finished and untouched chapters", run: () => checkProgress() });
 steps.push({ name: "npm run compare sets your code beside the reference, test by test and step by step", run: () => checkCompare() });
+steps.push({
+  name: "npm run demo: every caption is true of its run, on 40 seeds",
+  run: () => checkDemo(playDemo, (file) => loadNodeProgram(file, PROJECT_ROOT).instantiate()),
+});
 steps.push({ name: "the Gradescope autograder grades the submitted node.ts and nothing else", run: () => checkGradescope() });
 steps.push({ name: "a base seed moves every seed (npm run grade -- --seed-base)", run: () => checkSeedBase() });
 steps.push({ name: "grade flags suites that are not the shipped ones", run: () => checkTamperedSuites() });

@@ -107,3 +107,30 @@ export function checkCompare(): CheckResult {
   ];
   return { ok: problems.length === 0, summary: `npm run compare in a scratch copy\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
 }
+
+/** The demo plays its story on many seeds with every caption true, and stops on a node that cannot tell it. */
+export function checkDemo(playDemo: (createNode: import("../world/contract.ts").CreateNode, seed: number) => unknown[], load: (file: string) => import("../world/contract.ts").CreateNode): CheckResult {
+  const problems: string[] = [];
+  const reference = path.join(PROJECT_ROOT, "solutions", "chapter5-log-replication", "node.ts");
+  let played = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    try {
+      if (playDemo(load(reference), seed).length !== 8) problems.push(`seed ${seed}: not eight scenes`);
+      played++;
+    } catch (error) {
+      problems.push(`seed ${seed}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  // A node that never elects a leader must stop the story at its caption, not tell it anyway.
+  let stopped = false;
+  try {
+    playDemo(load(path.join(PROJECT_ROOT, "solutions", "chapter1-timers-and-roles", "node.ts")), 1);
+  } catch (error) {
+    stopped = error instanceof Error && /is not true of this run|an election/.test(error.message);
+  }
+  if (!stopped) problems.push("the demo told its story with a Chapter 1 node, which elects nobody: its captions are not checked");
+  return {
+    ok: problems.length === 0,
+    summary: problems.length === 0 ? `${played} seeds played, every caption true of its run; a Chapter 1 node stops the story at its first election` : problems.join("\n"),
+  };
+}
