@@ -288,10 +288,10 @@ export async function checkStudentEdition(): Promise<CheckResult> {
   // Watch mode: the first report comes, and it keeps running.
   try {
     const watch = await startServer(["test", "--", "chapter1", "--watch"], dir, /Watching for changes/, 60_000);
-    const good = /0 \/ 20/.test(watch.output());
+    const good = /0 \/ 20/.test(watch.output()) && /Next: chapter1, step 1: /.test(watch.output());
     await watch.stop();
-    if (!good) problems.push("npm test -- chapter1 --watch printed no score before watching");
-    lines.push(`  ${good ? "ok    " : "FAILED"} npm test -- chapter1 --watch`);
+    if (!good) problems.push(`npm test -- chapter1 --watch printed no score, or no "Next:" line, before watching:\n${watch.output().split("\n").slice(-12).join("\n")}`);
+    lines.push(`  ${good ? "ok    " : "FAILED"} npm test -- chapter1 --watch (the score, then the next step)`);
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
   }
