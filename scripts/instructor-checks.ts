@@ -287,11 +287,12 @@ export async function checkStudentEdition(): Promise<CheckResult> {
   }
   // Watch mode: the first report comes, and it keeps running.
   try {
-    const watch = await startServer(["test", "--", "chapter1", "--watch"], dir, /Watching for changes/, 60_000);
-    const good = /0 \/ 20/.test(watch.output()) && /Next: chapter1, step 1: /.test(watch.output());
+    const watch = await startServer(["test", "--", "chapter2", "--watch"], dir, /Watching for changes/, 60_000);
+    // Chapter 2 is untouched: the score is 0 and the last line names its first step.
+    const good = /chapter2 {2}Chapter 2: RequestVote and majority +0 \/ 30/.test(watch.output()) && /Next: chapter2, step 1: /.test(watch.output());
     await watch.stop();
-    if (!good) problems.push(`npm test -- chapter1 --watch printed no score, or no "Next:" line, before watching:\n${watch.output().split("\n").slice(-12).join("\n")}`);
-    lines.push(`  ${good ? "ok    " : "FAILED"} npm test -- chapter1 --watch (the score, then the next step)`);
+    if (!good) problems.push(`npm test -- chapter2 --watch printed no score, or no "Next:" line, before watching:\n${watch.output().split("\n").slice(-12).join("\n")}`);
+    lines.push(`  ${good ? "ok    " : "FAILED"} npm test -- chapter2 --watch (the score, then the next step)`);
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
   }
