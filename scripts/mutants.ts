@@ -360,6 +360,83 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter5"],
     edits: [["this.commitIndex = Math.max(this.commitIndex, Math.min(request.leaderCommit, lastNewIndex));", "this.commitIndex = Math.min(request.leaderCommit, lastNewIndex);"]],
   },
+  // Chapter 6: persistence. Lab-style scenarios alone catch neither an
+  // unsaved vote nor a save after sending; the world's persistence checks must.
+  {
+    name: "forgets-voted-for",
+    mistake: "saves currentTerm and the log but never votedFor",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you answer",
+    edits: [["this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [...this.log] });", "this.env.save({ currentTerm: this.currentTerm, votedFor: null, log: [...this.log] });"]],
+  },
+  {
+    name: "saves-vote-after-replying",
+    mistake: "saves its vote after sending the reply that grants it",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you answer",
+    edits: [
+      ["      // that crashed right after sending and forgot it could vote again.\n      this.persist();\n", "      // that crashed right after sending and forgot it could vote again.\n"],
+      ["    this.env.send(from, { type: \"RequestVoteReply\", term: this.currentTerm, voteGranted: grant });", "    this.env.send(from, { type: \"RequestVoteReply\", term: this.currentTerm, voteGranted: grant });\n    if (grant) this.persist();"],
+    ],
+  },
+  {
+    name: "saves-only-term-and-vote",
+    mistake: "saves currentTerm and votedFor, and an empty log",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you acknowledge",
+    edits: [["this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [...this.log] });", "this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [] });"]],
+  },
+  {
+    name: "candidate-term-not-saved",
+    mistake: "a candidate sends its RequestVotes without saving its new term and its vote for itself",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you stand",
+    edits: [["    // the old term, or vote for another candidate in the term it stood in.\n    this.persist();\n", "    // the old term, or vote for another candidate in the term it stood in.\n"]],
+  },
+  {
+    name: "follower-entries-not-saved",
+    mistake: "a follower acknowledges new entries without saving them",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you acknowledge",
+    edits: [["    if (request.entries.length > 0) this.persist();\n", ""]],
+  },
+  {
+    name: "leader-command-not-saved",
+    mistake: "a leader appends a client's command and counts its own copy without saving it",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you acknowledge",
+    edits: [["    // The leader's own copy counts toward a majority: on disk first.\n    this.persist();\n", ""]],
+  },
+  {
+    name: "restores-commit-index",
+    mistake: "on restart, takes every saved entry to be committed (commitIndex = the saved log's length)",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Restart from what you saved",
+    edits: [["      this.log = [...saved.log];\n", "      this.log = [...saved.log];\n      this.commitIndex = saved.log.length;\n"]],
+  },
+  {
+    name: "restores-last-applied",
+    mistake: "on restart, takes the state machine to have survived (lastApplied = the saved log's length), so nothing is applied again",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Restart from what you saved",
+    edits: [["      this.log = [...saved.log];\n", "      this.log = [...saved.log];\n      this.lastApplied = saved.log.length;\n"]],
+  },
+  {
+    name: "restores-term-and-vote-only",
+    mistake: "on restart, takes back currentTerm and votedFor but starts with an empty log",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Restart from what you saved",
+    edits: [["      this.log = [...saved.log];\n", ""]],
+  },
 ];
 
 /** The mutant's node.ts: the reference with the mistake planted. */

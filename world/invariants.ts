@@ -15,8 +15,8 @@
  * majority acknowledged, of its own term, and its matchIndex never claims
  * more than the replies said; entries are applied in order, exactly once.
  */
-import type { AppendEntries, AppendEntriesReply, LogEntry, NodeId } from "./contract.ts";
-import { entryAt, sameEntry } from "./log.ts";
+import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState } from "./contract.ts";
+import { entryAt, lastIndex, sameEntry, showLog } from "./log.ts";
 import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
 
 /** "while handling AppendEntries(...) from B" */
@@ -38,7 +38,11 @@ export type Guarantee =
   | "One vote per term"
   | "A follower keeps what it acknowledged"
   | "Commit only what a majority holds, of your own term"
-  | "matchIndex only from replies";
+  | "matchIndex only from replies"
+  | "Restart from what you saved"
+  | "Save before you answer"
+  | "Save before you stand"
+  | "Save before you acknowledge";
 
 /** The rules a single node breaks on its own (the rest need two nodes to disagree). */
 export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
@@ -51,6 +55,10 @@ export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
   "A follower keeps what it acknowledged",
   "Commit only what a majority holds, of your own term",
   "matchIndex only from replies",
+  "Restart from what you saved",
+  "Save before you answer",
+  "Save before you stand",
+  "Save before you acknowledge",
 ]);
 
 /** Each guarantee in the paper's words (Figure 3) or Figure 2's. */
@@ -78,6 +86,14 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "Leaders: if there exists an N such that N > commitIndex, a majority of matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N (Figure 2, §5.4.2). matchIndex[i] comes from the followers' replies, so a majority means a majority of replies (counting the leader itself).",
   "matchIndex only from replies":
     "matchIndex[i]: index of highest log entry known to be replicated on server i (Figure 2, State). Known means a follower said so: a leader raises matchIndex only from a successful reply of its own term, to the index that reply vouches for.",
+  "Save before you answer":
+    "Persistent state on all servers (updated on stable storage before responding to RPCs): currentTerm, votedFor, log[] (Figure 2, State). A reply carries its sender's term, and a granted vote is a promise for that whole term: both must be on disk when the reply leaves, because a crash may come right after any send.",
+  "Save before you stand":
+    "On conversion to candidate: increment currentTerm, vote for self (Figure 2, Candidates). Both are persistent state, updated on stable storage (Figure 2, State) before the RequestVote RPCs go out: a candidate that forgot them in a crash could come back in an old term, or vote for another candidate in the term it stood in.",
+  "Save before you acknowledge":
+    "log[] is persistent state, updated on stable storage before responding to RPCs (Figure 2, State): a follower's successful AppendEntries reply vouches for entries that must already be on its disk, and a leader counts its own copy of an entry toward a majority only once that entry is on its disk.",
+  "Restart from what you saved":
+    "Persistent state on all servers: currentTerm, votedFor, log[] (Figure 2, State): a server that restarts comes back with exactly what it saved. commitIndex and lastApplied are volatile state (Figure 2): they start again at 0, and the state machine is rebuilt by applying the log again as the leader says it is committed.",
 };
 
 export class InvariantViolation extends Error {
@@ -127,12 +143,29 @@ function hashStep(previous: number, entry: LogEntry): number {
   return Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 0;
 }
 
+/** What the checker keeps of each node across its restarts, when persistence is checked. */
+interface DurableRecord {
+  /** What is on its disk, as the world saw it written. */
+  disk: PersistentState | null;
+  /** Who it voted for in each term, as its messages said (a RequestVote is a vote for itself), in every life. */
+  votes: Map<number, { readonly candidate: NodeId; readonly incarnation: number }>;
+}
+
 export class InvariantChecker {
   /** More than half of the cluster. */
   private readonly majority: number;
+  /** Set when persistence is checked (Chapter 6 on): each node's disk and votes, across restarts. */
+  private readonly durable: Map<NodeId, DurableRecord> | undefined;
 
-  constructor(readonly clusterSize: number) {
+  constructor(
+    readonly clusterSize: number,
+    persistence?: { readonly saved: Readonly<Record<NodeId, PersistentState>> },
+  ) {
     this.majority = Math.floor(clusterSize / 2) + 1;
+    if (persistence !== undefined) {
+      this.durable = new Map();
+      for (const [node, state] of Object.entries(persistence.saved)) this.durable.set(node, { disk: state, votes: new Map() });
+    }
   }
 
   private readonly records = new Map<NodeId, NodeRecord>();
@@ -158,6 +191,7 @@ export class InvariantChecker {
       this.records.set(node, record);
     }
     record.log = log;
+    if (this.durable !== undefined) this.checkPersistence(step, log, this.durable);
 
     // Apply in order, exactly once; and nobody applies something else at an index.
     const applied: number[] = [];
@@ -354,10 +388,12 @@ export class InvariantChecker {
         throw new InvariantViolation("One vote per term", `node ${node} granted its vote in term ${term} to ${earlier}, and then to ${sent.to} as well.`, step.time);
       }
       record.grants.set(term, sent.to);
-      if (term === after.currentTerm && after.votedFor !== sent.to) {
+      if (term === after.currentTerm && after.votedFor !== sent.to && !step.interrupted) {
         throw new InvariantViolation("One vote per term", `node ${node} granted ${sent.to} its vote in term ${term} but remembers votedFor ${JSON.stringify(after.votedFor)}: the next candidate of term ${term} could get its vote too.`, step.time);
       }
     }
+    // A node that crashed mid-step may have voted in memory without its reply leaving: that vote was never cast.
+    if (step.interrupted) return;
     if (before === null || after.currentTerm <= before.currentTerm || after.votedFor === null) return;
     // A newer term: any vote now must be one cast in it, during this step.
     const stoodItself = after.votedFor === node && after.role !== "follower";
@@ -453,6 +489,128 @@ export class InvariantChecker {
     });
     const expected = request.prevLogIndex + request.entries.length;
     if (reply.matchIndex !== expected) fail(`its reply said matchIndex ${reply.matchIndex}; this request vouches for exactly prevLogIndex + entries = ${expected}.`);
+  }
+
+  /**
+   * Persistence (Chapter 6 on): a node comes back exactly as it saved
+   * itself; everything a message says is on disk when it leaves; one vote
+   * per term, in every life; a leader counts its own copy only once saved.
+   */
+  private checkPersistence(step: NodeStep, log: readonly LogEntry[], durable: Map<NodeId, DurableRecord>): void {
+    const node = step.node;
+    const time = step.time;
+    let mine = durable.get(node);
+    if (mine === undefined) {
+      mine = { disk: null, votes: new Map() };
+      durable.set(node, mine);
+    }
+    const after = step.after;
+    if (step.input.kind === "boot") {
+      const disk = mine.disk;
+      const term = disk?.currentTerm ?? 0;
+      const votedFor = disk?.votedFor ?? null;
+      const saved = disk?.log ?? [];
+      const what = disk === null ? "nothing on its disk (term 0, no vote, an empty log)" : `term ${term}, votedFor ${votedFor ?? "null"}, log ${showLog(saved)} on its disk`;
+      const wrong: string[] = [];
+      // start() may already stand for election (a newer term, its own vote); nothing else changes at boot.
+      if (after.currentTerm < term) wrong.push(`currentTerm ${after.currentTerm}`);
+      else if (after.currentTerm === term && after.votedFor !== votedFor) wrong.push(`votedFor ${after.votedFor ?? "null"}`);
+      if (log.length !== saved.length || log.some((entry, i) => !sameEntry(entry, saved[i]!))) wrong.push(`log ${showLog(log)}`);
+      if (after.commitIndex !== 0) wrong.push(`commitIndex ${after.commitIndex} (the disk does not say what was committed)`);
+      if (after.lastApplied !== 0) wrong.push(`lastApplied ${after.lastApplied} (its state machine starts empty)`);
+      if (wrong.length > 0) {
+        throw new InvariantViolation(
+          "Restart from what you saved",
+          `node ${node} ${step.input.restart ? "restarted" : "booted"} with ${what}, but came back with ${wrong.join(", ")}.`,
+          time,
+        );
+      }
+    }
+    const fail = (rule: Guarantee, detail: string): never => {
+      throw new InvariantViolation(rule, detail, time);
+    };
+    for (const effect of step.effects) {
+      if (effect.kind === "save") {
+        const before = mine.disk;
+        const state = effect.state;
+        if (before !== null && state.currentTerm < before.currentTerm) {
+          throw new InvariantViolation("Terms only grow", `node ${node} saved term ${state.currentTerm} over term ${before.currentTerm} on its disk (${describeStepInput(step)}): after a crash it would come back in the past.`, time);
+        }
+        mine.disk = state;
+        continue;
+      }
+      const sent = sentTo(effect);
+      if (sent === undefined) continue;
+      this.checkSavedBeforeSending(node, sent.to, sent.message, step, mine, fail);
+    }
+    // A leader's own copy counts toward a majority only once it is on disk.
+    const before = step.before;
+    if (after.role === "leader" && before !== null && after.commitIndex > before.commitIndex) {
+      const n = after.commitIndex;
+      const own = entryAt({ log }, n);
+      const disk = mine.disk;
+      const onDisk = disk === null ? undefined : entryAt(disk, n);
+      if (own !== undefined && (onDisk === undefined || !sameEntry(onDisk, own))) {
+        fail(
+          "Save before you acknowledge",
+          `leader ${node} of term ${after.currentTerm} set commitIndex to ${n} (${describeStepInput(step)}), counting its own copy of ${showEntry(own)}, but its disk holds ${onDisk === undefined ? `only ${disk === null ? 0 : lastIndex(disk)} entries` : showEntry(onDisk)} there: had it crashed now, it would come back without an entry it counted as stored.`,
+        );
+      }
+    }
+  }
+
+  /** What one message says must already be on the sender's disk. */
+  private checkSavedBeforeSending(node: NodeId, to: NodeId, message: Message, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
+    const disk = mine.disk;
+    const diskTerm = disk?.currentTerm ?? 0;
+    const diskVote = disk?.votedFor ?? null;
+    const crashNow = "had it crashed right after sending";
+    const vote = (term: number, candidate: NodeId): void => {
+      const earlier = mine.votes.get(term);
+      if (earlier !== undefined && earlier.candidate !== candidate) {
+        const who = earlier.candidate === node ? "itself (it stood as a candidate)" : earlier.candidate;
+        const between = earlier.incarnation !== step.incarnation ? ", crashed, restarted," : "";
+        throw new InvariantViolation(
+          "One vote per term",
+          `node ${node} voted for ${who} in term ${term}${between} and then (${describeStepInput(step)}) voted for ${candidate === node ? "itself" : candidate} in term ${term} as well${between === "" ? "" : ": it came back without the vote it had cast"}.`,
+          step.time,
+        );
+      }
+      mine.votes.set(term, { candidate, incarnation: step.incarnation });
+    };
+    if (message.type === "RequestVote") {
+      if (diskTerm === message.term && diskVote !== node) {
+        fail("Save before you stand", `node ${node} asked ${to} for its vote in term ${message.term} (${describeStepInput(step)}), but its disk says votedFor ${diskVote ?? "null"} in term ${diskTerm}: ${crashNow}, it could vote for another candidate in the term it stands in.`);
+      }
+      vote(message.term, node);
+    } else if (message.type === "RequestVoteReply" && message.voteGranted) {
+      if (diskTerm !== message.term || diskVote !== to) {
+        fail("Save before you answer", `node ${node} granted ${to} its vote in term ${message.term} (${describeStepInput(step)}), but its disk says votedFor ${diskVote ?? "null"} in term ${diskTerm}: ${crashNow}, it would come back free to vote for another candidate in term ${message.term}.`);
+      }
+      vote(message.term, to);
+    } else if (message.type === "AppendEntriesReply" && message.success && step.input.kind === "deliver" && step.input.message.type === "AppendEntries") {
+      const request = step.input.message;
+      const saved = disk ?? { log: [] as readonly LogEntry[] };
+      const missing = (index: number, expected: LogEntry | undefined, term: number): string | undefined => {
+        const held = entryAt(saved, index);
+        if (held === undefined) return `its disk holds only ${lastIndex(saved)} entr${lastIndex(saved) === 1 ? "y" : "ies"}, nothing at index ${index}`;
+        if (expected !== undefined ? !sameEntry(held, expected) : held.term !== term) return `its disk holds ${showEntry(held)} at index ${index}`;
+        return undefined;
+      };
+      let problem = request.prevLogIndex > 0 ? missing(request.prevLogIndex, undefined, request.prevLogTerm) : undefined;
+      for (let offset = 0; problem === undefined && offset < request.entries.length; offset++) {
+        problem = missing(request.prevLogIndex + 1 + offset, request.entries[offset], 0);
+      }
+      if (problem !== undefined) {
+        fail("Save before you acknowledge", `node ${node} acknowledged its log up to index ${message.matchIndex} to leader ${to} (term ${message.term}), but ${problem}: ${crashNow}, it would come back without entries the leader counts as stored on ${node}.`);
+      }
+    }
+    // Whatever the message, its term must be on disk.
+    if (message.term > diskTerm) {
+      // A candidate's or a leader's term comes from standing; any other message's from a term it heard of.
+      const stood = message.type === "RequestVote" || message.type === "AppendEntries";
+      fail(stood ? "Save before you stand" : "Save before you answer", `node ${node} sent ${to} a ${message.type} of term ${message.term} (${describeStepInput(step)}), but its disk says term ${diskTerm}: ${crashNow}, it would come back in term ${diskTerm}, the term it had already left behind.`);
+    }
   }
 
   /** A crashed node is out of the checks until it boots again. */

@@ -83,7 +83,8 @@ export type Effect =
   | { readonly kind: "to-scripted"; readonly to: NodeId; readonly message: Message; readonly messageId: number }
   | { readonly kind: "timer-cancel"; readonly timer: TimerName }
   | { readonly kind: "apply"; readonly index: number; readonly entry: LogEntry }
-  | { readonly kind: "save" }
+  /** What it wrote to its disk (the world's checked copy). */
+  | { readonly kind: "save"; readonly state: PersistentState }
   | { readonly kind: "note"; readonly text: string };
 
 /** Where a sent message went (for effects that are sends). */
@@ -119,6 +120,8 @@ export interface NodeStep {
   /** A leader's matchIndex and nextIndex, when its view shows them (the contract's optional fields). */
   readonly matchIndex: Readonly<Record<NodeId, number>> | undefined;
   readonly nextIndex: Readonly<Record<NodeId, number>> | undefined;
+  /** The node crashed at an armed crash point during this step: what it would have done after that point never happened. */
+  readonly interrupted: boolean;
 }
 
 /** The node's code threw, or broke the contract while acting. */
@@ -295,6 +298,42 @@ export class NodeHost {
     this.forcedDraws = [...(forcedDraws ?? [])];
   }
 
+  /**
+   * A crash armed at a point inside the node's handlers: before or after
+   * its n-th send or save (counted from when it was armed). A crash between
+   * events cannot show that a node saved too late; one between its save and
+   * its send, or its send and its save, can.
+   */
+  crashPoint: { readonly when: "before" | "after"; readonly what: "send" | "save"; remaining: number; readonly description: string } | undefined;
+  /** The crash point was reached: the rest of this step does nothing, and the world crashes the node when it returns. */
+  dying = false;
+
+  /** Arm a crash point (see crashPoint). */
+  armCrash(when: "before" | "after", what: "send" | "save", nth: number): void {
+    if (!Number.isInteger(nth) || nth < 1) throw new Error(`crashAt: nth must be 1 or more, not ${nth}`);
+    const ordinal = nth === 1 ? "1st" : nth === 2 ? "2nd" : nth === 3 ? "3rd" : `${nth}th`;
+    this.crashPoint = { when, what, remaining: nth, description: `${when} its ${ordinal} ${what}` };
+  }
+
+  /** Called before a send or save: true when the node crashes right here, before it. */
+  crashBefore(what: "send" | "save"): boolean {
+    const point = this.crashPoint;
+    if (point === undefined || point.what !== what) return false;
+    if (point.when === "before") {
+      if (--point.remaining > 0) return false;
+      this.dying = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** Called after a send or save: the node crashes right after it. */
+  crashAfter(what: "send" | "save"): void {
+    const point = this.crashPoint;
+    if (point === undefined || point.what !== what || point.when !== "after") return;
+    if (--point.remaining === 0) this.dying = true;
+  }
+
   /** Whether the node is running: booted, not crashed, not paused. */
   get running(): boolean {
     return this.up && !this.paused;
@@ -327,6 +366,8 @@ export class NodeHost {
   }
 
   crash(): void {
+    this.dying = false;
+    this.crashPoint = undefined;
     this.up = false;
     this.paused = false;
     this.node = null;
@@ -417,7 +458,7 @@ export class NodeHost {
     }
     if (failed && thrown instanceof HarnessError) throw thrown;
     if (failed) {
-      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects, matchIndex: undefined, nextIndex: undefined };
+      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects, matchIndex: undefined, nextIndex: undefined, interrupted: this.dying };
       if (thrown instanceof RunawayNode) throw attachStep(thrown, partial);
       throw attachStep(new NodeFailure(this.id, describeInput(input), time, thrown), partial);
     }
@@ -441,7 +482,7 @@ export class NodeHost {
         this.keepLeaderIndexes = true;
       }
     } catch (error) {
-      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects, matchIndex: undefined, nextIndex: undefined };
+      const partial: NodeStep = { node: this.id, incarnation: this.incarnation, time, input, before, after: before ?? INITIAL, log: undefined, effects, matchIndex: undefined, nextIndex: undefined, interrupted: this.dying };
       throw attachStep(new NodeFailure(this.id, `reporting its state (inspect) after ${describeInput(input)}`, time, error), partial);
     } finally {
       current.active = false;
@@ -452,7 +493,7 @@ export class NodeHost {
     if (this.keepLeaderIndexes) this.keepLeaderIndexes = false;
     else this.leaderIndexes = matchIndex === undefined && nextIndex === undefined ? undefined : { matchIndex, nextIndex };
     // One shape for every step (the checker and the trace read millions of them).
-    return { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects, matchIndex, nextIndex };
+    return { node: this.id, incarnation: this.incarnation, time, input, before, after, log, effects, matchIndex, nextIndex, interrupted: this.dying };
   }
 
   /** Set for one step: the leader's indexes were not read, and the last ones read stand. */
@@ -579,7 +620,8 @@ export class NodeHost {
     const services = this.services;
     const peers = Object.freeze(services.nodes.filter((id) => id !== this.id));
     const incarnation = this.incarnation;
-    const alive = (): boolean => host.up && host.incarnation === incarnation;
+    // A node that crashed in the middle of a step (a crash point) does nothing more.
+    const alive = (): boolean => host.up && host.incarnation === incarnation && !host.dying;
     const timerName = (name: unknown, what: string): TimerName => {
       if (typeof name !== "string" || !TIMER_NAMES.includes(name as TimerName)) {
         host.breach(new ContractBroken(`${what}(${JSON.stringify(name)}): there is no timer of that name; the timers are ${TIMER_NAMES.map((t) => `"${t}"`).join(" and ")}.`));
@@ -613,8 +655,10 @@ export class NodeHost {
           if (error instanceof MalformedMessage) host.breach(new ContractBroken(`it sent ${to} a malformed message: ${error.message}`));
           throw error;
         }
+        if (host.crashBefore("send")) return;
         host.countSend();
         services.send(host, to, copy);
+        host.crashAfter("send");
       },
       setTimer(name: TimerName, delayMs: number): void {
         const timer = timerName(name, "setTimer");
@@ -655,8 +699,11 @@ export class NodeHost {
       },
       save(state: PersistentState): void {
         if (!alive()) return;
-        host.disk = host.checkSaved(state);
-        host.effect({ kind: "save" });
+        if (host.crashBefore("save")) return;
+        const copy = host.checkSaved(state);
+        host.disk = copy;
+        host.effect({ kind: "save", state: copy });
+        host.crashAfter("save");
       },
       note(text: string): void {
         host.effect({ kind: "note", text: String(text) });

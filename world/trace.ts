@@ -13,7 +13,7 @@ export type { DropReason };
 
 export type TraceEvent =
   | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number; readonly lastLogTerm?: number }
-  | { readonly time: number; readonly kind: "crash"; readonly node: NodeId }
+  | { readonly time: number; readonly kind: "crash"; readonly node: NodeId; readonly during?: string }
   | {
       readonly time: number;
       readonly kind: "send";
@@ -64,7 +64,7 @@ export type TraceEvent =
       readonly lastTerm?: number;
     }
   | { readonly time: number; readonly kind: "apply"; readonly node: NodeId; readonly index: number; readonly entry: LogEntry }
-  | { readonly time: number; readonly kind: "save"; readonly node: NodeId }
+  | { readonly time: number; readonly kind: "save"; readonly node: NodeId; readonly term?: number; readonly votedFor?: NodeId | null; readonly logLength?: number }
   | { readonly time: number; readonly kind: "network"; readonly description: string }
   | { readonly time: number; readonly kind: "note"; readonly node: NodeId; readonly text: string };
 
@@ -211,7 +211,7 @@ export function effectEvents(sink: TraceSink, node: NodeId, time: number, effect
       sink.record({ time, kind: "apply", node, index: effect.index, entry: effect.entry });
       return;
     case "save":
-      sink.record({ time, kind: "save", node });
+      sink.record({ time, kind: "save", node, term: effect.state.currentTerm, votedFor: effect.state.votedFor, logLength: effect.state.log.length });
       return;
     case "note":
       sink.record({ time, kind: "note", node, text: effect.text });
@@ -264,10 +264,11 @@ export function describeEvent(event: TraceEvent, short = false): string {
   switch (event.kind) {
     case "boot": {
       const disk = event.term > 0 || event.logLength > 0 ? ` (term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"})` : "";
-      return `${event.restart ? "restarts from its saved state" : "boots"}${disk}`;
+      if (!event.restart) return `boots${disk}`;
+      return `restarts; its disk holds ${event.term > 0 || event.logLength > 0 ? `term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}` : "nothing saved yet"}`;
     }
     case "crash":
-      return "crashes";
+      return event.during === undefined ? "crashes" : `crashes (${event.during}, in the middle of this step)`;
     case "send":
       return `→${event.to} ${message(event.message)}${event.arrivesAt === undefined ? " (lost)" : ""}${event.duplicated ? " (x2)" : ""}`;
     case "deliver":
@@ -295,7 +296,7 @@ export function describeEvent(event: TraceEvent, short = false): string {
     case "apply":
       return `applies ${event.index}: "${event.entry.command}" (term ${event.entry.term})`;
     case "save":
-      return "saves state";
+      return event.term === undefined ? "saves state" : `saves term ${event.term}, votedFor ${event.votedFor ?? "null"}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}`;
     case "network":
       return event.description;
     case "note":

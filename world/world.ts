@@ -67,6 +67,21 @@ export interface WorldOptions {
   readonly traceLimit?: number;
   /** Where to write the trace (default: an in-memory Trace, readable as `world.trace`). */
   readonly trace?: TraceSink;
+  /**
+   * Check persistence (Chapter 6 on): every message a node sends is backed
+   * by what is on its disk, a restarted node comes back exactly as it
+   * saved itself, and one vote per term holds across restarts. Off for
+   * the chapters before, whose nodes are not asked to save anything yet.
+   */
+  readonly checkPersistence?: boolean;
+  /**
+   * Drop messages that reach a node in a later life than the one they
+   * were sent to (sent before it crashed, arriving after it restarted).
+   * Off by default: in Raft's model a message travels to a server, not to
+   * one run of its process, and a restarted server must cope with old
+   * messages. A test turns it on to rule them out.
+   */
+  readonly dropMessagesToEarlierLives?: boolean;
 }
 
 export const DEFAULT_TIMING: Timing = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 };
@@ -121,6 +136,8 @@ export class World {
   private readonly interceptors: Interceptor[] = [];
   /** The node code copies every message it receives itself (the sandbox does). */
   private readonly copiesMessages: boolean;
+  /** See WorldOptions.dropMessagesToEarlierLives. */
+  dropMessagesToEarlierLives: boolean;
 
   constructor(options: WorldOptions) {
     this.seed = options.seed;
@@ -128,7 +145,8 @@ export class World {
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.net = new Network(this.seed, this.nodes, options.network);
-    this.checker = new InvariantChecker(this.nodes.length);
+    this.checker = new InvariantChecker(this.nodes.length, options.checkPersistence === true ? { saved: options.saved ?? {} } : undefined);
+    this.dropMessagesToEarlierLives = options.dropMessagesToEarlierLives === true;
     this.memory = options.trace ? undefined : new Trace(options.traceLimit ?? 0);
     this.sink = options.trace ?? this.memory!;
     this.copiesMessages = copiesMessages(options.createNode);
@@ -504,6 +522,24 @@ export class World {
     this.sink.record({ time: this.clock, kind: "crash", node: id });
   }
 
+  /**
+   * Arm a crash inside node `id`'s code: it crashes `when` ("before" or
+   * "after") its `nth` send or save from now on, in the middle of whatever
+   * it is handling. What it did up to that point stands (messages sent,
+   * state saved); nothing after it happens. This is how a test shows that
+   * a node saved too late: crash it between its send and its save.
+   */
+  crashAt(id: NodeId, point: { readonly when: "before" | "after"; readonly what: "send" | "save"; readonly nth?: number }): void {
+    const host = this.host(id);
+    if (host.scripted) throw new Error(`node ${id} is scripted by the test; it has no code to crash in`);
+    host.armCrash(point.when, point.what, point.nth ?? 1);
+  }
+
+  /** Take back a crash point armed with crashAt that has not been reached yet. */
+  disarmCrash(id: NodeId): void {
+    this.host(id).crashPoint = undefined;
+  }
+
   /** A crashed node boots again from what it saved to disk. */
   restart(id: NodeId): void {
     const host = this.host(id);
@@ -543,6 +579,16 @@ export class World {
   /** Trace a node step and check it; a failed step is traced too, for the report. */
   private observe(step: NodeStep, host: NodeHost): void {
     recordStep(this.sink, step);
+    if (host.dying) {
+      // It crashed at an armed point in this step: what it did after that point never happened.
+      const description = host.crashPoint?.description ?? "mid-step";
+      this.checker.afterStep(step, host.mirror.entries);
+      if (this.stepListeners.length > 0) for (const listener of this.stepListeners) listener(step);
+      host.crash();
+      this.checker.crashed(host.id);
+      this.sink.record({ time: this.clock, kind: "crash", node: host.id, during: description });
+      return;
+    }
     this.checker.afterStep(step, host.mirror.entries);
     if (this.stepListeners.length > 0) for (const listener of this.stepListeners) listener(step);
   }
@@ -642,6 +688,7 @@ export class World {
     let reason: DropReason | undefined;
     if (!host.up || host.node === null) reason = "crashed";
     else if (host.paused) reason = "paused";
+    else if (this.dropMessagesToEarlierLives && delivery.incarnation !== host.incarnation) reason = "old incarnation";
     else if (!this.net.canReachAt(delivery.fromIndex, host.index)) reason = "partition";
     if (reason !== undefined) {
       this.sink.record({ time: this.clock, kind: "drop", from: delivery.from, to: host.id, message: delivery.message, messageId: delivery.messageId, reason });

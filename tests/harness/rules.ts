@@ -64,4 +64,14 @@ export const RULE = {
     "Leaders send each follower the entries it is missing, batched into AppendEntries (Figure 2): each entry travels to each follower about once.",
   commitsGrow: "commitIndex: index of highest log entry known to be committed (initialized to 0, increases monotonically) (Figure 2, State).",
   termsGrow: "currentTerm: latest term server has seen (initialized to 0 on first boot, increases monotonically) (Figure 2, State).",
+  restartFromDisk:
+    "Persistent state on all servers: currentTerm, votedFor, log[] (Figure 2, State): a server that restarts comes back with exactly what it saved; commitIndex and lastApplied are volatile and start again at 0.",
+  replayAfterRestart:
+    "All Servers: if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2). After a restart the state machine starts empty and lastApplied at 0: committed entries are applied again from index 1, once each, as the leader says they are committed.",
+  persistBeforeReply:
+    "Persistent state on all servers (updated on stable storage before responding to RPCs): currentTerm, votedFor, log[] (Figure 2, State). What a reply says must be on disk before it leaves.",
+  voteSurvivesCrash:
+    "Each server will vote for at most one candidate in a given term (§5.2); votedFor is persistent state (Figure 2, State), so a vote cast before a crash is still cast after it.",
+  survivesCrashes:
+    "Raft guarantees safety under all non-Byzantine conditions, including crashes and restarts (§5): an entry committed before a crash is still committed after every node restarts, and the cluster goes on committing new commands once a majority is back.",
 } as const;

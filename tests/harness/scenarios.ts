@@ -3,6 +3,7 @@
  * peers, message builders, and ways to read what a node sent.
  */
 import type { AppendEntries, AppendEntriesReply, CreateNode, LogEntry, Message, NodeId, PersistentState, RequestVote, RequestVoteReply } from "../../world/contract.ts";
+import { entriesFrom, type HasLog } from "../../world/log.ts";
 import { nodeIds, type World, type WorldOptions } from "../../world/world.ts";
 import { world } from "./graded.ts";
 
@@ -124,7 +125,17 @@ export function appliedCommands(w: World, id: NodeId): string[] {
   return w.applied(id).map((a) => a.entry.command);
 }
 
-/** A log in a few words: [1:a 1:b 2:x]. */
-export function showLog(log: readonly LogEntry[]): string {
-  return `[${log.map((e) => `${e.term}:${e.command}`).join(" ")}]`;
+/** A log in a few words: [1:a 1:b 2:x]. The world's own, so tests and traces write logs alike. */
+export { showLog } from "../../world/log.ts";
+
+/**
+ * A node's whole log as a list of entries, index 1 first: what a test
+ * compares, with another node's log or with the log it expects
+ * (`showLog(logEntries(v)) === "[1:a 2:x]"`). It goes through world/log.ts
+ * like every other read of a log, because from the snapshot chapter on a
+ * log array may begin after a snapshot and only those helpers will know.
+ * Compare the list whole; to look up an index, use entryAt or termAt.
+ */
+export function logEntries(view: HasLog): readonly LogEntry[] {
+  return entriesFrom(view, 1);
 }

@@ -600,6 +600,9 @@ describe("the world's API for tests", () => {
   });
 
   test("the trace shows how a log changed: appended, cut, replaced", () => {
+    // The puppet plays a node editing its own log array (cut to 1 entry,
+    // then append), which is exactly what the trace must describe; a node's
+    // array is its own business. Reading a log goes through world/log.ts.
     const p = puppets({
       start: (n) => {
         n.log.push({ term: 1, command: "a" }, { term: 1, command: "b" }, { term: 1, command: "c" });
