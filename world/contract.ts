@@ -2,9 +2,15 @@
  * The node contract: read this file first.
  *
  * Every chapter's node speaks this one contract. It only grows: what a
- * later chapter adds is optional (a field a node may leave out, a message
- * an earlier node never sends), so a node written for an earlier chapter
- * keeps working unchanged. A Raft node is a small state machine:
+ * later chapter adds is optional and additive (a field a node may leave
+ * out, a message an earlier node never sends), so a node written for an
+ * earlier chapter keeps working unchanged when a later one extends it.
+ * Two rules are fixed for every chapter, because the suites depend on
+ * them: a new leader does not append a no-op entry when it wins (so the
+ * log indexes the tests expect stay true for every later node), and only
+ * the world starts a snapshot (Chapter 9), never a node on its own.
+ *
+ * A Raft node is a small state machine:
  *
  *   it is told about       a message arriving, a timer firing, a client's command
  *   it acts by             sending messages, setting timers, applying committed
@@ -107,6 +113,19 @@ export interface AppendEntriesReply {
    * instead of one entry per round trip.
    */
   readonly lastLogIndex: number;
+  /**
+   * Optional, on a refusal (Chapter 7 on): the term of the follower's entry
+   * at prevLogIndex, the one that conflicts with the leader's. Absent when
+   * the follower's log is too short to hold an entry at prevLogIndex.
+   */
+  readonly conflictTerm?: number;
+  /**
+   * Optional, on a refusal (Chapter 7 on): where the leader should look
+   * next. With conflictTerm, the first index of that term in the
+   * follower's log; without it, the index just past the follower's last
+   * entry. The world checks that a hint is honest.
+   */
+  readonly conflictIndex?: number;
 }
 
 /** Every message a node can send or receive. */

@@ -16,7 +16,7 @@
  * more than the replies said; entries are applied in order, exactly once.
  */
 import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState } from "./contract.ts";
-import { entryAt, lastIndex, sameEntry, showLog } from "./log.ts";
+import { entryAt, lastIndex, sameEntry, showLog, termAt } from "./log.ts";
 import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
 
 /** "while handling AppendEntries(...) from B" */
@@ -42,7 +42,8 @@ export type Guarantee =
   | "Restart from what you saved"
   | "Save before you answer"
   | "Save before you stand"
-  | "Save before you acknowledge";
+  | "Save before you acknowledge"
+  | "A refusal's hint is honest";
 
 /** The rules a single node breaks on its own (the rest need two nodes to disagree). */
 export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
@@ -59,6 +60,7 @@ export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
   "Save before you answer",
   "Save before you stand",
   "Save before you acknowledge",
+  "A refusal's hint is honest",
 ]);
 
 /** Each guarantee in the paper's words (Figure 3) or Figure 2's. */
@@ -92,6 +94,8 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "On conversion to candidate: increment currentTerm, vote for self (Figure 2, Candidates). Both are persistent state, updated on stable storage (Figure 2, State) before the RequestVote RPCs go out: a candidate that forgot them in a crash could come back in an old term, or vote for another candidate in the term it stood in.",
   "Save before you acknowledge":
     "log[] is persistent state, updated on stable storage before responding to RPCs (Figure 2, State): a follower's successful AppendEntries reply vouches for entries that must already be on its disk, and a leader counts its own copy of an entry toward a majority only once that entry is on its disk.",
+  "A refusal's hint is honest":
+    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3): conflictTerm is the term of its entry at prevLogIndex and conflictIndex the first index of that term in its log; a log too short to hold prevLogIndex gives no conflictTerm, and conflictIndex just past its last entry.",
   "Restart from what you saved":
     "Persistent state on all servers: currentTerm, votedFor, log[] (Figure 2, State): a server that restarts comes back with exactly what it saved. commitIndex and lastApplied are volatile state (Figure 2): they start again at 0, and the state machine is rebuilt by applying the log again as the leader says it is committed.",
 };
@@ -345,6 +349,10 @@ export class InvariantChecker {
       const leader = step.input.from;
       for (const effect of step.effects) {
         const sent = sentTo(effect);
+        if (sent !== undefined && sent.to === leader && sent.message.type === "AppendEntriesReply" && !sent.message.success) {
+          if (sent.message.conflictIndex !== undefined || sent.message.conflictTerm !== undefined) this.honestHint(node, request, sent.message, log, time);
+          continue;
+        }
         if (sent !== undefined && sent.to === leader && sent.message.type === "AppendEntriesReply" && sent.message.success) {
           this.successfulAppend(node, request, sent.message, log, time);
           // Remember what it vouched for, to hold it to it while the term lasts.
@@ -611,6 +619,38 @@ export class InvariantChecker {
       const stood = message.type === "RequestVote" || message.type === "AppendEntries";
       fail(stood ? "Save before you stand" : "Save before you answer", `node ${node} sent ${to} a ${message.type} of term ${message.term} (${describeStepInput(step)}), but its disk says term ${diskTerm}: ${crashNow}, it would come back in term ${diskTerm}, the term it had already left behind.`);
     }
+  }
+
+  /**
+   * A follower refused an AppendEntries and said where the conflict is
+   * (Chapter 7's hint): the hint must be true of its log, or the leader
+   * would skip entries that match, or probe where nothing can.
+   */
+  private honestHint(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, log: readonly LogEntry[], time: number): void {
+    // A refusal for an old term says nothing about the logs.
+    if (reply.term !== request.term) return;
+    const view = { log };
+    const last = lastIndex(view);
+    const { conflictTerm, conflictIndex } = reply;
+    const said = `conflictTerm ${conflictTerm ?? "(none)"}, conflictIndex ${conflictIndex ?? "(none)"}`;
+    const fail = (why: string): never => {
+      throw new InvariantViolation(
+        "A refusal's hint is honest",
+        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log: ${showLog(log.length <= 12 ? log : log.slice(-12))}${log.length > 12 ? `, the last 12 of ${log.length}` : ""}).`,
+        time,
+      );
+    };
+    if (request.prevLogIndex > last) {
+      if (conflictTerm !== undefined) fail(`its log has only ${last} entries, so there is no entry at ${request.prevLogIndex} to have a term: leave conflictTerm out`);
+      if (conflictIndex !== last + 1) fail(`its log is too short (${last} entries), so the leader should try next just past its end, at ${last + 1}`);
+      return;
+    }
+    const held = termAt(view, request.prevLogIndex);
+    if (conflictTerm === undefined) fail(`it holds an entry at ${request.prevLogIndex}, of term ${held}: that is the conflicting term to report`);
+    if (conflictTerm !== held) fail(`its entry at ${request.prevLogIndex} has term ${held}, not ${conflictTerm}`);
+    let first = request.prevLogIndex;
+    while (first > 1 && termAt(view, first - 1) === held) first--;
+    if (conflictIndex !== first) fail(`the first entry of term ${held} in its log is at index ${first}`);
   }
 
   /** A crashed node is out of the checks until it boots again. */

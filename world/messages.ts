@@ -11,7 +11,7 @@
  * a negative index) is stopped on the spot with the field named, instead
  * of confusing the node that receives it.
  */
-import type { LogEntry, Message, MessageType, NodeId, TimerName } from "./contract.ts";
+import type { AppendEntriesReply, LogEntry, Message, MessageType, NodeId, TimerName } from "./contract.ts";
 
 /** The timers of the contract; anything else is a typo. */
 export const TIMER_NAMES: readonly TimerName[] = ["election", "heartbeat"];
@@ -29,6 +29,14 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   RequestVoteReply: ["term", "voteGranted"],
   AppendEntries: ["term", "leaderId", "prevLogIndex", "prevLogTerm", "entries", "leaderCommit"],
   AppendEntriesReply: ["term", "success", "matchIndex", "lastLogIndex"],
+};
+
+/** Fields a later chapter added (world/contract.ts): a message may leave them out. */
+const OPTIONAL_FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
+  RequestVote: [],
+  RequestVoteReply: [],
+  AppendEntries: [],
+  AppendEntriesReply: ["conflictTerm", "conflictIndex"],
 };
 
 const WHOLE = "a whole number, 0 or more";
@@ -97,9 +105,10 @@ export function checkOutgoing(value: unknown, nodes: readonly NodeId[]): Message
   let count = 0;
   for (const _key in raw) count++;
   if (count !== fields.length + 1) {
+    const optional = OPTIONAL_FIELDS[type];
     for (const key in raw) {
-      if (key !== "type" && !fields.includes(key)) {
-        throw new MalformedMessage(`${type} has a field "${key}" that the contract does not have; its fields are ${fields.join(", ")}.`);
+      if (key !== "type" && !fields.includes(key) && !optional.includes(key)) {
+        throw new MalformedMessage(`${type} has a field "${key}" that the contract does not have; its fields are ${[...fields, ...optional.map((f) => `${f} (optional)`)].join(", ")}.`);
       }
     }
   }
@@ -115,14 +124,19 @@ export function checkOutgoing(value: unknown, nodes: readonly NodeId[]): Message
       };
     case "RequestVoteReply":
       return { type, term: whole(raw.term, type, "term"), voteGranted: flag(raw.voteGranted, type, "voteGranted") };
-    case "AppendEntriesReply":
-      return {
+    case "AppendEntriesReply": {
+      const reply: { -readonly [K in keyof AppendEntriesReply]: AppendEntriesReply[K] } = {
         type,
         term: whole(raw.term, type, "term"),
         success: flag(raw.success, type, "success"),
         matchIndex: whole(raw.matchIndex, type, "matchIndex"),
         lastLogIndex: whole(raw.lastLogIndex, type, "lastLogIndex"),
       };
+      // Chapter 7's hints, when a node gives them.
+      if (raw.conflictTerm !== undefined) reply.conflictTerm = whole(raw.conflictTerm, type, "conflictTerm");
+      if (raw.conflictIndex !== undefined) reply.conflictIndex = whole(raw.conflictIndex, type, "conflictIndex");
+      return reply;
+    }
     case "AppendEntries": {
       const source = raw.entries;
       if (!Array.isArray(source)) throw new MalformedMessage(`AppendEntries.entries is ${source === undefined ? "missing" : show(source)}; it must be an array of log entries { term, command }.`);
@@ -169,7 +183,7 @@ export function messageBytes(message: Message): number {
     case "RequestVoteReply":
       return 1 + 8 + 1;
     case "AppendEntriesReply":
-      return 1 + 8 + 1 + 8 + 8;
+      return 1 + 8 + 1 + 8 + 8 + (message.conflictTerm === undefined ? 0 : 8) + (message.conflictIndex === undefined ? 0 : 8);
     case "AppendEntries": {
       let bytes = 1 + 8 + 2 + 8 + 8 + 8 + 4;
       for (const entry of message.entries) bytes += 8 + entry.command.length;

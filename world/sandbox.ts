@@ -239,8 +239,13 @@ const PRELUDE = String.raw`(function (host) {
         return { type: m.type, term: m.term, voteGranted: m.voteGranted };
       case "AppendEntries":
         return { type: m.type, term: m.term, leaderId: m.leaderId, prevLogIndex: m.prevLogIndex, prevLogTerm: m.prevLogTerm, entries: copyEntries(m.entries), leaderCommit: m.leaderCommit };
-      case "AppendEntriesReply":
-        return { type: m.type, term: m.term, success: m.success, matchIndex: m.matchIndex, lastLogIndex: m.lastLogIndex };
+      case "AppendEntriesReply": {
+        const reply = { type: m.type, term: m.term, success: m.success, matchIndex: m.matchIndex, lastLogIndex: m.lastLogIndex };
+        // Chapter 7's optional hints, only when given: older nodes never see the keys.
+        if (m.conflictTerm !== undefined) reply.conflictTerm = m.conflictTerm;
+        if (m.conflictIndex !== undefined) reply.conflictIndex = m.conflictIndex;
+        return reply;
+      }
     }
     throw new ErrorType("unknown message type " + StringType(m.type));
   }

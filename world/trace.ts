@@ -5,7 +5,7 @@
  * whole run as a timeline with one column per node, and can write it as a
  * Mermaid sequence diagram.
  */
-import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
+import type { AppendEntriesReply, LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
 import type { DropReason } from "./network.ts";
 import type { Effect, NodeStep } from "./node-host.ts";
 
@@ -219,6 +219,12 @@ export function effectEvents(sink: TraceSink, node: NodeId, time: number, effect
   }
 }
 
+/** ", conflict at 4 (term 2)": a refusal's hint, when it gives one (Chapter 7). */
+function conflictText(message: AppendEntriesReply): string {
+  if (message.conflictIndex === undefined && message.conflictTerm === undefined) return "";
+  return `, conflict at ${message.conflictIndex ?? "?"}${message.conflictTerm === undefined ? " (log too short)" : ` (term ${message.conflictTerm})`}`;
+}
+
 /** A message in a few words: `RequestVote(term 4, C, last 0/0)`. */
 export function describeMessage(message: Message): string {
   switch (message.type) {
@@ -233,7 +239,7 @@ export function describeMessage(message: Message): string {
     case "AppendEntriesReply":
       return message.success
         ? `AppendOk(term ${message.term}, match ${message.matchIndex})`
-        : `AppendRefused(term ${message.term}, last ${message.lastLogIndex})`;
+        : `AppendRefused(term ${message.term}, last ${message.lastLogIndex}${conflictText(message)})`;
   }
 }
 
@@ -247,7 +253,7 @@ export function shortMessage(message: Message): string {
     case "AppendEntries":
       return `AE t${message.term} p${message.prevLogIndex}/${message.prevLogTerm}${message.entries.length > 0 ? ` +${message.entries.length}` : ""} c${message.leaderCommit}`;
     case "AppendEntriesReply":
-      return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}`;
+      return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}${message.conflictIndex === undefined ? "" : ` c${message.conflictIndex}${message.conflictTerm === undefined ? "" : `/${message.conflictTerm}`}`}`;
   }
 }
 
@@ -255,7 +261,7 @@ export function shortMessage(message: Message): string {
 export const TIMELINE_LEGEND = [
   "→X sent to X, ←X received from X.  RV t2 l3/1: RequestVote, term 2, last log index 3 of term 1.",
   "vote t2 yes|no: its reply.  AE t2 p3/1 +2 c1: AppendEntries, term 2, prevLogIndex 3, prevLogTerm 1, 2 entries (none: a heartbeat), leaderCommit 1.",
-  "ok t2 m5: success, matchIndex 5.  no t2 l3: refused, the follower's last log index is 3.",
+  "ok t2 m5: success, matchIndex 5.  no t2 l3: refused, the follower's last log index is 3 (c2/1: its hint, conflictIndex 2 of conflictTerm 1).",
 ].join("\n");
 
 /** One event in one line, as the node it happened on would tell it. */

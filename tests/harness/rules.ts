@@ -74,4 +74,10 @@ export const RULE = {
     "Each server will vote for at most one candidate in a given term (§5.2); votedFor is persistent state (Figure 2, State), so a vote cast before a crash is still cast after it.",
   survivesCrashes:
     "Raft guarantees safety under all non-Byzantine conditions, including crashes and restarts (§5): an entry committed before a crash is still committed after every node restarts, and the cluster goes on committing new commands once a majority is back.",
+  conflictHint:
+    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3); a log too short to hold prevLogIndex says so with the index just past its end.",
+  fastBackup:
+    "If AppendEntries fails because of log inconsistency: decrement nextIndex and retry (Figure 2), with the follower's hint one AppendEntries RPC per term with conflicting entries, rather than one per entry (§5.3). nextIndex never backs up to or below what the follower has confirmed (matchIndex).",
+  probe:
+    "Until a leader knows where a follower's log matches its own (a successful reply at prevLogIndex), its AppendEntries is a probe: it carries no entries, because the follower will refuse them.",
 } as const;
