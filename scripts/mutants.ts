@@ -368,7 +368,7 @@ export const MUTANTS: readonly Mutant[] = [
     from: "chapter6-persistence",
     suites: ["chapter6"],
     firstFailureNames: "Save before you answer",
-    edits: [["this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [...this.log] });", "this.env.save({ currentTerm: this.currentTerm, votedFor: null, log: [...this.log] });"]],
+    edits: [["this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: this.log });", "this.env.save({ currentTerm: this.currentTerm, votedFor: null, log: this.log });"]],
   },
   {
     name: "saves-vote-after-replying",
@@ -387,7 +387,7 @@ export const MUTANTS: readonly Mutant[] = [
     from: "chapter6-persistence",
     suites: ["chapter6"],
     firstFailureNames: "Save before you acknowledge",
-    edits: [["this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [...this.log] });", "this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [] });"]],
+    edits: [["this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: this.log });", "this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [] });"]],
   },
   {
     name: "candidate-term-not-saved",
@@ -436,6 +436,58 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter6"],
     firstFailureNames: "Restart from what you saved",
     edits: [["      this.log = [...saved.log];\n", ""]],
+  },
+  // Chapter 7: the hint and fast backup.
+  {
+    name: "conflict-index-one-past",
+    mistake: "reports the index after the first entry of the conflicting term",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    firstFailureNames: "A refusal's hint is honest",
+    edits: [["this.env.send(to, { ...reply, conflictTerm, conflictIndex });", "this.env.send(to, { ...reply, conflictTerm, conflictIndex: conflictIndex + 1 });"]],
+  },
+  {
+    name: "short-log-hint-at-last-entry",
+    mistake: "a follower whose log is too short points at its last entry instead of just past it",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    firstFailureNames: "A refusal's hint is honest",
+    edits: [["this.env.send(to, { ...reply, conflictIndex: this.lastLogIndex() + 1 });", "this.env.send(to, { ...reply, conflictIndex: Math.max(1, this.lastLogIndex()) });"]],
+  },
+  {
+    name: "skips-term-without-looking",
+    mistake: "the leader jumps to conflictIndex without looking for the conflicting term in its own log",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    edits: [["target = last > 0 ? last + 1 : (reply.conflictIndex ?? next - 1);", "target = reply.conflictIndex ?? next - 1;"]],
+  },
+  {
+    name: "stale-refusal-obeyed",
+    mistake: "a late refusal takes nextIndex back below what the follower has already confirmed",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    edits: [["this.nextIndex[from] = Math.max(match + 1, Math.min(next - 1, target));", "this.nextIndex[from] = Math.max(1, Math.min(next - 1, target));"]],
+  },
+  {
+    name: "one-entry-backup",
+    mistake: "ignores the hint and backs up one entry per round trip",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    edits: [["    if (reply.conflictTerm !== undefined) {\n      // Do we hold", "    if (reply.conflictTerm !== undefined && this.env.id === \"none\") {\n      // Do we hold"], ["    } else if (reply.conflictIndex !== undefined) {\n      target = reply.conflictIndex;", "    } else if (reply.conflictIndex !== undefined && reply.conflictTerm === undefined) {\n      target = reply.conflictIndex;"]],
+  },
+  {
+    name: "unbounded-batches",
+    mistake: "sends the whole rest of the log in every AppendEntries",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    edits: [["    entries = entries.slice(0, MAX_ENTRIES_PER_MESSAGE);\n", ""]],
+  },
+  {
+    name: "batches-wait-for-heartbeat",
+    mistake: "a follower far behind gets one batch per heartbeat, never the next one at once",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    edits: [["      if (newMatch > match && this.lastLogIndex() - newMatch >= MAX_ENTRIES_PER_MESSAGE) this.sendAppendEntries(from);\n", ""]],
   },
 ];
 

@@ -25,8 +25,13 @@ const PERSISTENCE = { checkPersistence: true } as const;
 
 /** The lab's unreliable network: 10 % of requests and replies lost, 0 to 26 ms of delay, a few duplicates. */
 const UNRELIABLE: Partial<NetworkSettings> = { dropRate: 0.1, latency: [0, 27], duplicateRate: 0.02 };
-/** And long reordering: one message in five held back up to two seconds. */
-const LONG_REORDERING: Partial<NetworkSettings> = { reorderRate: 0.2, reorderDelay: [200, 2200] };
+/**
+ * And long reordering: one message in three held back 0.2 to 2.2 s. (The
+ * lab holds back two in three, with longer election timeouts than our
+ * 150-300 ms; at that rate, here, heartbeats are late so often that
+ * elections never stop, whatever the log code does.)
+ */
+const LONG_REORDERING: Partial<NetworkSettings> = { reorderRate: 0.34, reorderDelay: [200, 2200] };
 
 /** The most entries one message may carry (the reference's MAX_ENTRIES_PER_MESSAGE). */
 const BATCH = 64;
@@ -209,9 +214,9 @@ function figure8Unreliable(s: number, rounds: number): World {
 
 graded(5, "Figure 8 on an unreliable network: with 10 % of messages lost and long reordering, the logs still converge within 10 s", { step: 2 }, () => {
   for (const s of seeds(6)) {
-    const w = figure8Unreliable(s, 200);
+    const w = figure8Unreliable(s, 1000);
     const index = commitOnAll(w, "final", 10_000);
-    expectRule(index !== undefined, RULE.logsConverge, () => `after 200 rounds of cut-off leaders on a lossy, reordering network, a last command was not agreed by all 5 nodes within 10 s: ${describeLeaders(w)}; ${logsOf(w)}.`);
+    expectRule(index !== undefined, RULE.logsConverge, () => `after 1000 rounds of cut-off leaders on a lossy, reordering network, a last command was not agreed by all 5 nodes within 10 s: ${describeLeaders(w)}; ${logsOf(w)}.`);
   }
 });
 
@@ -402,15 +407,15 @@ graded(6, "a leader sends at most 64 entries a message, probes included, and the
   expectRule(next !== undefined && next.prevLogIndex === 144 && next.entries.length === BATCH, RULE.batching, () => `B confirmed entries up to 144 and A holds 300: B is still far behind, so A's next batch (entries 145 to 208, ${BATCH}) should go at once, not a heartbeat later. It sent ${next === undefined ? "nothing" : `${next.entries.length} entries after prevLogIndex ${next.prevLogIndex}`}.`);
 });
 
-graded(6, "a follower 1000 entries behind catches up in batches of at most 64, back to back, each entry sent about once", { step: 3 }, () => {
+graded(6, "a follower 500 entries behind catches up in batches of at most 64, back to back, each entry sent about once", { step: 3 }, () => {
   for (const s of seeds(3)) {
     const w = persistentWorld({ nodes: 3, seed: s });
     const leader = awaitLeader(w);
     expectRule(leader !== undefined, RULE.liveness, () => "3 healthy nodes elected no leader within 1 s.");
     const behind = w.nodes.find((id) => id !== leader)!;
     w.isolate(behind);
-    for (let i = 1; i <= 1000; i++) mustAccept(w, leader, `e${i}`);
-    expectRule(awaitCommitted(w, 1000, w.nodes.filter((id) => id !== behind), 2000), RULE.commitMajority, () => `1000 commands were not committed by the two connected nodes within 2 s: ${logsOf(w)}.`);
+    for (let i = 1; i <= 500; i++) mustAccept(w, leader, `e${i}`);
+    expectRule(awaitCommitted(w, 500, w.nodes.filter((id) => id !== behind), 2000), RULE.commitMajority, () => `500 commands were not committed by the two connected nodes within 2 s: ${logsOf(w)}.`);
     let largest = 0;
     let sent = 0;
     w.afterEveryStep((step) => {
@@ -423,9 +428,9 @@ graded(6, "a follower 1000 entries behind catches up in batches of at most 64, b
     });
     w.reconnect(behind);
     const from = w.now;
-    const caughtUp = awaitCommitted(w, 1000, [behind], 1000);
-    expectRule(caughtUp, RULE.batching, () => `node ${behind}, 1000 entries behind, had not caught up 1 s after it returned: ${logsOf(w)}. Batches of 64 sent back to back need about 16 round trips.`);
+    const caughtUp = awaitCommitted(w, 500, [behind], 600);
+    expectRule(caughtUp, RULE.batching, () => `node ${behind}, 500 entries behind, had not caught up 600 ms after it returned: ${logsOf(w)}. Batches of 64 sent back to back need about 8 round trips, not 8 heartbeats.`);
     expectRule(largest <= BATCH, RULE.batching, () => `one AppendEntries to ${behind} carried ${largest} entries; at most ${BATCH} per message, so a lost message costs little.`);
-    expectRule(sent <= 1300, RULE.batching, () => `the leader sent ${sent} entries to ${behind} to bring it 1000 entries up to date in ${w.now - from} ms; each entry should travel about once.`);
+    expectRule(sent <= 650, RULE.batching, () => `the leader sent ${sent} entries to ${behind} to bring it 500 entries up to date in ${w.now - from} ms; each entry should travel about once.`);
   }
 });

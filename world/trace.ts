@@ -12,7 +12,7 @@ import type { Effect, NodeStep } from "./node-host.ts";
 export type { DropReason };
 
 export type TraceEvent =
-  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number; readonly lastLogTerm?: number }
+  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number; readonly lastLogTerm?: number; readonly votedFor?: NodeId | null }
   | { readonly time: number; readonly kind: "crash"; readonly node: NodeId; readonly during?: string }
   | {
       readonly time: number;
@@ -271,7 +271,7 @@ export function describeEvent(event: TraceEvent, short = false): string {
     case "boot": {
       const disk = event.term > 0 || event.logLength > 0 ? ` (term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"})` : "";
       if (!event.restart) return `boots${disk}`;
-      return `restarts; its disk holds ${event.term > 0 || event.logLength > 0 ? `term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}` : "nothing saved yet"}`;
+      return `restarts; its disk holds ${event.term > 0 || event.logLength > 0 ? `term ${event.term}, votedFor ${event.votedFor ?? "null"}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}` : "nothing saved yet"}`;
     }
     case "crash":
       return event.during === undefined ? "crashes" : `crashes (${event.during}, in the middle of this step)`;

@@ -601,7 +601,7 @@ export class World {
 
   private boot(host: NodeHost, restart: boolean): void {
     const disk = host.disk;
-    this.sink.record({ time: this.clock, kind: "boot", node: host.id, restart, term: disk?.currentTerm ?? 0, logLength: disk?.log.length ?? 0, lastLogTerm: disk?.log.at(-1)?.term ?? 0 });
+    this.sink.record({ time: this.clock, kind: "boot", node: host.id, restart, term: disk?.currentTerm ?? 0, votedFor: disk?.votedFor ?? null, logLength: disk?.log.length ?? 0, lastLogTerm: disk?.log.at(-1)?.term ?? 0 });
     let step: NodeStep;
     try {
       step = host.boot(restart);

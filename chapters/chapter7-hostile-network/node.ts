@@ -78,8 +78,7 @@ class Node implements RaftNode {
     // Everything Figure 2 calls persistent comes back; nothing else does.
     // commitIndex and lastApplied stay 0: the disk does not say what was
     // committed, and the state machine starts empty and is rebuilt as the
-    // leader says what is committed. A copy of the log, so that the array
-    // the world handed over is never changed behind its back.
+    // leader says what is committed.
     if (saved !== null) {
       this.currentTerm = saved.currentTerm;
       this.votedFor = saved.votedFor;
@@ -94,8 +93,8 @@ class Node implements RaftNode {
    * sent: the world may crash the node right after any send.
    */
   private persist(): void {
-    // A copy of the log: the disk keeps what was true at this moment.
-    this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: [...this.log] });
+    // The world writes a copy: later changes to the array do not reach the disk.
+    this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: this.log });
   }
 
   /** The node boots: Figure 2 says servers begin as followers. */

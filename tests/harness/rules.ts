@@ -79,5 +79,5 @@ export const RULE = {
   fastBackup:
     "If AppendEntries fails because of log inconsistency: decrement nextIndex and retry (Figure 2), with the follower's hint one AppendEntries RPC per term with conflicting entries, rather than one per entry (§5.3). nextIndex never backs up to or below what the follower has confirmed (matchIndex).",
   probe:
-    "Until a leader knows where a follower's log matches its own (a successful reply at prevLogIndex), its AppendEntries is a probe: it carries no entries, because the follower will refuse them.",
+    "After a refusal, nextIndex is a guess and the next AppendEntries is a probe the follower may refuse again: it carries at most one batch of entries, never the whole rest of the log.",
 } as const;

@@ -149,7 +149,7 @@ describe("persistence checks (Chapter 6 on)", () => {
     expect(flagged?.rule).toBe("Restart from what you saved");
     expect(flagged?.detail).toMatch(/restarted with term 1, votedFor null, log \[1:x\] on its disk, but came back with currentTerm 0, log \[\]/);
     // The trace's restart line says what the disk holds, and is not taken for what the node did.
-    expect(formatTrace(w.trace)).toMatch(/restarts; its disk holds term 1, 1 log entry/);
+    expect(formatTrace(w.trace)).toMatch(/restarts; its disk holds term 1, votedFor null, 1 log entry/);
 
     const remembersCommit = puppets({
       start: (n) => {
