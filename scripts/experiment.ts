@@ -11,6 +11,9 @@
  *   cluster goes without a leader and whether the first election split;
  *   the learner's summarize() turns each range's trials into a row.
  *
+ * figure8-unreliable, fast-backup: Chapter 7's measurements (world/fault-scenarios.ts),
+ *   on the Chapter 7 reference with --solutions, or any node with --node.
+ *
  * speed: how many simulated milliseconds the world runs per real
  *   millisecond, for a five-node cluster over ten simulated minutes with
  *   a client proposing a command every 100 ms.
@@ -24,6 +27,7 @@ import pc from "picocolors";
 import type { CreateNode } from "../world/contract.ts";
 import { hostLab, type HostLab, type TrialResult, type TrialSummary } from "../world/lab.ts";
 import { World } from "../world/world.ts";
+import { commitOnAll, currentLeader, divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../world/fault-scenarios.ts";
 import { PROJECT_ROOT } from "./chapters.mjs";
 import { didYouMean, helpText, isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
 import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
@@ -153,6 +157,56 @@ function loadNode(file: string): { createNode: CreateNode; label: string } {
   return { createNode: program.instantiate(), label: program.label };
 }
 
+/** Chapter 7: the lab's "Figure 8 (unreliable)" on many seeds: does the cluster agree on a last command within 10 s? */
+export function figure8UnreliableExperiment(createNode: CreateNode, seeds: number): { seeds: number; converged: number; spread: number[]; largest: number } {
+  let converged = 0;
+  let largest = 0;
+  const spread: number[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const w = new World({ nodes: 5, createNode, seed, network: UNRELIABLE, traceLimit: 20 });
+    w.afterEveryStep((step) => {
+      for (const effect of step.effects) {
+        if ((effect.kind === "deliver" || effect.kind === "lost") && effect.message.type === "AppendEntries" && effect.message.entries.length > largest) largest = effect.message.entries.length;
+      }
+    });
+    runWithRealTimeLimit(TRIAL_LIMIT_MS, () => {
+      figure8Unreliable(w, 1000);
+      if (commitOnAll(w, "final", 10_000) !== undefined) converged++;
+      else spread.push(Math.max(...w.nodes.map((id) => w.view(id).log.length)) - Math.min(...w.nodes.map((id) => w.view(id).commitIndex)));
+    });
+  }
+  return { seeds, converged, spread: spread.sort((a, b) => a - b), largest };
+}
+
+export function figure8UnreliableLine(r: ReturnType<typeof figure8UnreliableExperiment>): string {
+  const stuck = r.seeds - r.converged;
+  const range = stuck === 0 ? "" : `; where they did not, ${r.spread[0]} to ${r.spread.at(-1)} entries were still not agreed`;
+  return `agreed within 10 s on ${r.converged} of ${r.seeds} seeds${range}; largest AppendEntries: ${r.largest} entries`;
+}
+
+/** Chapter 7: the lab's fast-backup scenario on many seeds: what repairing two followers 50 entries astray costs. */
+export function fastBackupExperiment(createNode: CreateNode, seeds: number): { seeds: number; repaired: number; appendEntries: number[]; entries: number[]; repairMs: number[] } {
+  const appendEntries: number[] = [];
+  const entries: number[] = [];
+  const repairMs: number[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const w = new World({ nodes: 5, createNode, seed, traceLimit: 20 });
+    const r = runWithRealTimeLimit(TRIAL_LIMIT_MS, () => divergedTwiceOver(w, (among, withinMs) => (w.runUntil(() => currentLeader(w, among) !== undefined, withinMs), currentLeader(w, among))));
+    if (r.repairMs === null) continue;
+    appendEntries.push(r.appendEntries);
+    entries.push(r.entries);
+    repairMs.push(r.repairMs);
+  }
+  const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+  return { seeds, repaired: repairMs.length, appendEntries: sorted(appendEntries), entries: sorted(entries), repairMs: sorted(repairMs) };
+}
+
+export function fastBackupLine(r: ReturnType<typeof fastBackupExperiment>): string {
+  if (r.repaired === 0) return `repaired on none of ${r.seeds} seeds within 2 s`;
+  const median = (xs: number[]) => xs[Math.ceil(xs.length / 2) - 1]!;
+  return `repaired on ${r.repaired} of ${r.seeds} seeds; AppendEntries to the two followers: median ${median(r.appendEntries)}, worst ${r.appendEntries.at(-1)}; entries sent: median ${median(r.entries)}; time: median ${median(r.repairMs)} ms, worst ${r.repairMs.at(-1)} ms`;
+}
+
 /** Simulated ms per real ms for five nodes over ten simulated minutes, with a client proposing every `everyMs` (or never). */
 function measureSpeed(createNode: CreateNode, everyMs: number | undefined): { ratio: number; real: number; committed: number } {
   const simulated = 10 * 60 * 1000;
@@ -183,9 +237,9 @@ function speed(createNode: CreateNode, label: string): string {
 }
 
 const COMMAND = {
-  usage: "npm run experiment -- split-votes|cut-off-minority|speed [--runs N] [--solutions | --node FILE]",
+  usage: "npm run experiment -- split-votes|cut-off-minority|figure8-unreliable|fast-backup|speed [--runs N] [--solutions | --node FILE]",
   options: {
-    runs: { type: "string" as const, value: "N", help: "trials per timeout range (split-votes; default 1000)" },
+    runs: { type: "string" as const, value: "N", help: "trials per timeout range (split-votes; default 1000), or seeds (figure8-unreliable: 200; fast-backup: 20)" },
     ...(existsSync(path.join(PROJECT_ROOT, "solutions"))
       ? { solutions: { type: "boolean" as const, help: "run the reference solution (split-votes: Chapter 3's; speed always runs the Chapter 5 reference unless --node)" } }
       : {}),
@@ -195,28 +249,41 @@ const COMMAND = {
   more:
     "Experiments:\n  split-votes       Chapter 3: how long five nodes go without a leader, per timeout range\n" +
     "  cut-off-minority  Chapter 3: how long the three nodes of a majority take to elect, when all three must agree\n" +
+    "  figure8-unreliable  Chapter 7: on how many seeds the lab's Figure 8 (unreliable) agrees within 10 s\n" +
+    "  fast-backup       Chapter 7: what repairing two followers 50 entries astray costs, twice over\n" +
     "  speed             simulated ms per real ms, idle and busy",
 };
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
   const which = positionals[0];
-  if (positionals.length !== 1 || (which !== "split-votes" && which !== "speed" && which !== "cut-off-minority")) {
-    const guess = which === undefined ? undefined : didYouMean(which, ["split-votes", "cut-off-minority", "speed"]);
+  const EXPERIMENTS = ["split-votes", "cut-off-minority", "figure8-unreliable", "fast-backup", "speed"];
+  if (positionals.length !== 1 || which === undefined || !EXPERIMENTS.includes(which)) {
+    const guess = which === undefined ? undefined : didYouMean(which, EXPERIMENTS);
     throw new UsageError(`Which experiment?${guess ? ` Did you mean ${guess}?` : ""}\n\n${helpText(COMMAND)}`);
   }
   // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
   // (A student edition has no solutions/: speed measures the learner's Chapter 5 node there.)
   const hasSolutions = existsSync(path.join(PROJECT_ROOT, "solutions"));
-  let file =
-    (which === "speed" && hasSolutions) || values.solutions
-      ? path.join(PROJECT_ROOT, "solutions", which === "speed" ? "chapter5-log-replication" : "chapter3-split-votes", "node.ts")
-      : path.join(PROJECT_ROOT, "chapters", which === "speed" ? "chapter5-log-replication" : "chapter3-split-votes", "node.ts");
+  const chapterDir = which === "speed" ? "chapter5-log-replication" : which === "figure8-unreliable" || which === "fast-backup" ? "chapter7-hostile-network" : "chapter3-split-votes";
+  let file = (which === "speed" && hasSolutions) || values.solutions ? path.join(PROJECT_ROOT, "solutions", chapterDir, "node.ts") : path.join(PROJECT_ROOT, "chapters", chapterDir, "node.ts");
   if (typeof values.node === "string") file = path.resolve(process.cwd(), values.node);
   const { createNode, label } = loadNode(file);
   try {
     if (which === "speed") {
       console.log(speed(createNode, label));
+      return 0;
+    }
+    if (which === "figure8-unreliable") {
+      const seeds = wholeOption(values.runs, "runs", { min: 1 }) ?? 200;
+      console.log(pc.bold(`Figure 8 (unreliable): 1000 rounds, 10 % lost, one message in three held back 0.2-2.2 s; then a last command (${label})\n`));
+      console.log(figure8UnreliableLine(figure8UnreliableExperiment(createNode, seeds)));
+      return 0;
+    }
+    if (which === "fast-backup") {
+      const seeds = wholeOption(values.runs, "runs", { min: 1 }) ?? 20;
+      console.log(pc.bold(`Two followers 50 entries astray, twice over: what the last leader sends to repair them (${label})\n`));
+      console.log(fastBackupLine(fastBackupExperiment(createNode, seeds)));
       return 0;
     }
     if (which === "cut-off-minority") {

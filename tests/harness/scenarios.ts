@@ -6,6 +6,9 @@ import type { AppendEntries, AppendEntriesReply, CreateNode, LogEntry, Message, 
 import { entriesFrom, type HasLog } from "../../world/log.ts";
 import { nodeIds, type World, type WorldOptions } from "../../world/world.ts";
 import { world } from "./graded.ts";
+import { commitOnAll, currentLeader } from "../../world/fault-scenarios.ts";
+
+export { commitOnAll, currentLeader };
 
 /**
  * Node A is real; the other `size - 1` nodes are played by the test.
@@ -77,42 +80,10 @@ export function everBecame(w: World, id: NodeId, role: "leader" | "candidate" | 
   return w.traceOf("role").some((e) => e.node === id && e.to === role);
 }
 
-/**
- * The leader everyone can follow: a running node that leads a term at
- * least as high as every other running node's. A leader cut off in a
- * minority, or not yet told of a newer term, does not count.
- */
-export function currentLeader(w: World, among: readonly NodeId[] = w.runningNodes()): NodeId | undefined {
-  const highest = Math.max(...among.map((id) => w.view(id).currentTerm));
-  return among.find((id) => w.view(id).role === "leader" && w.view(id).currentTerm === highest);
-}
-
 /** Run until there is a current leader (among `among`, within `withinMs`); return it. */
 export function awaitLeader(w: World, withinMs = 1000, among: readonly NodeId[] = w.nodes): NodeId | undefined {
   w.runUntil(() => currentLeader(w, among) !== undefined, withinMs);
   return currentLeader(w, among);
-}
-
-/**
- * Get one command committed on every listed node: propose it to the
- * current leader and wait; if that leader is deposed before it commits,
- * propose it again to the next. Returns the index, or undefined.
- */
-export function commitOnAll(w: World, command: string, withinMs = 3000, ids: readonly NodeId[] = w.nodes): number | undefined {
-  const deadline = w.now + withinMs;
-  let attempt = 0;
-  while (w.now < deadline) {
-    const leader = currentLeader(w, ids);
-    if (leader === undefined) {
-      w.runUntil(() => currentLeader(w, ids) !== undefined, Math.min(100, deadline - w.now));
-      continue;
-    }
-    const result = w.propose(leader, attempt === 0 ? command : `${command}#${attempt}`);
-    attempt++;
-    if (!result.accepted) continue;
-    if (awaitCommitted(w, result.index, ids, Math.min(500, deadline - w.now))) return result.index;
-  }
-  return undefined;
 }
 
 /** Run until every listed node has committed `index` (within `withinMs`). */
