@@ -7,7 +7,8 @@
  *   4. skeletons    chapters/…/node.ts is exactly what scripts/skeletons.ts makes from solutions/
  *   5. diagrams     every diagrams/*.mmd renders
  *   6. solutions    every chapter's suite passes against its reference solution
- *   7. experiment   Chapter 3's reading quotes the split-vote experiment as it runs now
+ *   7. experiment   Chapter 3's reading quotes the split-vote experiment as it runs now, and
+ *                   Chapter 7's its fast-backup and Figure 8 (unreliable) measurements
  *   8. later        each reference also passes every earlier chapter's suite
  *   9. skeletons    every graded test fails against the untouched skeleton
  *  10. mutants      each classic mistake, planted in a copy of the reference, loses points
@@ -34,7 +35,7 @@ import { MUTANTS, writeMutant } from "./mutants.ts";
 import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
-import { cutOffMinorityExperiment, cutOffMinorityLine, loadSplitVoteExperiment, splitVoteExperiment, splitVoteTable } from "./experiment.ts";
+import { cutOffMinorityExperiment, cutOffMinorityLine, fastBackupExperiment, fastBackupLine, figure8UnreliableExperiment, figure8UnreliableLine, loadSplitVoteExperiment, splitVoteExperiment, splitVoteTable } from "./experiment.ts";
 import { loadNodeProgram } from "../world/sandbox.ts";
 import { GUIDE, guideWith, README, readmeWith } from "./instructors-guide.ts";
 import { allChapterAgreementProblems } from "./chapter-checks.ts";
@@ -174,6 +175,23 @@ steps.push({
     return failed.length === 0
       ? { ok: true, summary: `${solutionOutcomes.length} graded tests, ${points} points, all earned` }
       : { ok: false, summary: failed.map((t) => `${t.name}\n${indent(t.output)}`).join("\n") };
+  },
+});
+
+steps.push({
+  name: "Chapter 7's reading quotes its measurements as they run today",
+  run: async () => {
+    const reading = readFileSync(path.join(PROJECT_ROOT, "chapters", "chapter7-hostile-network", "README.md"), "utf8");
+    const problems: string[] = [];
+    for (const dir of ["chapter6-persistence", "chapter7-hostile-network"]) {
+      const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", dir, "node.ts"), PROJECT_ROOT).instantiate();
+      for (const line of [fastBackupLine(fastBackupExperiment(createNode, 20)), figure8UnreliableLine(figure8UnreliableExperiment(createNode, 200))]) {
+        if (!reading.includes(line)) problems.push(`the reading should quote this fresh run of solutions/${dir}:\n    ${line}`);
+      }
+    }
+    return problems.length === 0
+      ? { ok: true, summary: "the fast-backup and Figure 8 (unreliable) lines of Chapters 6 and 7 match fresh runs of npm run experiment" }
+      : { ok: false, summary: problems.join("\n") };
   },
 });
 

@@ -27,8 +27,19 @@ const TESTS: Block = { begin: "<!-- tests: made by npm run instructors-guide; do
 const GUIDE_CHAPTERS: Block = { begin: "<!-- chapters: made from the chapter files by npm run instructors-guide -->", end: "<!-- /chapters -->" };
 const README_CHAPTERS: Block = GUIDE_CHAPTERS;
 
-/** The chapters still to come, for the README's table. */
-const LATER = "| 6 to 9 | persistence, faults and churn, clients and exactly-once commands, snapshots | later |";
+/** The chapters still to come, for the README's table: those the workbook plans beyond the ones that exist. */
+const PLANNED: readonly { readonly number: number; readonly builds: string }[] = [
+  { number: 8, builds: "clients and exactly-once commands, checked for linearizability" },
+  { number: 9, builds: "snapshots and log compaction" },
+];
+
+function laterRows(chapters: readonly Chapter[]): string[] {
+  const last = Math.max(0, ...chapters.map((c) => c.number));
+  const later = PLANNED.filter((p) => p.number > last);
+  if (later.length === 0) return [];
+  const numbers = later.length === 1 ? `${later[0]!.number}` : `${later[0]!.number} and ${later.at(-1)!.number}`;
+  return [`| ${numbers} | ${later.map((p) => p.builds).join("; ")} | later |`];
+}
 
 function link(chapter: Chapter): string {
   return `[${chapter.number}. ${chapter.name}](chapters/${chapter.dir}/README.md)`;
@@ -40,8 +51,9 @@ function pointsOf(chapter: Chapter): number {
 
 /** The README's chapter table. */
 export function readmeChapters(): string {
-  const rows = listChapters().map((c) => `| ${link(c)} | ${c.summary} | ready |`);
-  return [README_CHAPTERS.begin, "", "| Chapter | You build | Status |", "| --- | --- | --- |", ...rows, LATER, "", README_CHAPTERS.end].join("\n");
+  const chapters = listChapters();
+  const rows = chapters.map((c) => `| ${link(c)} | ${c.summary} | ready |`);
+  return [README_CHAPTERS.begin, "", "| Chapter | You build | Status |", "| --- | --- | --- |", ...rows, ...laterRows(chapters), "", README_CHAPTERS.end].join("\n");
 }
 
 /** The instructors' chapter table: points, steps (with the score after each), time. */

@@ -414,6 +414,17 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [["    // The leader's own copy counts toward a majority: on disk first.\n    this.persist();\n", ""]],
   },
   {
+    name: "leader-saves-after-committing",
+    mistake: "a leader saves a client's command only after counting its own copy and committing",
+    from: "chapter6-persistence",
+    suites: ["chapter6"],
+    firstFailureNames: "Save before you acknowledge",
+    edits: [
+      ["    // The leader's own copy counts toward a majority: on disk first.\n    this.persist();\n", ""],
+      ["    this.advanceCommitIndex();\n    return { accepted: true, index: this.lastLogIndex(), term: this.currentTerm };", "    this.advanceCommitIndex();\n    this.persist();\n    return { accepted: true, index: this.lastLogIndex(), term: this.currentTerm };"],
+    ],
+  },
+  {
     name: "restores-commit-index",
     mistake: "on restart, takes every saved entry to be committed (commitIndex = the saved log's length)",
     from: "chapter6-persistence",

@@ -60,7 +60,18 @@ export function progressOf(chapters, results, root = PROJECT_ROOT) {
  * @returns {string | undefined}
  */
 export function nextLine(progress) {
-  const open = progress.find((p) => p.earned < p.possible);
+  // A learner may start at any chapter: carry on with a chapter begun and
+  // not finished; else the first untouched one after the last begun; else
+  // the first unfinished one.
+  /** @param {ChapterProgress} p */
+  const begun = (p) => p.written.length > 0 || p.earned > 0;
+  /** @param {ChapterProgress} p */
+  const unfinished = (p) => p.earned < p.possible;
+  let lastBegun = -1;
+  progress.forEach((p, i) => {
+    if (begun(p)) lastBegun = i;
+  });
+  const open = progress.find((p) => begun(p) && unfinished(p)) ?? progress.find((p, i) => i > lastBegun && unfinished(p)) ?? progress.find(unfinished);
   if (!open) return undefined;
   const { chapter } = open;
   const firstUnwritten = chapter.steps.find((s) => !open.written.includes(s.number));

@@ -183,7 +183,7 @@ export function failuresText(chapters) {
     lines.push("");
     if (first.failure?.kind === "not written") {
       // Not a mistake: work to do. Say what to write; one example of what waits for it is enough.
-      lines.push(pc.yellow(`${i + 1}. ${group.tests.length === 1 ? "1 test" : `${group.tests.length} tests`} (${points} point${points === 1 ? "" : "s"}) wait for a step not written yet:`));
+      lines.push(pc.yellow(`${i + 1}. ${group.tests.length === 1 ? "1 test" : `${group.tests.length} tests`} (${points} point${points === 1 ? "" : "s"}) ${group.tests.length === 1 ? "waits" : "wait"} for a step not written yet:`));
       lines.push(indent(first.failure.summary, "     "));
       for (const test of group.tests) lines.push(pc.dim(`     - ${test.chapter}: ${test.name}`));
       continue;

@@ -537,7 +537,11 @@ export class InvariantChecker {
     const fail = (rule: Guarantee, detail: string): never => {
       throw new InvariantViolation(rule, detail, time);
     };
+    const leading = after.role === "leader";
     for (const effect of step.effects) {
+      // A leader's commit is seen when it applies an entry or tells followers its leaderCommit:
+      // by then, what it counted as its own copy must be on its disk (not later in the step).
+      if (leading && effect.kind === "apply") this.leaderCopyOnDisk(node, after.currentTerm, effect.index, effect.entry, "applied", step, mine, fail);
       if (effect.kind === "save") {
         const before = mine.disk;
         const state = effect.state;
@@ -550,6 +554,11 @@ export class InvariantChecker {
       const sent = sentTo(effect);
       if (sent === undefined) continue;
       this.checkSavedBeforeSending(node, sent.to, sent.message, step, mine, fail);
+      if (leading && sent.message.type === "AppendEntries" && sent.message.leaderCommit > 0) {
+        const n = sent.message.leaderCommit;
+        const own = entryAt({ log }, n);
+        if (own !== undefined) this.leaderCopyOnDisk(node, after.currentTerm, n, own, `told ${sent.to} leaderCommit ${n}`, step, mine, fail);
+      }
     }
     // A leader's own copy counts toward a majority only once it is on disk.
     const before = step.before;
@@ -567,12 +576,26 @@ export class InvariantChecker {
     }
   }
 
+  /** A leader that shows a commit of index n (applies it, or sends leaderCommit n) holds n on its disk by then. */
+  private leaderCopyOnDisk(node: NodeId, term: number, n: number, own: LogEntry, what: string, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
+    const disk = mine.disk;
+    const onDisk = disk === null ? undefined : entryAt(disk, n);
+    if (onDisk !== undefined && sameEntry(onDisk, own)) return;
+    fail(
+      "Save before you acknowledge",
+      `leader ${node} of term ${term} ${what === "applied" ? `applied index ${n} (${showEntry(own)})` : what} ${describeStepInput(step)}, before that entry was on its disk (${onDisk === undefined ? `it holds ${disk === null ? "nothing" : `only ${lastIndex(disk)} entries`}` : `it holds ${showEntry(onDisk)} there`}): it counted its own copy toward the majority that committed index ${n}, and had it crashed right then, it would come back without it.`,
+    );
+  }
+
   /** What one message says must already be on the sender's disk. */
   private checkSavedBeforeSending(node: NodeId, to: NodeId, message: Message, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
     const disk = mine.disk;
     const diskTerm = disk?.currentTerm ?? 0;
     const diskVote = disk?.votedFor ?? null;
     const crashNow = "had it crashed right after sending";
+    // "its disk says votedFor B in term 3", or that nothing is saved yet.
+    const diskSays = (what: "vote" | "term"): string =>
+      disk === null ? "its disk is empty (nothing saved yet)" : what === "vote" ? `its disk says votedFor ${diskVote ?? "null"} in term ${diskTerm}` : `its disk says term ${diskTerm}`;
     const vote = (term: number, candidate: NodeId): void => {
       const earlier = mine.votes.get(term);
       if (earlier !== undefined && earlier.candidate !== candidate) {
@@ -588,12 +611,12 @@ export class InvariantChecker {
     };
     if (message.type === "RequestVote") {
       if (diskTerm === message.term && diskVote !== node) {
-        fail("Save before you stand", `node ${node} asked ${to} for its vote in term ${message.term} (${describeStepInput(step)}), but its disk says votedFor ${diskVote ?? "null"} in term ${diskTerm}: ${crashNow}, it could vote for another candidate in the term it stands in.`);
+        fail("Save before you stand", `node ${node} asked ${to} for its vote in term ${message.term} (${describeStepInput(step)}), but ${diskSays("vote")}: ${crashNow}, it could vote for another candidate in the term it stands in.`);
       }
       vote(message.term, node);
     } else if (message.type === "RequestVoteReply" && message.voteGranted) {
       if (diskTerm !== message.term || diskVote !== to) {
-        fail("Save before you answer", `node ${node} granted ${to} its vote in term ${message.term} (${describeStepInput(step)}), but its disk says votedFor ${diskVote ?? "null"} in term ${diskTerm}: ${crashNow}, it would come back free to vote for another candidate in term ${message.term}.`);
+        fail("Save before you answer", `node ${node} granted ${to} its vote in term ${message.term} (${describeStepInput(step)}), but ${diskSays("vote")}: ${crashNow}, it would come back free to vote for another candidate in term ${message.term}.`);
       }
       vote(message.term, to);
     } else if (message.type === "AppendEntriesReply" && message.success && step.input.kind === "deliver" && step.input.message.type === "AppendEntries") {
@@ -617,7 +640,7 @@ export class InvariantChecker {
     if (message.term > diskTerm) {
       // A candidate's or a leader's term comes from standing; any other message's from a term it heard of.
       const stood = message.type === "RequestVote" || message.type === "AppendEntries";
-      fail(stood ? "Save before you stand" : "Save before you answer", `node ${node} sent ${to} a ${message.type} of term ${message.term} (${describeStepInput(step)}), but its disk says term ${diskTerm}: ${crashNow}, it would come back in term ${diskTerm}, the term it had already left behind.`);
+      fail(stood ? "Save before you stand" : "Save before you answer", `node ${node} sent ${to} ${/^[AEIOU]/.test(message.type) ? "an" : "a"} ${message.type} of term ${message.term} (${describeStepInput(step)}), but ${diskSays("term")}: ${crashNow}, it would come back in term ${diskTerm}, the term it had already left behind.`);
     }
   }
 

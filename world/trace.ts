@@ -358,7 +358,8 @@ export function formatTimeline(
   nodes: readonly NodeId[],
   options: { columnWidth?: number; showTimerSets?: boolean; maxLines?: number; keepFrom?: number } = {},
 ): string {
-  const width = options.columnWidth ?? 24;
+  // About 110 characters in all: a column of its own each for five nodes, wide lines for one or two.
+  const width = options.columnWidth ?? Math.max(24, Math.min(72, Math.floor(110 / Math.max(1, nodes.length)) - 1));
   const header = `${"time".padStart(10)}  ${nodes.map((n) => n.padEnd(width)).join(" ")}`.trimEnd();
   const lines = [TIMELINE_LEGEND, "", header, "-".repeat(header.length)];
   /** The first line at or after options.keepFrom: a long run cut short keeps the moment that matters. */
