@@ -28,7 +28,10 @@ import type { CreateNode } from "../world/contract.ts";
 import { hostLab, type HostLab, type TrialResult, type TrialSummary } from "../world/lab.ts";
 import { World } from "../world/world.ts";
 import { commitOnAll, currentLeader, divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../world/fault-scenarios.ts";
-import { PROJECT_ROOT } from "./chapters.mjs";
+import { FIGURE16_BOTTOM, FIGURE16_TOP, figure16Row, LATENCY_MS, type Figure16Row } from "../world/figure16.ts";
+import { figure16Svg } from "./figure16-plot.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
 import { didYouMean, helpText, isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
 import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
 
@@ -185,8 +188,9 @@ export function figure8UnreliableLine(r: ReturnType<typeof figure8UnreliableExpe
 }
 
 /** Chapter 7: the lab's fast-backup scenario on many seeds: what repairing two followers 50 entries astray costs. */
-export function fastBackupExperiment(createNode: CreateNode, seeds: number): { seeds: number; repaired: number; appendEntries: number[]; entries: number[]; repairMs: number[] } {
+export function fastBackupExperiment(createNode: CreateNode, seeds: number): { seeds: number; repaired: number; appendEntries: number[]; entries: number[]; messages: number[]; repairMs: number[] } {
   const appendEntries: number[] = [];
+  const messages: number[] = [];
   const entries: number[] = [];
   const repairMs: number[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
@@ -195,16 +199,50 @@ export function fastBackupExperiment(createNode: CreateNode, seeds: number): { s
     if (r.repairMs === null) continue;
     appendEntries.push(r.appendEntries);
     entries.push(r.entries);
+    messages.push(r.messages);
     repairMs.push(r.repairMs);
   }
   const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
-  return { seeds, repaired: repairMs.length, appendEntries: sorted(appendEntries), entries: sorted(entries), repairMs: sorted(repairMs) };
+  return { seeds, repaired: repairMs.length, appendEntries: sorted(appendEntries), entries: sorted(entries), messages: sorted(messages), repairMs: sorted(repairMs) };
 }
 
 export function fastBackupLine(r: ReturnType<typeof fastBackupExperiment>): string {
   if (r.repaired === 0) return `repaired on none of ${r.seeds} seeds within 2 s`;
   const median = (xs: number[]) => xs[Math.ceil(xs.length / 2) - 1]!;
-  return `repaired on ${r.repaired} of ${r.seeds} seeds; AppendEntries to the two followers: median ${median(r.appendEntries)}, worst ${r.appendEntries.at(-1)}; entries sent: median ${median(r.entries)}; time: median ${median(r.repairMs)} ms, worst ${r.repairMs.at(-1)} ms`;
+  return `repaired on ${r.repaired} of ${r.seeds} seeds; the last leader's AppendEntries to the two followers: median ${median(r.appendEntries)}, worst ${r.appendEntries.at(-1)}; entries in them: median ${median(r.entries)}; messages in all: median ${median(r.messages)}, worst ${r.messages.at(-1)}; time: median ${median(r.repairMs)} ms, worst ${r.repairMs.at(-1)} ms`;
+}
+
+/** What the paper says of a range, where it says anything (§9.3). */
+const PAPER_SAYS: Readonly<Record<string, string>> = {
+  "150-150": "over 10 s (repeated split votes)",
+  "150-155": "median 287 ms",
+  "150-200": "worst 513 ms",
+  "12-24": "mean 35 ms, worst 152 ms",
+};
+
+/** Both graphs of Figure 16 on one node: every range, `trials` trials each (a tenth as many for 150-150, as in the paper). */
+export function figure16Experiment(createNode: CreateNode, trials: number, latency: readonly [number, number]): { top: Figure16Row[]; bottom: Figure16Row[] } {
+  const row = (range: readonly [number, number]) => runWithRealTimeLimit(600_000, () => figure16Row(createNode, range, range[0] === range[1] ? Math.max(1, Math.round(trials / 10)) : trials, latency));
+  const top = FIGURE16_TOP.map(row);
+  // 150-300 is on both graphs: measured once.
+  const bottom = FIGURE16_BOTTOM.map((range) => top.find((r) => r.range[0] === range[0] && r.range[1] === range[1]) ?? row(range));
+  return { top, bottom };
+}
+
+/** The table of one run: a row per range, the paper's stated number beside ours. */
+export function figure16Table(result: { top: readonly Figure16Row[]; bottom: readonly Figure16Row[] }): string {
+  const ms = (value: number | null) => (value === null ? ">10 s" : `${Math.round(value)} ms`);
+  const header = `| election timeout | trials | median | mean | 99th percentile | worst | no leader within 10 s | the paper says |`;
+  const lines = [header, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"];
+  const seen = new Set<string>();
+  for (const row of [...result.top, ...result.bottom]) {
+    const key = `${row.range[0]}-${row.range[1]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const mean = row.mean === null ? (row.downtimes.length === 0 ? ">10 s" : "n/a") : ms(row.mean);
+    lines.push(`| ${key} ms | ${row.trials} | ${ms(row.median)} | ${mean} | ${ms(row.p99)} | ${ms(row.worst)} | ${row.gaveUp} | ${PAPER_SAYS[key] ?? ""} |`);
+  }
+  return lines.join("\n");
 }
 
 /** Simulated ms per real ms for five nodes over ten simulated minutes, with a client proposing every `everyMs` (or never). */
@@ -237,7 +275,7 @@ function speed(createNode: CreateNode, label: string): string {
 }
 
 const COMMAND = {
-  usage: "npm run experiment -- split-votes|cut-off-minority|figure8-unreliable|fast-backup|speed [--runs N] [--solutions | --node FILE]",
+  usage: "npm run experiment -- split-votes|cut-off-minority|figure16|figure8-unreliable|fast-backup|speed [--runs N] [--solutions | --node FILE]",
   options: {
     runs: { type: "string" as const, value: "N", help: "trials per timeout range (split-votes; default 1000), or seeds (figure8-unreliable: 200; fast-backup: 20)" },
     ...(existsSync(path.join(PROJECT_ROOT, "solutions"))
@@ -245,19 +283,31 @@ const COMMAND = {
       : {}),
     node: { type: "string" as const, value: "FILE", help: "run this node file (split-votes: with the experiment.ts beside it, if there is one)" },
     experiment: { type: "string" as const, value: "FILE", help: "split-votes: run this experiment file" },
+    latency: { type: "string" as const, value: "MIN-MAX", help: "figure16: one-way message latency in ms (default 5-10, a broadcast of about 15 ms)" },
+    out: { type: "string" as const, value: "DIR", help: "figure16: where to write the two graphs as SVG (default .workbook-cache/figure16)" },
+    name: { type: "string" as const, value: "PREFIX", help: "figure16: the graphs' file names: PREFIX-top.svg and PREFIX-bottom.svg (default figure16)" },
   },
   more:
     "Experiments:\n  split-votes       Chapter 3: how long five nodes go without a leader, per timeout range\n" +
     "  cut-off-minority  Chapter 3: how long the three nodes of a majority take to elect, when all three must agree\n" +
+    "  figure16          the paper's election experiment (§9.3): downtime after the leader crashes, per timeout range; table and graphs\n" +
     "  figure8-unreliable  Chapter 7: on how many seeds the lab's Figure 8 (unreliable) agrees within 10 s\n" +
     "  fast-backup       Chapter 7: what repairing two followers 50 entries astray costs, twice over\n" +
     "  speed             simulated ms per real ms, idle and busy",
 };
 
+/** "2-3" → [2, 3], in ms; the paper's broadcast time of about 15 ms by default. */
+function latencyOption(value: unknown): readonly [number, number] {
+  if (typeof value !== "string") return LATENCY_MS;
+  const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(value);
+  if (!match || Number(match[2]) < Number(match[1])) throw new UsageError(`--latency takes MIN-MAX in ms, such as 5-10; not "${value}".`);
+  return [Number(match[1]), Number(match[2])];
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
   const which = positionals[0];
-  const EXPERIMENTS = ["split-votes", "cut-off-minority", "figure8-unreliable", "fast-backup", "speed"];
+  const EXPERIMENTS = ["split-votes", "cut-off-minority", "figure16", "figure8-unreliable", "fast-backup", "speed"];
   if (positionals.length !== 1 || which === undefined || !EXPERIMENTS.includes(which)) {
     const guess = which === undefined ? undefined : didYouMean(which, EXPERIMENTS);
     throw new UsageError(`Which experiment?${guess ? ` Did you mean ${guess}?` : ""}\n\n${helpText(COMMAND)}`);
@@ -265,13 +315,32 @@ async function main(): Promise<number> {
   // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
   // (A student edition has no solutions/: speed measures the learner's Chapter 5 node there.)
   const hasSolutions = existsSync(path.join(PROJECT_ROOT, "solutions"));
-  const chapterDir = which === "speed" ? "chapter5-log-replication" : which === "figure8-unreliable" || which === "fast-backup" ? "chapter7-hostile-network" : "chapter3-split-votes";
+  const lastChapter = listChapters().at(-1)!.dir;
+  const chapterDir =
+    which === "speed" ? "chapter5-log-replication" : which === "figure8-unreliable" || which === "fast-backup" ? "chapter7-hostile-network" : which === "figure16" ? (values.solutions ? lastChapter : "chapter3-split-votes") : "chapter3-split-votes";
   let file = (which === "speed" && hasSolutions) || values.solutions ? path.join(PROJECT_ROOT, "solutions", chapterDir, "node.ts") : path.join(PROJECT_ROOT, "chapters", chapterDir, "node.ts");
   if (typeof values.node === "string") file = path.resolve(process.cwd(), values.node);
   const { createNode, label } = loadNode(file);
   try {
     if (which === "speed") {
       console.log(speed(createNode, label));
+      return 0;
+    }
+    if (which === "figure16") {
+      const trials = wholeOption(values.runs, "runs", { min: 10 }) ?? 1000;
+      const latency = latencyOption(values.latency);
+      const started = performance.now();
+      const result = figure16Experiment(createNode, trials, latency);
+      console.log(pc.bold(`Figure 16: five nodes, the leader crashed within its heartbeat interval, two survivors that cannot win; one-way latency ${latency[0]}-${latency[1]} ms (${label})\n`));
+      console.log(figure16Table(result));
+      const out = path.resolve(process.cwd(), typeof values.out === "string" ? values.out : path.join(PROJECT_ROOT, ".workbook-cache", "figure16"));
+      const prefix = typeof values.name === "string" ? values.name : "figure16";
+      mkdirSync(out, { recursive: true });
+      const note = `${label}; one-way latency ${latency[0]}-${latency[1]} ms; ${trials} trials per range`;
+      writeFileSync(path.join(out, `${prefix}-top.svg`), await figure16Svg(result.top, { title: "Time without a leader: varying the randomness", log: true, maxMs: 10_000, note }));
+      writeFileSync(path.join(out, `${prefix}-bottom.svg`), await figure16Svg(result.bottom, { title: "Time without a leader: scaling the timeouts down", log: false, maxMs: 600, note }));
+      console.log(`\nThe two graphs: ${path.relative(process.cwd(), path.join(out, `${prefix}-top.svg`))} and ${prefix}-bottom.svg beside it.`);
+      console.log(`${[...result.top, ...result.bottom].reduce((n, r) => n + r.trials, 0)} trials in ${((performance.now() - started) / 1000).toFixed(1)} s of real time.`);
       return 0;
     }
     if (which === "figure8-unreliable") {
@@ -282,7 +351,7 @@ async function main(): Promise<number> {
     }
     if (which === "fast-backup") {
       const seeds = wholeOption(values.runs, "runs", { min: 1 }) ?? 20;
-      console.log(pc.bold(`Two followers 50 entries astray, twice over: what the last leader sends to repair them (${label})\n`));
+      console.log(pc.bold(`Two followers 50 entries astray, twice over: what the last leader sends to repair them, and all the three reunited nodes send meanwhile (${label})\n`));
       console.log(fastBackupLine(fastBackupExperiment(createNode, seeds)));
       return 0;
     }

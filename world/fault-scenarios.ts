@@ -91,11 +91,11 @@ export interface RepairCount {
   /** The nodes of each stage: the first leader and its follower (astray twice), the second leader, the one that wins at the end. */
   readonly astray: readonly [NodeId, NodeId];
   readonly finalLeader: NodeId | undefined;
-  /** AppendEntries sent to the two followers astray, from the end of the partition until both were repaired. */
+  /** AppendEntries the last leader sent the two followers astray, from the end of the partition until both were repaired. */
   readonly appendEntries: number;
   /** Entries those AppendEntries carried. */
   readonly entries: number;
-  /** Every message sent by anyone over the same time (the election, 50 commands, the repair). */
+  /** Every message the three reunited nodes sent over the same time (the election, 50 commands, the repair). */
   readonly messages: number;
   /** Simulated ms from the last 50 commands to both followers repaired, or null if they were not within 2 s. */
   readonly repairMs: number | null;
@@ -131,18 +131,21 @@ export function divergedTwiceOver(w: World, awaitLeader: (among: readonly NodeId
   w.partition([leader2, otherTwo[0]], [otherTwo[1]], [first, second]);
   for (let i = 1; i <= 50; i++) w.propose(leader2, `stale-c${i}`);
   const astray: [NodeId, NodeId] = [first, second];
-  let appendEntries = 0;
-  let entries = 0;
+  const reunited = [first, second, otherTwo[1]];
+  // Per sender: the old leader of the second round, still cut off, keeps sending too; only the last leader's count.
+  const appendEntriesFrom = new Map<NodeId, { messages: number; entries: number }>();
   let messages = 0;
   let counting = true;
   w.afterEveryStep((step) => {
-    if (!counting) return;
+    if (!counting || !reunited.includes(step.node)) return;
     for (const effect of step.effects) {
       if (effect.kind !== "deliver" && effect.kind !== "lost") continue;
       messages++;
       if (astray.includes(effect.to) && effect.message.type === "AppendEntries") {
-        appendEntries++;
-        entries += effect.message.entries.length;
+        const sent = appendEntriesFrom.get(step.node) ?? { messages: 0, entries: 0 };
+        sent.messages++;
+        sent.entries += effect.message.entries.length;
+        appendEntriesFrom.set(step.node, sent);
       }
     }
   });
@@ -156,5 +159,6 @@ export function divergedTwiceOver(w: World, awaitLeader: (among: readonly NodeId
   const startedAt = w.now;
   const repaired = w.runUntil(() => [first, second, leader3].every((id) => w.view(id).commitIndex >= 101), 2000);
   counting = false;
-  return { astray, finalLeader: leader3, appendEntries, entries, messages, repairMs: repaired ? w.now - startedAt : null };
+  const fromLeader = appendEntriesFrom.get(leader3) ?? { messages: 0, entries: 0 };
+  return { astray, finalLeader: leader3, appendEntries: fromLeader.messages, entries: fromLeader.entries, messages, repairMs: repaired ? w.now - startedAt : null };
 }
