@@ -14,6 +14,12 @@
  * figure8-unreliable, fast-backup: Chapter 7's measurements (world/fault-scenarios.ts),
  *   on the Chapter 7 reference with --solutions, or any node with --node.
  *
+ * figure16: the paper's own election experiment (§9.3, Figure 16) on any
+ *   node that keeps a log (world/figure16.ts): the leader of five crashed
+ *   within its heartbeat interval, two survivors unable to win; downtime
+ *   per range of election timeouts, beside the paper's stated numbers,
+ *   and the two graphs as SVG. Runs your last chapter's node by default.
+ *
  * speed: how many simulated milliseconds the world runs per real
  *   millisecond, for a five-node cluster over ten simulated minutes with
  *   a client proposing a command every 100 ms.
@@ -317,7 +323,7 @@ async function main(): Promise<number> {
   const hasSolutions = existsSync(path.join(PROJECT_ROOT, "solutions"));
   const lastChapter = listChapters().at(-1)!.dir;
   const chapterDir =
-    which === "speed" ? "chapter5-log-replication" : which === "figure8-unreliable" || which === "fast-backup" ? "chapter7-hostile-network" : which === "figure16" ? (values.solutions ? lastChapter : "chapter3-split-votes") : "chapter3-split-votes";
+    which === "speed" ? "chapter5-log-replication" : which === "figure8-unreliable" || which === "fast-backup" ? "chapter7-hostile-network" : which === "figure16" ? lastChapter : "chapter3-split-votes";
   let file = (which === "speed" && hasSolutions) || values.solutions ? path.join(PROJECT_ROOT, "solutions", chapterDir, "node.ts") : path.join(PROJECT_ROOT, "chapters", chapterDir, "node.ts");
   if (typeof values.node === "string") file = path.resolve(process.cwd(), values.node);
   const { createNode, label } = loadNode(file);
