@@ -235,6 +235,12 @@ export function figure16Experiment(createNode: CreateNode, trials: number, laten
   return { top, bottom };
 }
 
+/** The graphs' subtitle: the node, the latency, the trials, and any range with no leader in any trial (it has no curve). */
+export function figure16Note(label: string, latency: readonly [number, number], trials: number, rows: readonly Figure16Row[]): string {
+  const none = rows.filter((r) => r.downtimes.length === 0).map((r) => `${r.range[0]}-${r.range[1]} ms: no leader within 10 s in any of ${r.trials} trials`);
+  return [`${label}; one-way latency ${latency[0]}-${latency[1]} ms; ${trials} trials per range`, ...none].join("; ");
+}
+
 /** The table of one run: a row per range, the paper's stated number beside ours. */
 export function figure16Table(result: { top: readonly Figure16Row[]; bottom: readonly Figure16Row[] }): string {
   const ms = (value: number | null) => (value === null ? ">10 s" : `${Math.round(value)} ms`);
@@ -246,7 +252,7 @@ export function figure16Table(result: { top: readonly Figure16Row[]; bottom: rea
     if (seen.has(key)) continue;
     seen.add(key);
     const mean = row.mean === null ? (row.downtimes.length === 0 ? ">10 s" : "n/a") : ms(row.mean);
-    lines.push(`| ${key} ms | ${row.trials} | ${ms(row.median)} | ${mean} | ${ms(row.p99)} | ${ms(row.worst)} | ${row.gaveUp} | ${PAPER_SAYS[key] ?? ""} |`);
+    lines.push(`| ${key} ms | ${row.trials} | ${ms(row.median)} | ${mean} | ${ms(row.p99)} | ${ms(row.worst)} | ${row.gaveUp} | ${PAPER_SAYS[key] ?? "—"} |`);
   }
   return lines.join("\n");
 }
@@ -342,7 +348,7 @@ async function main(): Promise<number> {
       const out = path.resolve(process.cwd(), typeof values.out === "string" ? values.out : path.join(PROJECT_ROOT, ".workbook-cache", "figure16"));
       const prefix = typeof values.name === "string" ? values.name : "figure16";
       mkdirSync(out, { recursive: true });
-      const note = `${label}; one-way latency ${latency[0]}-${latency[1]} ms; ${trials} trials per range`;
+      const note = figure16Note(label, latency, trials, result.top);
       writeFileSync(path.join(out, `${prefix}-top.svg`), await figure16Svg(result.top, { title: "Time without a leader: varying the randomness", log: true, maxMs: 10_000, note }));
       writeFileSync(path.join(out, `${prefix}-bottom.svg`), await figure16Svg(result.bottom, { title: "Time without a leader: scaling the timeouts down", log: false, maxMs: 600, note }));
       console.log(`\nThe two graphs: ${path.relative(process.cwd(), path.join(out, `${prefix}-top.svg`))} and ${prefix}-bottom.svg beside it.`);
