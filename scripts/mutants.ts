@@ -480,6 +480,13 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [["this.nextIndex[from] = Math.max(match + 1, Math.min(next - 1, target));", "this.nextIndex[from] = Math.max(1, Math.min(next - 1, target));"]],
   },
   {
+    name: "refusal-moves-forward",
+    mistake: "a late refusal moves nextIndex forward to its hint, so the back-up starts over",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    edits: [["this.nextIndex[from] = Math.max(match + 1, Math.min(next - 1, target));", "this.nextIndex[from] = Math.max(match + 1, target);"]],
+  },
+  {
     name: "one-entry-backup",
     mistake: "ignores the hint and backs up one entry per round trip",
     from: "chapter7-hostile-network",

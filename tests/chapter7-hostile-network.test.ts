@@ -106,18 +106,23 @@ graded(5, "a leader uses the hint: it skips to the end of the conflicting term i
   expectRule(w.view("A").role === "leader", RULE.majority, () => `node A had a majority of votes and is a ${roleOf(w, "A")}.`);
   const first = lastProbeTo(w, "B");
   expectRule(first?.prevLogIndex === 6, RULE.replicate, () => `a new leader with 6 entries should probe B at prevLogIndex 6; it sent ${JSON.stringify(first)}.`);
-  const steps: [hint: { conflictTerm?: number; conflictIndex: number }, expectedPrev: number, why: string][] = [
-    [{ conflictTerm: 2, conflictIndex: 3 }, 4, "B's entry at 6 is of term 2, which A holds up to index 4: try index 5 next (prevLogIndex 4)"],
-    [{ conflictTerm: 3, conflictIndex: 3 }, 2, "B's entries of term 3 start at index 3, and A never had term 3: skip them all (prevLogIndex 2)"],
-    [{ conflictIndex: 2 }, 1, "B's log is too short, ending at index 1: try index 2 (prevLogIndex 1)"],
+  // Each refusal as B would send it: its last index, and its hint.
+  const steps: [lastLogIndex: number, hint: { conflictTerm?: number; conflictIndex: number }, expectedPrev: number, why: string][] = [
+    [6, { conflictTerm: 2, conflictIndex: 3 }, 4, "B's entry at 6 is of term 2, which A holds up to index 4: try index 5 next (prevLogIndex 4)"],
+    [5, { conflictTerm: 3, conflictIndex: 3 }, 2, "B's entries of term 3 start at index 3, and A never had term 3: skip them all (prevLogIndex 2)"],
+    [1, { conflictIndex: 2 }, 1, "B's log is too short, ending at index 1: try index 2 (prevLogIndex 1)"],
   ];
-  for (const [hint, expectedPrev, why] of steps) {
+  for (const [lastLogIndex, hint, expectedPrev, why] of steps) {
     const before = received(w, "B", "AppendEntries").length;
-    w.sendAs("B", "A", { ...appendReply(term, false, 0, 0), ...hint });
+    w.sendAs("B", "A", { ...appendReply(term, false, 0, lastLogIndex), ...hint });
     const sent = received(w, "B", "AppendEntries");
     const probe = sent.at(-1);
     expectRule(sent.length === before + 1 && probe?.prevLogIndex === expectedPrev, RULE.fastBackup, () => `B refused with ${JSON.stringify(hint)}: ${why}. Leader A ${sent.length === before ? "sent nothing at once" : `sent AppendEntries(prevLogIndex ${probe?.prevLogIndex})`}.`);
   }
+  // A late copy of the first refusal (its log ending at 6) must not move nextIndex forward again.
+  w.sendAs("B", "A", { ...appendReply(term, false, 0, 6), conflictIndex: 7 });
+  const late = lastProbeTo(w, "B");
+  expectRule(late !== undefined && late.prevLogIndex <= 1, RULE.fastBackup, () => `leader A had backed up to prevLogIndex 1 for B; a late refusal (conflictIndex 7, from an older probe) then took it to prevLogIndex ${late?.prevLogIndex}. A refusal never moves nextIndex forward: the back-up would start over.`);
   // B matches up to 1: confirmed. A late refusal must not take A below that.
   w.sendAs("B", "A", appendReply(term, true, 1, 1));
   w.sendAs("B", "A", { ...appendReply(term, false, 0, 0), conflictIndex: 1 });
@@ -353,11 +358,14 @@ graded(6, "a follower 500 entries behind catches up in batches of at most 64, ba
     expectRule(awaitCommitted(w, 500, w.nodes.filter((id) => id !== behind), 2000), RULE.commitMajority, () => `500 commands were not committed by the two connected nodes within 2 s: ${logsOf(w)}.`);
     let largest = 0;
     let sent = 0;
+    // Batches (by prevLogIndex) sent more than once: the usual reason entries travel twice.
+    const batches = new Map<number, number>();
     w.afterEveryStep((step) => {
       for (const effect of step.effects) {
         if ((effect.kind === "deliver" || effect.kind === "lost") && effect.to === behind && effect.message.type === "AppendEntries") {
           largest = Math.max(largest, effect.message.entries.length);
           sent += effect.message.entries.length;
+          if (effect.message.entries.length > 0) batches.set(effect.message.prevLogIndex, (batches.get(effect.message.prevLogIndex) ?? 0) + 1);
         }
       }
     });
@@ -366,6 +374,7 @@ graded(6, "a follower 500 entries behind catches up in batches of at most 64, ba
     const caughtUp = awaitCommitted(w, 500, [behind], 600);
     expectRule(caughtUp, RULE.batching, () => `node ${behind}, 500 entries behind, had not caught up 600 ms after it returned: ${logsOf(w)}. Batches of 64 sent back to back need about 8 round trips, not 8 heartbeats.`);
     expectRule(largest <= BATCH, RULE.batching, () => `one AppendEntries to ${behind} carried ${largest} entries; at most ${BATCH} per message, so a lost message costs little.`);
-    expectRule(sent <= 650, RULE.batching, () => `the leader sent ${sent} entries to ${behind} to bring it 500 entries up to date in ${w.now - from} ms; each entry should travel about once.`);
+    const twice = [...batches].filter(([, n]) => n > 1).map(([prev, n]) => `after ${prev} (${n} times)`);
+    expectRule(sent <= 650, RULE.batching, () => `the leader sent ${sent} entries to ${behind} to bring it 500 entries up to date in ${w.now - from} ms; each entry should travel about once. Batches sent more than once: ${twice.join(", ") || "none"}. A batch goes again when a heartbeat (or a second stream of batches, started by a duplicated reply) sends it while it is still on its way.`);
   }
 });

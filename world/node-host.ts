@@ -720,16 +720,35 @@ export class NodeHost {
     const votedFor = raw.votedFor ?? null;
     if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${JSON.stringify(votedFor)}; it must be null or a node id.`);
     if (!Array.isArray(raw.log)) return fail(`log is ${typeof raw.log}; it must be an array of entries.`);
-    const log: LogEntry[] = new Array(raw.log.length);
+    const source: unknown[] = raw.log;
+    const log: LogEntry[] = new Array(source.length);
+    // A node saves its whole log each time, mostly the same entry objects as
+    // last time: those were checked, copied and frozen then, so their copies
+    // stand (a save of a long log costs a pass of comparisons, not a copy).
+    const seen = this.savedEntries;
+    const previous = this.disk?.log;
+    const fresh: unknown[] = new Array(source.length);
     for (let i = 0; i < log.length; i++) {
+      const entry = source[i];
+      fresh[i] = entry;
+      if (previous !== undefined && i < seen.length && seen[i] === entry && i < previous.length) {
+        log[i] = previous[i]!;
+        continue;
+      }
       try {
-        log[i] = checkEntry(raw.log[i], "log", i);
+        log[i] = checkEntry(entry, "log", i);
       } catch (error) {
         return fail(error instanceof Error ? error.message : String(error));
       }
+      // Frozen, as the log's entries are (world/log.ts): a saved entry cannot change behind the disk's back.
+      Object.freeze(entry);
     }
+    this.savedEntries = fresh;
     return { currentTerm: term, votedFor: votedFor as NodeId | null, log };
   }
+
+  /** The node's own entry objects of its last save, position by position (see checkSaved). */
+  private savedEntries: unknown[] = [];
 
   private countSend(): void {
     const now = this.services.now();
