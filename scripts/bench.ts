@@ -1,0 +1,96 @@
+/**
+ * npm run bench: how fast the workbook runs on this machine.
+ *
+ *   - the world's speed, in simulated ms per real ms, for five nodes over
+ *     ten simulated minutes, idle and with a client command every 100 ms,
+ *     every guarantee checked after every event (Chapter 5's reference, as
+ *     `npm run experiment -- speed`, and the last chapter's), and the
+ *     events the world runs per real second;
+ *   - each chapter's suite through `npm run test:solutions`, wall time;
+ *   - the paper's Figure 16 experiment (about 10 000 trials);
+ *   - for comparison, a bare vitest run of one trivial test.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import path from "node:path";
+import pc from "picocolors";
+import type { CreateNode } from "../world/contract.ts";
+import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
+import { World } from "../world/world.ts";
+import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
+import { isMain, parseCommand, runMain } from "./cli.mjs";
+import { figure16Experiment } from "./experiment.ts";
+import { LATENCY_MS } from "../world/figure16.ts";
+
+const COMMAND = { usage: "npm run bench", options: {} };
+
+/** Ten simulated minutes of five nodes, idle or with a command every `everyMs`: speed, and events per real second. */
+function worldSpeed(createNode: CreateNode, everyMs: number | undefined): { simPerReal: number; eventsPerSecond: number } {
+  const simulated = 10 * 60 * 1000;
+  const build = () => {
+    const w = new World({ nodes: 5, createNode, seed: 1, traceLimit: 1000 });
+    let next = 1;
+    if (everyMs !== undefined) {
+      for (let t = 500; t < simulated; t += everyMs) {
+        w.at(t, "client", () => {
+          const leader = w.leaders()[0];
+          if (leader !== undefined) w.propose(leader, `c${next++}`);
+        });
+      }
+    }
+    return w;
+  };
+  // Timed without any listener; the events are counted in a second, identical run.
+  const timed = build();
+  const started = performance.now();
+  runWithRealTimeLimit(300_000, () => timed.runFor(simulated));
+  const real = performance.now() - started;
+  const counted = build();
+  let events = 0;
+  counted.afterEveryEvent(() => {
+    events++;
+  });
+  runWithRealTimeLimit(300_000, () => counted.runFor(simulated));
+  return { simPerReal: simulated / real, eventsPerSecond: (events / real) * 1000 };
+}
+
+function wallTime(command: string, args: readonly string[]): { seconds: number; ok: boolean } {
+  const started = performance.now();
+  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { seconds: (performance.now() - started) / 1000, ok: result.status === 0 };
+}
+
+async function main(): Promise<number> {
+  parseCommand(COMMAND, process.argv.slice(2));
+  const cpu = cpus();
+  console.log(pc.bold(`npm run bench on ${cpu.length} × ${cpu[0]?.model.trim() ?? "an unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}\n`));
+  const chapters = listChapters();
+  const nodes = [chapters.find((c) => c.number === 5)!, chapters.at(-1)!];
+  console.log("The world, five nodes, ten simulated minutes, every guarantee checked after every event:");
+  for (const chapter of nodes) {
+    const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), PROJECT_ROOT).instantiate();
+    for (const [label, every] of [["idle", undefined], ["a command every 100 ms", 100]] as const) {
+      const r = worldSpeed(createNode, every);
+      console.log(`  ${`${chapter.short} reference, ${label}:`.padEnd(50)} ${String(Math.round(r.simPerReal)).padStart(6)} simulated ms per real ms, ${String(Math.round(r.eventsPerSecond)).padStart(8)} events per real second`);
+    }
+  }
+  console.log("\nEach chapter's suite against its reference (npm run test:solutions -- chapterN), wall time:");
+  for (const chapter of chapters) {
+    const run = wallTime(process.execPath, [path.join("scripts", "suites.mjs"), "test", chapter.short, "--solutions"]);
+    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s${run.ok ? "" : pc.red("  (failed)")}`);
+  }
+  const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
+  mkdirSync(trivialDir, { recursive: true });
+  writeFileSync(path.join(trivialDir, "trivial.test.ts"), 'import { expect, test } from "vitest";\n\ntest("one and one", () => {\n  expect(1 + 1).toBe(2);\n});\n');
+  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir]);
+  console.log(`  ${"(bare vitest, one trivial test)".padEnd(10)} ${bare.seconds.toFixed(1).padStart(5)} s`);
+  const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapters.at(-1)!.dir, "node.ts"), PROJECT_ROOT).instantiate();
+  const started = performance.now();
+  const result = figure16Experiment(createNode, 1000, LATENCY_MS);
+  const trials = [...result.top, ...result.bottom].reduce((n, r) => n + r.trials, 0);
+  console.log(`\nFigure 16 (npm run experiment -- figure16): ${trials} trials in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+if (isMain(import.meta.url)) await runMain(main);
