@@ -481,23 +481,28 @@ export class InvariantChecker {
    * not later at the leader.
    */
   private successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, log: readonly LogEntry[], time: number): void {
-    const fail = (detail: string): never => {
-      throw new InvariantViolation("A successful AppendEntries leaves the logs matching", `node ${node} answered success to AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}, ${request.entries.length} entries) from ${request.leaderId}, but ${detail}`, time);
-    };
-    const view = { log };
-    if (request.prevLogIndex > 0) {
-      const prev = entryAt(view, request.prevLogIndex);
-      if (!prev) fail(`its log has only ${log.length} entr${log.length === 1 ? "y" : "ies"}, so nothing at index ${request.prevLogIndex} could match.`);
-      else if (prev.term !== request.prevLogTerm) fail(`its entry at index ${request.prevLogIndex} has term ${prev.term}, not ${request.prevLogTerm}.`);
+    // Runs for every acknowledged heartbeat: no closures, nothing allocated unless it fails.
+    const prevLogIndex = request.prevLogIndex;
+    if (prevLogIndex > 0) {
+      const prev = prevLogIndex <= log.length ? log[prevLogIndex - 1] : undefined;
+      if (prev === undefined) this.unmatched(node, request, time, `its log has only ${log.length} entr${log.length === 1 ? "y" : "ies"}, so nothing at index ${prevLogIndex} could match.`);
+      else if (prev.term !== request.prevLogTerm) this.unmatched(node, request, time, `its entry at index ${prevLogIndex} has term ${prev.term}, not ${request.prevLogTerm}.`);
     }
-    request.entries.forEach((sent, offset) => {
-      const index = request.prevLogIndex + 1 + offset;
-      const held = entryAt(view, index);
-      if (!held || !sameEntry(held, sent)) fail(`afterwards its log holds ${held ? showEntry(held) : "nothing"} at index ${index}, where the leader sent ${showEntry(sent)}.`);
-    });
-    const expected = request.prevLogIndex + request.entries.length;
-    if (reply.matchIndex !== expected) fail(`its reply said matchIndex ${reply.matchIndex}; this request vouches for exactly prevLogIndex + entries = ${expected}.`);
+    const entries = request.entries;
+    for (let offset = 0; offset < entries.length; offset++) {
+      const sent = entries[offset]!;
+      const index = prevLogIndex + 1 + offset;
+      const held = entryAt({ log }, index);
+      if (!held || !sameEntry(held, sent)) this.unmatched(node, request, time, `afterwards its log holds ${held ? showEntry(held) : "nothing"} at index ${index}, where the leader sent ${showEntry(sent)}.`);
+    }
+    const expected = prevLogIndex + entries.length;
+    if (reply.matchIndex !== expected) this.unmatched(node, request, time, `its reply said matchIndex ${reply.matchIndex}; this request vouches for exactly prevLogIndex + entries = ${expected}.`);
   }
+
+  private unmatched(node: NodeId, request: AppendEntries, time: number, detail: string): never {
+    throw new InvariantViolation("A successful AppendEntries leaves the logs matching", `node ${node} answered success to AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}, ${request.entries.length} entries) from ${request.leaderId}, but ${detail}`, time);
+  }
+
 
   /**
    * Persistence (Chapter 6 on): a node comes back exactly as it saved

@@ -507,16 +507,36 @@ export class NodeHost {
     const raw = this.view![field];
     if (raw === undefined) return undefined;
     if (typeof raw !== "object" || raw === null) throw new ContractBroken(`inspect() says ${field} ${String(raw)}; when present it must be an object { B: 3, C: 5, ... } with a whole number per peer.`);
+    const values = raw as Record<string, unknown>;
+    // Mostly nothing moved since the last read: then the last copy stands (copies are never changed).
+    const last = field === "matchIndex" ? this.leaderIndexes?.matchIndex : this.leaderIndexes?.nextIndex;
+    if (last !== undefined) {
+      let same = true;
+      for (const peer of this.peers) {
+        if (values[peer] !== last[peer]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last as Record<NodeId, number>;
+    }
     const copy: Record<NodeId, number> = {};
-    for (const peer of this.services.nodes) {
-      if (peer === this.id) continue;
-      const value = (raw as Record<string, unknown>)[peer];
+    for (const peer of this.peers) {
+      const value = values[peer];
       if (value === undefined) continue;
       // The label only when something is wrong: building it every time costs more than the check.
       copy[peer] = typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : this.whole(value, `${field}.${peer}`);
     }
     return copy;
   }
+
+  /** The other nodes, in the world's order. */
+  private get peers(): readonly NodeId[] {
+    return (this.peerList ??= this.services.nodes.filter((id) => id !== this.id));
+  }
+
+  private peerList: readonly NodeId[] | undefined;
+
 
   /** The view inspect() returned, between readState and readLog. */
   private view: Record<string, unknown> | undefined;
