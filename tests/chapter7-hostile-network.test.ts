@@ -130,8 +130,20 @@ graded(5, "a leader uses the hint: it skips to the end of the conflicting term i
   expectRule(after !== undefined && after.prevLogIndex >= 1, RULE.fastBackup, () => `B confirmed it matches up to index 1; a late refusal (conflictIndex 1) then took leader A back to prevLogIndex ${after?.prevLogIndex}. nextIndex never goes to or below what the follower confirmed.`);
 });
 
-graded(8, "followers 50 entries astray, twice over, are repaired in a few round trips and a bounded number of messages", { step: 2 }, () => {
+graded(8, "message budgets: a healthy election and an idle second cost little, and followers 50 entries astray, twice over, are repaired in a few round trips", { step: 2 }, () => {
   for (const s of seeds(5)) {
+    // Budgets first, on a healthy cluster of three (the lab's): an election in at most 30 RPCs, an idle second in at most 60.
+    const healthy = persistentWorld({ nodes: 3, seed: s });
+    const sent = () => healthy.nodes.reduce((n, id) => n + healthy.trafficOf(id).messages, 0);
+    const elected = awaitLeader(healthy);
+    expectRule(elected !== undefined, RULE.liveness, () => "3 healthy nodes elected no leader within 1 s.");
+    const election = sent();
+    expectRule(election <= 60, RULE.budget, () => `electing ${elected} in a healthy cluster of three took ${election} messages (requests and replies); the budget is 60 (30 RPCs).`);
+    healthy.runFor(200);
+    const before = sent();
+    healthy.runFor(1000);
+    const idle = sent() - before;
+    expectRule(idle <= 120, RULE.budget, () => `an idle second of a healthy cluster of three cost ${idle} messages; the budget is 120 (60 RPCs): a heartbeat to each follower every ${healthy.timing.heartbeatInterval} ms, and the replies.`);
     const w = persistentWorld({ nodes: 5, seed: s });
     const r = divergedTwiceOver(w, (among, withinMs) => awaitLeader(w, withinMs, among));
     expectRule(r.stuck === undefined, r.stuck?.includes("may win") ? RULE.upToDate : RULE.liveness, () => `${r.stuck}.`);
@@ -150,12 +162,12 @@ graded(8, "followers 50 entries astray, twice over, are repaired in a few round 
   }
 });
 
-graded(5, "Figure 8 on an unreliable network: with 10 % of messages lost and long reordering, the logs still converge within 10 s", { step: 2 }, () => {
+graded(5, "Figure 8 on an unreliable network, with crashes: 10 % of messages lost, long reordering, leaders cut off or crashed; the logs still converge within 10 s", { step: 2 }, () => {
   for (const s of seeds(6)) {
     const w = persistentWorld({ nodes: 5, seed: s, network: UNRELIABLE, ...(drawing() ? {} : { traceLimit: 400 }) });
-    figure8Unreliable(w, 1000);
+    figure8Unreliable(w, 1000, { crashes: true });
     const index = commitOnAll(w, "final", 10_000);
-    expectRule(index !== undefined, RULE.logsConverge, () => `after 1000 rounds of cut-off leaders on a lossy, reordering network, a last command was not agreed by all 5 nodes within 10 s: ${describeLeaders(w)}; ${logsOf(w)}.`);
+    expectRule(index !== undefined, RULE.logsConverge, () => `after 1000 rounds of leaders cut off or crashed on a lossy, reordering network, a last command was not agreed by all 5 nodes within 10 s: ${describeLeaders(w)}; ${logsOf(w)}.`);
   }
 });
 

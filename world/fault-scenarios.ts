@@ -60,9 +60,11 @@ export const LONG_REORDERING: Partial<NetworkSettings> = { reorderRate: 0.34, re
  * reorders heavily too, commands are proposed to every node each round,
  * the leader is cut off half the time, and cut-off nodes are let back
  * whenever three are out. At the end everyone is reconnected; the
- * network stays as it is. Build the world with UNRELIABLE.
+ * network stays as it is. Build the world with UNRELIABLE. With
+ * `crashes`, half the leaders cut off crash instead, and restart from
+ * their disks when let back.
  */
-export function figure8Unreliable(w: World, rounds: number): void {
+export function figure8Unreliable(w: World, rounds: number, options: { readonly crashes?: boolean } = {}): void {
   const random = new RandomStream(w.seed, "figure 8 unreliable");
   const cutOff = new Set<NodeId>();
   for (let round = 0; round < rounds; round++) {
@@ -74,16 +76,23 @@ export function figure8Unreliable(w: World, rounds: number): void {
     }
     w.runFor(random.chance(0.1) ? random.int(0, 500) : random.int(0, 13));
     if (leader !== undefined && random.chance(0.5)) {
-      w.isolate(leader);
+      // With crashes, half the leaders cut off crash instead (and restart when let back).
+      if (options.crashes === true && random.chance(0.5)) w.crash(leader);
+      else w.isolate(leader);
       cutOff.add(leader);
     }
     if (cutOff.size > 2) {
       const back = [...cutOff][random.int(0, cutOff.size)]!;
-      w.reconnect(back);
+      bringBack(w, back);
       cutOff.delete(back);
     }
   }
-  for (const id of cutOff) w.reconnect(id);
+  for (const id of cutOff) bringBack(w, id);
+}
+
+function bringBack(w: World, id: NodeId): void {
+  if (w.isCrashed(id)) w.restart(id);
+  else w.reconnect(id);
 }
 
 /** What `divergedTwiceOver` saw: how the last leader repaired the two followers astray. */

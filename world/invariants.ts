@@ -16,7 +16,7 @@
  * more than the replies said; entries are applied in order, exactly once.
  */
 import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState } from "./contract.ts";
-import { entryAt, lastIndex, sameEntry, showLog, termAt } from "./log.ts";
+import { entriesFrom, entryAt, lastIndex, sameEntry, showLog, termAt, type HasLog } from "./log.ts";
 import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
 
 /** "while handling AppendEntries(...) from B" */
@@ -252,17 +252,19 @@ export class InvariantChecker {
         const replaced = change.removed[0]!;
         throw new InvariantViolation(
           "Leader Append-Only",
-          firstChange < log.length
-            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(log[firstChange]!)}.`
-            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${log.length}).`,
+          index <= lastIndex(record)
+            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(entryAt(record, index)!)}.`
+            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(record)}).`,
           time,
         );
       }
       record.prefixHash.length = Math.min(record.prefixHash.length, firstChange);
       let hash = firstChange === 0 ? 0 : record.prefixHash[firstChange - 1]!;
       let mismatch: { index: number; other: NodeId; entry: LogEntry } | undefined;
-      for (let i = firstChange; i < log.length; i++) {
-        const entry = log[i]!;
+      const last = lastIndex(record);
+      for (let i = firstChange; i < last; i++) {
+        // Raft index i + 1; prefixHash[i] identifies the log up to it.
+        const entry = entryAt(record, i + 1)!;
         hash = hashStep(hash, entry);
         record.prefixHash.push(hash);
         const key = `${i + 1}/${entry.term}`;
@@ -299,11 +301,11 @@ export class InvariantChecker {
     }
     const newlyCommitted: number[] = [];
     if (view.commitIndex > record.commitIndex) {
-      if (view.commitIndex > log.length) {
-        throw new InvariantViolation("Commits only grow", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${log.length} entries.`, time);
+      if (view.commitIndex > lastIndex(record)) {
+        throw new InvariantViolation("Commits only grow", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${lastIndex(record)} entries.`, time);
       }
       for (let index = record.commitIndex + 1; index <= view.commitIndex; index++) {
-        const entry = log[index - 1]!;
+        const entry = entryAt(record, index)!;
         const known = this.committed.get(index);
         if (known && !sameEntry(known.entry, entry)) {
           throw new InvariantViolation(
@@ -329,7 +331,7 @@ export class InvariantChecker {
           time,
         );
       }
-      const own = log[index - 1];
+      const own = entryAt(record, index);
       const appliedEntry = this.appliedAt.get(index);
       if (own && appliedEntry && appliedEntry.node === node && !sameEntry(own, appliedEntry.entry)) {
         throw new InvariantViolation(
@@ -354,7 +356,7 @@ export class InvariantChecker {
           continue;
         }
         if (sent !== undefined && sent.to === leader && sent.message.type === "AppendEntriesReply" && sent.message.success) {
-          this.successfulAppend(node, request, sent.message, log, time);
+          this.successfulAppend(node, request, sent.message, record, time);
           // Remember what it vouched for, to hold it to it while the term lasts.
           const index = sent.message.matchIndex;
           const term = sent.message.term;
@@ -480,19 +482,20 @@ export class InvariantChecker {
    * follower that says yes too easily is caught where the mistake is,
    * not later at the leader.
    */
-  private successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, log: readonly LogEntry[], time: number): void {
+  private successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, view: HasLog, time: number): void {
     // Runs for every acknowledged heartbeat: no closures, nothing allocated unless it fails.
     const prevLogIndex = request.prevLogIndex;
     if (prevLogIndex > 0) {
-      const prev = prevLogIndex <= log.length ? log[prevLogIndex - 1] : undefined;
-      if (prev === undefined) this.unmatched(node, request, time, `its log has only ${log.length} entr${log.length === 1 ? "y" : "ies"}, so nothing at index ${prevLogIndex} could match.`);
+      const prev = entryAt(view, prevLogIndex);
+      const last = lastIndex(view);
+      if (prev === undefined) this.unmatched(node, request, time, `its log has only ${last} entr${last === 1 ? "y" : "ies"}, so nothing at index ${prevLogIndex} could match.`);
       else if (prev.term !== request.prevLogTerm) this.unmatched(node, request, time, `its entry at index ${prevLogIndex} has term ${prev.term}, not ${request.prevLogTerm}.`);
     }
     const entries = request.entries;
     for (let offset = 0; offset < entries.length; offset++) {
       const sent = entries[offset]!;
       const index = prevLogIndex + 1 + offset;
-      const held = entryAt({ log }, index);
+      const held = entryAt(view, index);
       if (!held || !sameEntry(held, sent)) this.unmatched(node, request, time, `afterwards its log holds ${held ? showEntry(held) : "nothing"} at index ${index}, where the leader sent ${showEntry(sent)}.`);
     }
     const expected = prevLogIndex + entries.length;
@@ -528,7 +531,11 @@ export class InvariantChecker {
       // start() may already stand for election (a newer term, its own vote); nothing else changes at boot.
       if (after.currentTerm < term) wrong.push(`currentTerm ${after.currentTerm}`);
       else if (after.currentTerm === term && after.votedFor !== votedFor) wrong.push(`votedFor ${after.votedFor ?? "null"}`);
-      if (log.length !== saved.length || log.some((entry, i) => !sameEntry(entry, saved[i]!))) wrong.push(`log ${showLog(log)}`);
+      const came = { log };
+      const kept = { log: saved };
+      let same = lastIndex(came) === lastIndex(kept);
+      for (let index = 1; same && index <= lastIndex(came); index++) same = sameEntry(entryAt(came, index)!, entryAt(kept, index)!);
+      if (!same) wrong.push(`log ${showLog(log)}`);
       if (after.commitIndex !== 0) wrong.push(`commitIndex ${after.commitIndex} (the disk does not say what was committed)`);
       if (after.lastApplied !== 0) wrong.push(`lastApplied ${after.lastApplied} (its state machine starts empty)`);
       if (wrong.length > 0) {
@@ -659,12 +666,13 @@ export class InvariantChecker {
     if (reply.term !== request.term) return;
     const view = { log };
     const last = lastIndex(view);
+    const shown = showLog(entriesFrom(view, Math.max(1, last - 11)));
     const { conflictTerm, conflictIndex } = reply;
     const said = `conflictTerm ${conflictTerm ?? "(none)"}, conflictIndex ${conflictIndex ?? "(none)"}`;
     const fail = (why: string): never => {
       throw new InvariantViolation(
         "A refusal's hint is honest",
-        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log: ${showLog(log.length <= 12 ? log : log.slice(-12))}${log.length > 12 ? `, the last 12 of ${log.length}` : ""}).`,
+        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log: ${shown}${last > 12 ? `, the last 12 of ${last}` : ""}).`,
         time,
       );
     };

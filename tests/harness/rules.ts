@@ -78,6 +78,8 @@ export const RULE = {
     "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3); a log too short to hold prevLogIndex says so with the index just past its end.",
   fastBackup:
     "If AppendEntries fails because of log inconsistency: decrement nextIndex and retry (Figure 2), with the follower's hint one AppendEntries RPC per term with conflicting entries, rather than one per entry (§5.3). nextIndex never backs up to or below what the follower has confirmed (matchIndex).",
+  budget:
+    "Raft's messages are few: an election is a round of RequestVote RPCs, and an idle leader sends only heartbeats, once per heartbeat interval (Figure 2). The best-known Raft lab holds a cluster of three to at most 30 RPCs for an election and 60 for an idle second.",
   probe:
     "After a refusal, nextIndex is a guess and the next AppendEntries is a probe the follower may refuse again: it carries at most one batch of entries, never the whole rest of the log.",
 } as const;
