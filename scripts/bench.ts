@@ -17,42 +17,23 @@ import path from "node:path";
 import pc from "picocolors";
 import type { CreateNode } from "../world/contract.ts";
 import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
-import { World } from "../world/world.ts";
 import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
 import { isMain, parseCommand, runMain } from "./cli.mjs";
-import { figure16Experiment } from "./experiment.ts";
+import { figure16Experiment, measureSpeed, SPEED_RUN_MS, speedWorld } from "./experiment.ts";
 import { LATENCY_MS } from "../world/figure16.ts";
 
 const COMMAND = { usage: "npm run bench", options: {} };
 
-/** Ten simulated minutes of five nodes, idle or with a command every `everyMs`: speed, and events per real second. */
+/** The speed run of `npm run experiment -- speed`, and the events it runs per real second (counted in a second, identical run, so the timed one has no listener). */
 function worldSpeed(createNode: CreateNode, everyMs: number | undefined): { simPerReal: number; eventsPerSecond: number } {
-  const simulated = 10 * 60 * 1000;
-  const build = () => {
-    const w = new World({ nodes: 5, createNode, seed: 1, traceLimit: 1000 });
-    let next = 1;
-    if (everyMs !== undefined) {
-      for (let t = 500; t < simulated; t += everyMs) {
-        w.at(t, "client", () => {
-          const leader = w.leaders()[0];
-          if (leader !== undefined) w.propose(leader, `c${next++}`);
-        });
-      }
-    }
-    return w;
-  };
-  // Timed without any listener; the events are counted in a second, identical run.
-  const timed = build();
-  const started = performance.now();
-  runWithRealTimeLimit(300_000, () => timed.runFor(simulated));
-  const real = performance.now() - started;
-  const counted = build();
+  const timed = measureSpeed(createNode, everyMs);
+  const counted = speedWorld(createNode, everyMs);
   let events = 0;
   counted.afterEveryEvent(() => {
     events++;
   });
-  runWithRealTimeLimit(300_000, () => counted.runFor(simulated));
-  return { simPerReal: simulated / real, eventsPerSecond: (events / real) * 1000 };
+  runWithRealTimeLimit(300_000, () => counted.runFor(SPEED_RUN_MS));
+  return { simPerReal: timed.ratio, eventsPerSecond: (events / timed.real) * 1000 };
 }
 
 function wallTime(command: string, args: readonly string[]): { seconds: number; ok: boolean } {

@@ -37,7 +37,7 @@ import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { outdatedSkeletons } from "./skeletons.ts";
 import { figure16Experiment, figure16Note, figure16Table } from "./experiment.ts";
-import { figure16Svg } from "./figure16-plot.ts";
+import { figure16Graphs } from "./figure16-plot.ts";
 import { LATENCY_MS } from "../world/figure16.ts";
 import { cutOffMinorityExperiment, cutOffMinorityLine, fastBackupExperiment, fastBackupLine, figure8UnreliableExperiment, figure8UnreliableLine, loadSplitVoteExperiment, splitVoteExperiment, splitVoteTable } from "./experiment.ts";
 import { loadNodeProgram } from "../world/sandbox.ts";
@@ -196,8 +196,7 @@ steps.push({
       if (latency === LATENCY_MS) continue;
       // The graphs are those of the setting that closes the gap (npm run experiment -- figure16 --solutions --latency 2-3 --out diagrams --name chapter3-figure16).
       const note = figure16Note(program.label, latency, 1000, result.top);
-      const top = await figure16Svg(result.top, { title: "Time without a leader: varying the randomness", log: true, maxMs: 10_000, note });
-      const bottom = await figure16Svg(result.bottom, { title: "Time without a leader: scaling the timeouts down", log: false, maxMs: 600, note });
+      const { top, bottom } = await figure16Graphs(result, note);
       for (const [file, svg] of [["chapter3-figure16-top.svg", top], ["chapter3-figure16-bottom.svg", bottom]] as const) {
         const shipped = path.join(PROJECT_ROOT, "diagrams", file);
         if (!existsSync(shipped) || readFileSync(shipped, "utf8") !== svg) problems.push(`diagrams/${file} is not what a fresh run draws; remake it with npm run experiment -- figure16 --solutions --latency 2-3 --out diagrams --name chapter3-figure16`);

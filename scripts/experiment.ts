@@ -35,7 +35,7 @@ import { hostLab, type HostLab, type TrialResult, type TrialSummary } from "../w
 import { World } from "../world/world.ts";
 import { commitOnAll, currentLeader, divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../world/fault-scenarios.ts";
 import { FIGURE16_BOTTOM, FIGURE16_TOP, figure16Row, LATENCY_MS, type Figure16Row } from "../world/figure16.ts";
-import { figure16Svg } from "./figure16-plot.ts";
+import { figure16Graphs } from "./figure16-plot.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
 import { didYouMean, helpText, isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
@@ -257,23 +257,31 @@ export function figure16Table(result: { top: readonly Figure16Row[]; bottom: rea
   return lines.join("\n");
 }
 
-/** Simulated ms per real ms for five nodes over ten simulated minutes, with a client proposing every `everyMs` (or never). */
-function measureSpeed(createNode: CreateNode, everyMs: number | undefined): { ratio: number; real: number; committed: number } {
-  const simulated = 10 * 60 * 1000;
+/** How long the speed runs are: ten simulated minutes. */
+export const SPEED_RUN_MS = 10 * 60 * 1000;
+
+/** The world the speed runs time: five nodes, and a client proposing every `everyMs` (or never) for SPEED_RUN_MS. */
+export function speedWorld(createNode: CreateNode, everyMs: number | undefined): World {
   const w = new World({ nodes: 5, createNode, seed: 1, traceLimit: 1000 });
   let next = 1;
   if (everyMs !== undefined) {
-    for (let t = 500; t < simulated; t += everyMs) {
+    for (let t = 500; t < SPEED_RUN_MS; t += everyMs) {
       w.at(t, "client", () => {
         const leader = w.leaders()[0];
         if (leader !== undefined) w.propose(leader, `c${next++}`);
       });
     }
   }
+  return w;
+}
+
+/** Simulated ms per real ms for five nodes over ten simulated minutes, with a client proposing every `everyMs` (or never). */
+export function measureSpeed(createNode: CreateNode, everyMs: number | undefined): { ratio: number; real: number; committed: number } {
+  const w = speedWorld(createNode, everyMs);
   const started = performance.now();
-  runWithRealTimeLimit(120_000, () => w.runFor(simulated));
+  runWithRealTimeLimit(120_000, () => w.runFor(SPEED_RUN_MS));
   const real = performance.now() - started;
-  return { ratio: simulated / real, real, committed: Math.max(...w.nodes.map((id) => w.view(id).commitIndex)) };
+  return { ratio: SPEED_RUN_MS / real, real, committed: Math.max(...w.nodes.map((id) => w.view(id).commitIndex)) };
 }
 
 function speed(createNode: CreateNode, label: string): string {
@@ -308,6 +316,16 @@ const COMMAND = {
     "  speed             simulated ms per real ms, idle and busy",
 };
 
+/** The experiments, and the chapter whose node each is about (null: the most complete chapter's). */
+const EXPERIMENT_CHAPTER: Readonly<Record<string, string | null>> = {
+  "split-votes": "chapter3-split-votes",
+  "cut-off-minority": "chapter3-split-votes",
+  figure16: null,
+  "figure8-unreliable": "chapter7-hostile-network",
+  "fast-backup": "chapter7-hostile-network",
+  speed: "chapter5-log-replication",
+};
+
 /** "2-3" → [2, 3], in ms; the paper's broadcast time of about 15 ms by default. */
 function latencyOption(value: unknown): readonly [number, number] {
   if (typeof value !== "string") return LATENCY_MS;
@@ -319,7 +337,7 @@ function latencyOption(value: unknown): readonly [number, number] {
 async function main(): Promise<number> {
   const { values, positionals } = parseCommand(COMMAND, process.argv.slice(2));
   const which = positionals[0];
-  const EXPERIMENTS = ["split-votes", "cut-off-minority", "figure16", "figure8-unreliable", "fast-backup", "speed"];
+  const EXPERIMENTS = Object.keys(EXPERIMENT_CHAPTER);
   if (positionals.length !== 1 || which === undefined || !EXPERIMENTS.includes(which)) {
     const guess = which === undefined ? undefined : didYouMean(which, EXPERIMENTS);
     throw new UsageError(`Which experiment?${guess ? ` Did you mean ${guess}?` : ""}\n\n${helpText(COMMAND)}`);
@@ -327,9 +345,7 @@ async function main(): Promise<number> {
   // Split votes measure your Chapter 3 node; speed measures the complete reference node unless told otherwise.
   // (A student edition has no solutions/: speed measures the learner's Chapter 5 node there.)
   const hasSolutions = existsSync(path.join(PROJECT_ROOT, "solutions"));
-  const lastChapter = listChapters().at(-1)!.dir;
-  const chapterDir =
-    which === "speed" ? "chapter5-log-replication" : which === "figure8-unreliable" || which === "fast-backup" ? "chapter7-hostile-network" : which === "figure16" ? lastChapter : "chapter3-split-votes";
+  const chapterDir = EXPERIMENT_CHAPTER[which] ?? listChapters().at(-1)!.dir;
   let file = (which === "speed" && hasSolutions) || values.solutions ? path.join(PROJECT_ROOT, "solutions", chapterDir, "node.ts") : path.join(PROJECT_ROOT, "chapters", chapterDir, "node.ts");
   if (typeof values.node === "string") file = path.resolve(process.cwd(), values.node);
   const { createNode, label } = loadNode(file);
@@ -349,8 +365,9 @@ async function main(): Promise<number> {
       const prefix = typeof values.name === "string" ? values.name : "figure16";
       mkdirSync(out, { recursive: true });
       const note = figure16Note(label, latency, trials, result.top);
-      writeFileSync(path.join(out, `${prefix}-top.svg`), await figure16Svg(result.top, { title: "Time without a leader: varying the randomness", log: true, maxMs: 10_000, note }));
-      writeFileSync(path.join(out, `${prefix}-bottom.svg`), await figure16Svg(result.bottom, { title: "Time without a leader: scaling the timeouts down", log: false, maxMs: 600, note }));
+      const graphs = await figure16Graphs(result, note);
+      writeFileSync(path.join(out, `${prefix}-top.svg`), graphs.top);
+      writeFileSync(path.join(out, `${prefix}-bottom.svg`), graphs.bottom);
       console.log(`\nThe two graphs: ${path.relative(process.cwd(), path.join(out, `${prefix}-top.svg`))} and ${prefix}-bottom.svg beside it.`);
       console.log(`${[...result.top, ...result.bottom].reduce((n, r) => n + r.trials, 0)} trials in ${((performance.now() - started) / 1000).toFixed(1)} s of real time.`);
       return 0;

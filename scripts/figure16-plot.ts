@@ -45,3 +45,11 @@ export async function figure16Svg(rows: readonly Figure16Row[], options: { reado
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   return view.toSVG();
 }
+
+/** Both graphs of a run, as the paper draws them: the top one (randomness) on a log time axis up to 10 s, the bottom one (scaled-down timeouts) linear up to 600 ms. */
+export async function figure16Graphs(result: { readonly top: readonly Figure16Row[]; readonly bottom: readonly Figure16Row[] }, note: string): Promise<{ top: string; bottom: string }> {
+  return {
+    top: await figure16Svg(result.top, { title: "Time without a leader: varying the randomness", log: true, maxMs: 10_000, note }),
+    bottom: await figure16Svg(result.bottom, { title: "Time without a leader: scaling the timeouts down", log: false, maxMs: 600, note }),
+  };
+}

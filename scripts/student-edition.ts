@@ -20,7 +20,7 @@ import { makeScratchProject } from "./scratch.ts";
 const LEFT_OUT = ["solutions", "tests/planted", "gradescope", "INSTRUCTORS.md"];
 
 /** The commands that need what was left out. */
-const SCRIPTS_LEFT_OUT = ["test:solutions", "compare", "check", "soak", "planted", "skeletons", "step-scores", "student-edition", "gradescope", "instructors-guide", "manifest"];
+const SCRIPTS_LEFT_OUT = ["test:solutions", "compare", "check", "soak", "bench", "planted", "skeletons", "step-scores", "student-edition", "gradescope", "instructors-guide", "manifest"];
 
 /** Passages that only make sense with the reference or for instructors. */
 const MARKED = /\n?<!-- (reference|instructors) -->[\s\S]*?<!-- \/\1 -->\n?/g;

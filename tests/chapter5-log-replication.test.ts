@@ -10,7 +10,8 @@ import fc from "fast-check";
 import type { CreateNode, LogEntry, NodeId } from "../world/contract.ts";
 import { commandsOf, entryAt, lastIndex, sameEntry } from "../world/log.ts";
 import { World, type NetworkSettings } from "../world/world.ts";
-import { drawing, expectRule, graded, overrideReplay, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
+import { drawing, expectRule, graded, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
+import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
 import {
@@ -131,14 +132,6 @@ function scriptedLeader(s: number, commands: readonly string[]): { w: World; ter
   return { w, term };
 }
 
-const NODES = ["A", "B", "C", "D", "E"] as const;
-
-type Fault =
-  | { readonly at: number; readonly kind: "partition"; readonly minority: readonly NodeId[] }
-  | { readonly at: number; readonly kind: "isolate"; readonly node: NodeId }
-  | { readonly at: number; readonly kind: "cut"; readonly from: NodeId; readonly to: NodeId }
-  | { readonly at: number; readonly kind: "heal" };
-
 interface RandomCase {
   readonly seed: number;
   readonly dropPercent: number;
@@ -147,14 +140,7 @@ interface RandomCase {
   readonly faults: readonly Fault[];
 }
 
-const at = fc.integer({ min: 0, max: 3000 });
-const nodeArb = fc.constantFrom(...NODES);
-const faultArb: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ at, kind: fc.constant("partition" as const), minority: fc.subarray([...NODES], { minLength: 1, maxLength: 2 }) }),
-  fc.record({ at, kind: fc.constant("isolate" as const), node: nodeArb }),
-  fc.record({ at, kind: fc.constant("cut" as const), from: nodeArb, to: nodeArb }),
-  fc.record({ at, kind: fc.constant("heal" as const) }),
-);
+const faultArb: fc.Arbitrary<Fault> = fc.oneof(FAULT.partition, FAULT.isolate, FAULT.cut, FAULT.heal);
 const caseArb: fc.Arbitrary<RandomCase> = fc.record({
   seed: fc.integer({ min: 1, max: 1_000_000 }),
   dropPercent: fc.integer({ min: 0, max: 20 }),
@@ -164,21 +150,7 @@ const caseArb: fc.Arbitrary<RandomCase> = fc.record({
 });
 
 function describeCase(c: RandomCase): string {
-  const faults = [...c.faults]
-    .sort((x, y) => x.at - y.at)
-    .map((f) => {
-      switch (f.kind) {
-        case "partition":
-          return `${f.at} ms partition {${f.minority.join(",")}}`;
-        case "isolate":
-          return `${f.at} ms isolate ${f.node}`;
-        case "cut":
-          return `${f.at} ms cut ${f.from}→${f.to}`;
-        case "heal":
-          return `${f.at} ms heal`;
-      }
-    });
-  return `world seed ${c.seed}; network: ${c.dropPercent}% lost, ${c.duplicatePercent}% duplicated, ${c.reorderPercent}% held back; faults: ${faults.length > 0 ? faults.join(", ") : "none"}; then at 3500 ms everything heals.`;
+  return `world seed ${c.seed}; network: ${c.dropPercent}% lost, ${c.duplicatePercent}% duplicated, ${c.reorderPercent}% held back; faults: ${describeFaults(c.faults)}; then at 3500 ms everything heals.`;
 }
 
 /** One randomized run. Throws on any broken guarantee or disagreement. */
@@ -186,15 +158,7 @@ function runCase(c: RandomCase, build: (options: ConstructorParameters<typeof Wo
   const network: Partial<NetworkSettings> = { dropRate: c.dropPercent / 100, duplicateRate: c.duplicatePercent / 100, reorderRate: c.reorderPercent / 100 };
   // Keep only the end of the trace in bulk runs; a replay draws all of it.
   const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...(drawing() ? {} : { traceLimit: 400 }) });
-  for (const f of c.faults) {
-    w.at(f.at, `fault: ${f.kind}`, () => {
-      if (f.kind === "partition") w.partition(f.minority);
-      else if (f.kind === "isolate") w.isolate(f.node);
-      else if (f.kind === "cut") {
-        if (f.from !== f.to) w.cutOneWay(f.from, f.to);
-      } else w.heal();
-    });
-  }
+  scheduleFaults(w, c.faults);
   // A client proposes a new command every 50 ms to whichever node leads.
   let next = 1;
   for (let t = 100; t <= 3000; t += 50) {
@@ -653,22 +617,5 @@ graded(2, "committed entries are applied in order, exactly once, on the leader, 
 
 // Each run takes a few milliseconds; the check makes a thousand of them.
 graded(2, "randomized: drops, duplicates, reordering and partitions never break a guarantee, and all logs agree after healing", { step: 8, realTimeLimitMs: 5000 + 40 * RANDOMIZED.numRuns }, () => {
-  const { seed: fcSeed, path, numRuns } = RANDOMIZED;
-  const details = fc.check(
-    fc.property(caseArb, (c) => {
-      runCase(c, (options) => new World(options));
-    }),
-    { seed: fcSeed, numRuns, ...(path ? { path, endOnFailure: true } : {}) },
-  );
-  if (!details.failed) return;
-  const c = details.counterexample![0];
-  overrideReplay(`--seed ${details.seed} --path ${details.counterexamplePath}`);
-  try {
-    // Run the shrunk case once more as a graded world, so the failure shows its trace.
-    runCase(c, world);
-  } catch (error) {
-    if (error instanceof Error) error.message = `A randomized run failed (run ${details.numRuns} of ${numRuns}; fast-check shrank it in ${details.numShrinks} steps). The case:\n  ${describeCase(c)}\n\n${error.message}`;
-    throw error;
-  }
-  throw new Error(`A randomized run failed but passed when run again: ${describeCase(c)}\n${String(details.errorInstance ?? "")}`);
+  checkRandomizedRuns(RANDOMIZED, caseArb, describeCase, runCase);
 });

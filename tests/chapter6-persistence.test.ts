@@ -14,7 +14,8 @@ import type { CreateNode, NodeId, PersistentState } from "../world/contract.ts";
 import { commandsOf, entriesFrom, lastIndex, showLog } from "../world/log.ts";
 import { RandomStream } from "../world/random.ts";
 import { World, type NetworkSettings, type WorldOptions } from "../world/world.ts";
-import { drawing, expectRule, graded, overrideReplay, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
+import { drawing, expectRule, graded, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
+import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
 import {
@@ -355,30 +356,13 @@ graded(2, "Figure 8 with real crashes: leaders crash at random moments, nodes re
 // Randomized: crashes, restarts, crash points, partitions and a lossy network
 // ---------------------------------------------------------------------------
 
-const NODES = ["A", "B", "C", "D", "E"] as const;
-
-type Fault =
-  | { readonly at: number; readonly kind: "crash"; readonly node: NodeId }
-  | { readonly at: number; readonly kind: "crash point"; readonly node: NodeId; readonly when: "before" | "after"; readonly what: "send" | "save"; readonly nth: number }
-  | { readonly at: number; readonly kind: "restart"; readonly node: NodeId }
-  | { readonly at: number; readonly kind: "partition"; readonly minority: readonly NodeId[] }
-  | { readonly at: number; readonly kind: "heal" };
-
 interface RandomCase {
   readonly seed: number;
   readonly dropPercent: number;
   readonly faults: readonly Fault[];
 }
 
-const at = fc.integer({ min: 0, max: 3000 });
-const nodeArb = fc.constantFrom(...NODES);
-const faultArb: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ at, kind: fc.constant("crash" as const), node: nodeArb }),
-  fc.record({ at, kind: fc.constant("crash point" as const), node: nodeArb, when: fc.constantFrom("before" as const, "after" as const), what: fc.constantFrom("send" as const, "save" as const), nth: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ at, kind: fc.constant("restart" as const), node: nodeArb }),
-  fc.record({ at, kind: fc.constant("partition" as const), minority: fc.subarray([...NODES], { minLength: 1, maxLength: 2 }) }),
-  fc.record({ at, kind: fc.constant("heal" as const) }),
-);
+const faultArb: fc.Arbitrary<Fault> = fc.oneof(FAULT.crash, FAULT.crashPoint, FAULT.restart, FAULT.partition, FAULT.heal);
 const caseArb: fc.Arbitrary<RandomCase> = fc.record({
   seed: fc.integer({ min: 1, max: 1_000_000 }),
   dropPercent: fc.integer({ min: 0, max: 10 }),
@@ -386,39 +370,13 @@ const caseArb: fc.Arbitrary<RandomCase> = fc.record({
 });
 
 function describeCase(c: RandomCase): string {
-  const faults = [...c.faults]
-    .sort((x, y) => x.at - y.at)
-    .map((f) => {
-      switch (f.kind) {
-        case "crash":
-          return `${f.at} ms crash ${f.node}`;
-        case "crash point":
-          return `${f.at} ms arm a crash of ${f.node} ${f.when} its ${f.nth}. ${f.what}`;
-        case "restart":
-          return `${f.at} ms restart ${f.node}`;
-        case "partition":
-          return `${f.at} ms partition {${f.minority.join(",")}}`;
-        case "heal":
-          return `${f.at} ms heal`;
-      }
-    });
-  return `world seed ${c.seed}; ${c.dropPercent}% of messages lost; faults: ${faults.length > 0 ? faults.join(", ") : "none"}; then at 3500 ms every node restarts and the network heals.`;
+  return `world seed ${c.seed}; ${c.dropPercent}% of messages lost; faults: ${describeFaults(c.faults)}; then at 3500 ms every node restarts and the network heals.`;
 }
 
 function runCase(c: RandomCase, build: (options: WorldOptions) => World): void {
   const network: Partial<NetworkSettings> = { dropRate: c.dropPercent / 100 };
   const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...PERSISTENCE, ...(drawing() ? {} : { traceLimit: 400 }) });
-  for (const f of c.faults) {
-    w.at(f.at, `fault: ${f.kind}`, () => {
-      if (f.kind === "crash") w.crash(f.node);
-      else if (f.kind === "crash point") {
-        if (!w.isCrashed(f.node)) w.crashAt(f.node, f);
-      } else if (f.kind === "restart") {
-        if (w.isCrashed(f.node)) w.restart(f.node);
-      } else if (f.kind === "partition") w.partition(f.minority);
-      else w.heal();
-    });
-  }
+  scheduleFaults(w, c.faults);
   let next = 1;
   for (let t = 100; t <= 3000; t += 50) {
     w.at(t, "client", () => {
@@ -445,21 +403,5 @@ const RANDOMIZED = randomizedRuns(20261127, 40);
 
 // Each run takes a few milliseconds; the check makes a thousand of them.
 graded(2, "randomized: crashes (some in the middle of a step), restarts, partitions and lost messages never break a guarantee", { step: 4, realTimeLimitMs: 5000 + 40 * RANDOMIZED.numRuns }, () => {
-  const { seed: fcSeed, path, numRuns } = RANDOMIZED;
-  const details = fc.check(
-    fc.property(caseArb, (c) => {
-      runCase(c, (options) => new World(options));
-    }),
-    { seed: fcSeed, numRuns, ...(path ? { path, endOnFailure: true } : {}) },
-  );
-  if (!details.failed) return;
-  const c = details.counterexample![0];
-  overrideReplay(`--seed ${details.seed} --path ${details.counterexamplePath}`);
-  try {
-    runCase(c, world);
-  } catch (error) {
-    if (error instanceof Error) error.message = `A randomized run failed (run ${details.numRuns} of ${numRuns}; fast-check shrank it in ${details.numShrinks} steps). The case:\n  ${describeCase(c)}\n\n${error.message}`;
-    throw error;
-  }
-  throw new Error(`A randomized run failed but passed when run again: ${describeCase(c)}\n${String(details.errorInstance ?? "")}`);
+  checkRandomizedRuns(RANDOMIZED, caseArb, describeCase, runCase);
 });

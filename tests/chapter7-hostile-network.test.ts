@@ -15,7 +15,8 @@ import { commandsOf, lastIndex } from "../world/log.ts";
 import { RandomStream } from "../world/random.ts";
 import { divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../world/fault-scenarios.ts";
 import { World, type NetworkSettings, type WorldOptions } from "../world/world.ts";
-import { drawing, expectRule, graded, overrideReplay, randomizedRuns, seeds, seed, world } from "./harness/graded.ts";
+import { drawing, expectRule, graded, randomizedRuns, seeds, seed, world } from "./harness/graded.ts";
+import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
 import { appendEntries, appendReply, appliedCommands, awaitCommitted, awaitLeader, commitOnAll, currentLeader, describeLeaders, electA, lastReceived, nodeAmongScriptedPeers, received, roleOf } from "./harness/scenarios.ts";
@@ -229,15 +230,6 @@ graded(4, "churn: steady commands while nodes crash, restart and lose messages; 
 
 // Randomized runs: crashes, crash points, restarts, partitions, loss, duplicates, reordering.
 
-const NODES = ["A", "B", "C", "D", "E"] as const;
-
-type Fault =
-  | { readonly at: number; readonly kind: "crash"; readonly node: NodeId }
-  | { readonly at: number; readonly kind: "crash point"; readonly node: NodeId; readonly when: "before" | "after"; readonly what: "send" | "save"; readonly nth: number }
-  | { readonly at: number; readonly kind: "restart"; readonly node: NodeId }
-  | { readonly at: number; readonly kind: "partition"; readonly minority: readonly NodeId[] }
-  | { readonly at: number; readonly kind: "heal" };
-
 interface RandomCase {
   readonly seed: number;
   readonly dropPercent: number;
@@ -246,15 +238,7 @@ interface RandomCase {
   readonly faults: readonly Fault[];
 }
 
-const at = fc.integer({ min: 0, max: 3000 });
-const nodeArb = fc.constantFrom(...NODES);
-const faultArb: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ at, kind: fc.constant("crash" as const), node: nodeArb }),
-  fc.record({ at, kind: fc.constant("crash point" as const), node: nodeArb, when: fc.constantFrom("before" as const, "after" as const), what: fc.constantFrom("send" as const, "save" as const), nth: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ at, kind: fc.constant("restart" as const), node: nodeArb }),
-  fc.record({ at, kind: fc.constant("partition" as const), minority: fc.subarray([...NODES], { minLength: 1, maxLength: 2 }) }),
-  fc.record({ at, kind: fc.constant("heal" as const) }),
-);
+const faultArb: fc.Arbitrary<Fault> = fc.oneof(FAULT.crash, FAULT.crashPoint, FAULT.restart, FAULT.partition, FAULT.heal);
 const caseArb: fc.Arbitrary<RandomCase> = fc.record({
   seed: fc.integer({ min: 1, max: 1_000_000 }),
   dropPercent: fc.integer({ min: 0, max: 15 }),
@@ -264,39 +248,13 @@ const caseArb: fc.Arbitrary<RandomCase> = fc.record({
 });
 
 function describeCase(c: RandomCase): string {
-  const faults = [...c.faults]
-    .sort((x, y) => x.at - y.at)
-    .map((f) => {
-      switch (f.kind) {
-        case "crash":
-          return `${f.at} ms crash ${f.node}`;
-        case "crash point":
-          return `${f.at} ms arm a crash of ${f.node} ${f.when} its ${f.nth}. ${f.what}`;
-        case "restart":
-          return `${f.at} ms restart ${f.node}`;
-        case "partition":
-          return `${f.at} ms partition {${f.minority.join(",")}}`;
-        case "heal":
-          return `${f.at} ms heal`;
-      }
-    });
-  return `world seed ${c.seed}; network: ${c.dropPercent}% lost, ${c.duplicatePercent}% duplicated, ${c.reorderPercent}% held back; faults: ${faults.length > 0 ? faults.join(", ") : "none"}; then at 3500 ms every node restarts and the network heals and steadies.`;
+  return `world seed ${c.seed}; network: ${c.dropPercent}% lost, ${c.duplicatePercent}% duplicated, ${c.reorderPercent}% held back; faults: ${describeFaults(c.faults)}; then at 3500 ms every node restarts and the network heals and steadies.`;
 }
 
 function runCase(c: RandomCase, build: (options: WorldOptions) => World): void {
   const network: Partial<NetworkSettings> = { dropRate: c.dropPercent / 100, duplicateRate: c.duplicatePercent / 100, reorderRate: c.reorderPercent / 100, latency: [0, 27] };
   const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...PERSISTENCE, ...(drawing() ? {} : { traceLimit: 400 }) });
-  for (const f of c.faults) {
-    w.at(f.at, `fault: ${f.kind}`, () => {
-      if (f.kind === "crash") w.crash(f.node);
-      else if (f.kind === "crash point") {
-        if (!w.isCrashed(f.node)) w.crashAt(f.node, f);
-      } else if (f.kind === "restart") {
-        if (w.isCrashed(f.node)) w.restart(f.node);
-      } else if (f.kind === "partition") w.partition(f.minority);
-      else w.heal();
-    });
-  }
+  scheduleFaults(w, c.faults);
   let next = 1;
   for (let t = 100; t <= 3000; t += 25) {
     w.at(t, "client", () => {
@@ -322,23 +280,7 @@ function runCase(c: RandomCase, build: (options: WorldOptions) => World): void {
 const RANDOMIZED = randomizedRuns(20261128, 40);
 
 graded(2, "randomized: crashes (some in the middle of a step), restarts, partitions, loss, duplicates and reordering never break a guarantee, and the logs converge", { step: 2, realTimeLimitMs: 5000 + 40 * RANDOMIZED.numRuns }, () => {
-  const { seed: fcSeed, path, numRuns } = RANDOMIZED;
-  const details = fc.check(
-    fc.property(caseArb, (c) => {
-      runCase(c, (options) => new World(options));
-    }),
-    { seed: fcSeed, numRuns, ...(path ? { path, endOnFailure: true } : {}) },
-  );
-  if (!details.failed) return;
-  const c = details.counterexample![0];
-  overrideReplay(`--seed ${details.seed} --path ${details.counterexamplePath}`);
-  try {
-    runCase(c, world);
-  } catch (error) {
-    if (error instanceof Error) error.message = `A randomized run failed (run ${details.numRuns} of ${numRuns}; fast-check shrank it in ${details.numShrinks} steps). The case:\n  ${describeCase(c)}\n\n${error.message}`;
-    throw error;
-  }
-  throw new Error(`A randomized run failed but passed when run again: ${describeCase(c)}\n${String(details.errorInstance ?? "")}`);
+  checkRandomizedRuns(RANDOMIZED, caseArb, describeCase, runCase);
 });
 
 // ---------------------------------------------------------------------------

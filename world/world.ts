@@ -516,10 +516,7 @@ export class World {
   /** The node stops: its memory and timers are gone; only what it saved survives. */
   crash(id: NodeId): void {
     const host = this.host(id);
-    if (!host.up) return;
-    host.crash();
-    this.checker.crashed(id);
-    this.sink.record({ time: this.clock, kind: "crash", node: id });
+    if (host.up) this.crashHost(host);
   }
 
   /**
@@ -579,18 +576,17 @@ export class World {
   /** Trace a node step and check it; a failed step is traced too, for the report. */
   private observe(step: NodeStep, host: NodeHost): void {
     recordStep(this.sink, step);
-    if (host.dying) {
-      // It crashed at an armed point in this step: what it did after that point never happened.
-      const description = host.crashPoint?.description ?? "mid-step";
-      this.checker.afterStep(step, host.mirror.entries);
-      if (this.stepListeners.length > 0) for (const listener of this.stepListeners) listener(step);
-      host.crash();
-      this.checker.crashed(host.id);
-      this.sink.record({ time: this.clock, kind: "crash", node: host.id, during: description });
-      return;
-    }
     this.checker.afterStep(step, host.mirror.entries);
     if (this.stepListeners.length > 0) for (const listener of this.stepListeners) listener(step);
+    // It reached an armed crash point in this step: what it would have done after that point never happened.
+    if (host.dying) this.crashHost(host, host.crashPoint?.description ?? "mid-step");
+  }
+
+  /** The node stops: out of the checks, its memory and timers gone, and the trace says so. */
+  private crashHost(host: NodeHost, during?: string): void {
+    host.crash();
+    this.checker.crashed(host.id);
+    this.sink.record({ time: this.clock, kind: "crash", node: host.id, ...(during === undefined ? {} : { during }) });
   }
 
   private traceFailure(error: unknown): never {
