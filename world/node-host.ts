@@ -27,7 +27,7 @@ import type {
   TimerName,
   Timing,
 } from "./contract.ts";
-import { LogMirror, MalformedLog, type LogChange } from "./log.ts";
+import { firstDifference, LogMirror, MalformedLog, type LogChange } from "./log.ts";
 import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES, Traffic } from "./messages.ts";
 import { RandomStream } from "./random.ts";
 import type { Scheduled } from "./event-queue.ts";
@@ -741,29 +741,40 @@ export class NodeHost {
     if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${JSON.stringify(votedFor)}; it must be null or a node id.`);
     if (!Array.isArray(raw.log)) return fail(`log is ${typeof raw.log}; it must be an array of entries.`);
     const source: unknown[] = raw.log;
-    const log: LogEntry[] = new Array(source.length);
     // A node saves its whole log each time, mostly the same entry objects as
     // last time: those were checked, copied and frozen then, so their copies
-    // stand (a save of a long log costs a pass of comparisons, not a copy).
-    const seen = this.savedEntries;
+    // stand. A save of a long log costs a pass of comparisons and one copy of
+    // the disk's array (none when no entry changed), not a check per entry.
     const previous = this.disk?.log;
-    const fresh: unknown[] = new Array(source.length);
-    for (let i = 0; i < log.length; i++) {
+    const seen = this.savedEntries;
+    const seenLength = seen.length;
+    const same = previous === undefined ? 0 : firstDifference(seen, source, Math.min(seenLength, source.length, previous.length));
+    // The disk's log is never changed once written: a save that changes no entry keeps it.
+    if (previous !== undefined && same === source.length && same === previous.length) {
+      seen.length = same;
+      return { currentTerm: term, votedFor: votedFor as NodeId | null, log: previous };
+    }
+    // The entries from the first change on; the disk's new log is then made in one allocation.
+    const tail: LogEntry[] = [];
+    for (let i = same; i < source.length; i++) {
       const entry = source[i];
-      fresh[i] = entry;
-      if (previous !== undefined && i < seen.length && seen[i] === entry && i < previous.length) {
-        log[i] = previous[i]!;
+      const unchanged = previous !== undefined && i < seenLength && seen[i] === entry && i < previous.length;
+      // Kept in place (no copy per save): only this host reads it.
+      seen[i] = entry;
+      if (unchanged) {
+        tail.push(previous[i]!);
         continue;
       }
       try {
-        log[i] = checkEntry(entry, "log", i);
+        tail.push(checkEntry(entry, "log", i));
       } catch (error) {
         return fail(error instanceof Error ? error.message : String(error));
       }
       // Frozen, as the log's entries are (world/log.ts): a saved entry cannot change behind the disk's back.
       Object.freeze(entry);
     }
-    this.savedEntries = fresh;
+    seen.length = source.length;
+    const log = previous === undefined ? tail : same === previous.length ? previous.concat(tail) : previous.slice(0, same).concat(tail);
     return { currentTerm: term, votedFor: votedFor as NodeId | null, log };
   }
 
