@@ -3,7 +3,8 @@
  *
  *   1. types        tsc over the whole project, strict
  *   2. markdown     markdownlint over every Markdown file
- *   3. world        the simulated world's own tests (tests/world)
+ *   3. world        the simulated world's own tests (tests/world); the world's core built for a
+ *                   browser page writes the same trace in headless Chromium as in Node.js
  *   4. skeletons    chapters/…/node.ts is exactly what scripts/skeletons.ts makes from solutions/
  *   5. diagrams     every diagrams/*.mmd renders
  *   6. solutions    every chapter's suite passes against its reference solution
@@ -44,6 +45,7 @@ import { loadNodeProgram } from "../world/sandbox.ts";
 import { GUIDE, guideWith, README, readmeWith } from "./instructors-guide.ts";
 import { allChapterAgreementProblems } from "./chapter-checks.ts";
 import { checkCompare, checkDemo, checkProgress } from "./learner-checks.ts";
+import { checkWorldInABrowserPage } from "./browser-checks.ts";
 import { playDemo } from "./demo.ts";
 import { stepScores, stepScoreTable } from "./step-scores.ts";
 import { checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
@@ -136,6 +138,11 @@ steps.push({
     const summary = /Tests\s+(.+)/.exec(output)?.[1]?.trim() ?? "";
     return { ok: status === 0, summary: status === 0 ? summary : output.trim() };
   },
+});
+
+steps.push({
+  name: "the world's core runs in a browser page, and the same seed writes the same trace there as in Node.js",
+  run: () => checkWorldInABrowserPage(),
 });
 
 steps.push({

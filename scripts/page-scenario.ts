@@ -1,0 +1,83 @@
+/**
+ * One run of the world that the check plays twice: in Node.js, and in a
+ * browser page (scripts/browser-checks.ts). Principle 9 says the world's
+ * core runs in both alike, and principle 1 says the same seed gives the
+ * same trace: together, the two runs must write the same trace, event
+ * for event.
+ *
+ * This file imports nothing but the world's core, so that it builds for a
+ * browser page as it is.
+ */
+import type { CreateNode } from "../world/contract.ts";
+import { describeEvent, type TraceEvent } from "../world/trace.ts";
+import { World } from "../world/world.ts";
+
+export interface PageScenarioResult {
+  /** A digest of every trace event, as the replay command writes them. */
+  readonly fingerprint: string;
+  readonly events: number;
+  /** Each node's commitIndex at the end. */
+  readonly committed: readonly number[];
+  /** Simulated ms per real ms, for the record (not compared). */
+  readonly speed: number;
+}
+
+/** How long the scenario runs, in simulated ms. */
+export const PAGE_SCENARIO_MS = 20_000;
+
+/** FNV-1a over every event's line, twice over with different offsets: 64 bits, as 16 hex digits. */
+export function traceFingerprint(events: readonly TraceEvent[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (const event of events) {
+    const line = `${event.time} ${describeEvent(event)}\n`;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 13);
+    }
+  }
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
+  return hex(a) + hex(b);
+}
+
+/**
+ * Five nodes on a network that loses, duplicates and reorders messages;
+ * a command every 100 ms; a node crashed in the middle of a step and
+ * restarted; a partition and its healing. Persistence is checked, so the
+ * node must be Chapter 6's or later.
+ */
+export function pageScenario(createNode: CreateNode, seed: number): PageScenarioResult {
+  const w = new World({
+    nodes: 5,
+    createNode,
+    seed,
+    checkPersistence: true,
+    network: { dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.1, reorderDelay: [20, 100] },
+  });
+  let next = 1;
+  for (let t = 500; t < PAGE_SCENARIO_MS - 2000; t += 100) {
+    w.at(t, "client", () => {
+      const leader = w.leaders()[0];
+      if (leader !== undefined) w.propose(leader, `c${next++}`);
+    });
+  }
+  w.at(3000, "crash the leader after its 2nd send", () => {
+    const leader = w.leaders()[0];
+    if (leader !== undefined) w.crashAt(leader, { when: "after", what: "send", nth: 2 });
+  });
+  w.at(5000, "restart the crashed", () => {
+    for (const id of w.nodes) if (w.isCrashed(id)) w.restart(id);
+  });
+  w.at(7000, "partition", () => w.partition(["A", "B"], ["C", "D", "E"]));
+  w.at(10_000, "heal", () => w.heal());
+  const started = performance.now();
+  w.runFor(PAGE_SCENARIO_MS);
+  const real = performance.now() - started;
+  return {
+    fingerprint: traceFingerprint(w.trace),
+    events: w.trace.length,
+    committed: w.nodes.map((id) => (w.isRunning(id) ? w.view(id).commitIndex : -1)),
+    speed: Math.round(PAGE_SCENARIO_MS / Math.max(real, 0.001)),
+  };
+}
