@@ -20,6 +20,7 @@ import type {
   Message,
   NodeEnvironment,
   NodeId,
+  NodeView,
   PersistentState,
   ProposeResult,
   RaftNode,
@@ -269,6 +270,8 @@ export class NodeHost {
   readonly timers = new Map<TimerName, TimerEntry>();
   timerGeneration = 0;
   state: NodeState | null = null;
+  /** The last view the world made of this node, and the state it shows (see World.view). */
+  lastView: { readonly state: NodeState; readonly indexes: unknown; readonly view: NodeView } | undefined;
   readonly mirror = new LogMirror();
   forcedDraws: number[];
   inbox: { readonly time: number; readonly from: NodeId; readonly message: Message }[] = [];

@@ -277,21 +277,28 @@ export class World {
     if (host.scripted) throw new Error(`node ${id} is scripted by the test; it has no state of its own`);
     if (!host.up || host.state === null) throw new Error(`node ${id} is crashed`);
     const state = host.state;
-    const mirror = host.mirror;
     const indexes = state.role === "leader" ? host.leaderIndexes : undefined;
-    return {
+    // Tests ask for views after every event (runUntil conditions), mostly of
+    // nodes whose state has not changed: the same state gives the same view.
+    const cached = host.lastView;
+    if (cached !== undefined && cached.state === state && cached.indexes === indexes) return cached.view;
+    const mirror = host.mirror;
+    const view: NodeView = Object.freeze({
       role: state.role,
       currentTerm: state.currentTerm,
       votedFor: state.votedFor,
       leaderId: state.leaderId,
       commitIndex: state.commitIndex,
       lastApplied: state.lastApplied,
+      // The log as it is when read (its copy changes only with the node's log).
       get log(): readonly LogEntry[] {
         return mirror.log;
       },
       ...(indexes?.matchIndex ? { matchIndex: indexes.matchIndex } : {}),
       ...(indexes?.nextIndex ? { nextIndex: indexes.nextIndex } : {}),
-    };
+    });
+    host.lastView = { state, indexes, view };
+    return view;
   }
 
   /** Whether a node runs: booted, not crashed, not paused, not scripted. */
