@@ -79,11 +79,14 @@ export async function checkWorldInABrowserPage(): Promise<{ ok: boolean; summary
   for (const [i, seed] of SEEDS.entries()) {
     const a = inNode[i]!;
     const b = inPage[i]!;
-    const same = a.fingerprint === b.fingerprint && a.events === b.events && a.committed.join() === b.committed.join();
-    if (!same) {
-      problems.push(`seed ${seed}: Node.js wrote ${a.events} events (${a.fingerprint}, commits ${a.committed.join(" ")}), the page ${b.events} (${b.fingerprint}, commits ${b.committed.join(" ")})`);
+    if (a.trace !== b.trace || a.committed.join() !== b.committed.join()) {
+      const nodeLines = a.trace.split("\n");
+      const pageLines = b.trace.split("\n");
+      const at = nodeLines.findIndex((line, n) => line !== pageLines[n]);
+      const where = at === -1 ? `the page's trace goes on past Node.js's ${nodeLines.length} lines` : `line ${at + 1}: Node.js wrote "${nodeLines[at]}", the page "${pageLines[at] ?? "(nothing)"}"`;
+      problems.push(`seed ${seed}: ${where} (commits ${a.committed.join(" ")} in Node.js, ${b.committed.join(" ")} in the page)`);
     }
-    lines.push(`  seed ${seed}: ${a.events} events, trace ${a.fingerprint}, commits ${a.committed.join(" ")}; ${a.speed} simulated ms per real ms in Node.js, ${b.speed} in the page`);
+    lines.push(`  seed ${seed}: ${a.events} events, commits ${a.committed.join(" ")}; ${a.speed} simulated ms per real ms in Node.js, ${b.speed} in the page`);
   }
   const size = `${Math.round(script.length / 1024)} KB`;
   return problems.length === 0

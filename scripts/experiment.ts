@@ -33,7 +33,7 @@ import pc from "picocolors";
 import type { CreateNode } from "../world/contract.ts";
 import { hostLab, type HostLab, type TrialResult, type TrialSummary } from "../world/lab.ts";
 import { World } from "../world/world.ts";
-import { commitOnAll, currentLeader, divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../world/fault-scenarios.ts";
+import { commitOnAll, currentLeader, divergedTwiceOver, figure8Unreliable, proposeEvery, UNRELIABLE } from "../world/fault-scenarios.ts";
 import { FIGURE16_BOTTOM, FIGURE16_TOP, figure16Row, LATENCY_MS, type Figure16Row } from "../world/figure16.ts";
 import { figure16Graphs } from "./figure16-plot.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -263,15 +263,7 @@ export const SPEED_RUN_MS = 10 * 60 * 1000;
 /** The world the speed runs time: five nodes, and a client proposing every `everyMs` (or never) for SPEED_RUN_MS. */
 export function speedWorld(createNode: CreateNode, everyMs: number | undefined): World {
   const w = new World({ nodes: 5, createNode, seed: 1, traceLimit: 1000 });
-  let next = 1;
-  if (everyMs !== undefined) {
-    for (let t = 500; t < SPEED_RUN_MS; t += everyMs) {
-      w.at(t, "client", () => {
-        const leader = w.leaders()[0];
-        if (leader !== undefined) w.propose(leader, `c${next++}`);
-      });
-    }
-  }
+  if (everyMs !== undefined) proposeEvery(w, { from: 500, everyMs, through: SPEED_RUN_MS - 1 });
   return w;
 }
 

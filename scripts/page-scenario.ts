@@ -9,12 +9,13 @@
  * browser page as it is.
  */
 import type { CreateNode } from "../world/contract.ts";
-import { describeEvent, type TraceEvent } from "../world/trace.ts";
+import { proposeEvery } from "../world/fault-scenarios.ts";
+import { formatTrace } from "../world/trace.ts";
 import { World } from "../world/world.ts";
 
 export interface PageScenarioResult {
-  /** A digest of every trace event, as the replay command writes them. */
-  readonly fingerprint: string;
+  /** The whole trace, as the replay command prints it. */
+  readonly trace: string;
   readonly events: number;
   /** Each node's commitIndex at the end. */
   readonly committed: readonly number[];
@@ -24,22 +25,6 @@ export interface PageScenarioResult {
 
 /** How long the scenario runs, in simulated ms. */
 export const PAGE_SCENARIO_MS = 20_000;
-
-/** FNV-1a over every event's line, twice over with different offsets: 64 bits, as 16 hex digits. */
-export function traceFingerprint(events: readonly TraceEvent[]): string {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (const event of events) {
-    const line = `${event.time} ${describeEvent(event)}\n`;
-    for (let i = 0; i < line.length; i++) {
-      const c = line.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 13);
-    }
-  }
-  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
-  return hex(a) + hex(b);
-}
 
 /**
  * Five nodes on a network that loses, duplicates and reorders messages;
@@ -55,13 +40,7 @@ export function pageScenario(createNode: CreateNode, seed: number): PageScenario
     checkPersistence: true,
     network: { dropRate: 0.05, duplicateRate: 0.02, reorderRate: 0.1, reorderDelay: [20, 100] },
   });
-  let next = 1;
-  for (let t = 500; t < PAGE_SCENARIO_MS - 2000; t += 100) {
-    w.at(t, "client", () => {
-      const leader = w.leaders()[0];
-      if (leader !== undefined) w.propose(leader, `c${next++}`);
-    });
-  }
+  proposeEvery(w, { from: 500, everyMs: 100, through: PAGE_SCENARIO_MS - 2100 });
   w.at(3000, "crash the leader after its 2nd send", () => {
     const leader = w.leaders()[0];
     if (leader !== undefined) w.crashAt(leader, { when: "after", what: "send", nth: 2 });
@@ -75,7 +54,7 @@ export function pageScenario(createNode: CreateNode, seed: number): PageScenario
   w.runFor(PAGE_SCENARIO_MS);
   const real = performance.now() - started;
   return {
-    fingerprint: traceFingerprint(w.trace),
+    trace: formatTrace(w.trace),
     events: w.trace.length,
     committed: w.nodes.map((id) => (w.isRunning(id) ? w.view(id).commitIndex : -1)),
     speed: Math.round(PAGE_SCENARIO_MS / Math.max(real, 0.001)),

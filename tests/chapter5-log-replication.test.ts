@@ -27,6 +27,7 @@ import {
   logEntries,
   nodeAmongScriptedPeers,
   electA,
+  proposeEvery,
   received,
   requestVote,
   roleOf,
@@ -160,13 +161,7 @@ function runCase(c: RandomCase, build: (options: ConstructorParameters<typeof Wo
   const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...(drawing() ? {} : { traceLimit: 400 }) });
   scheduleFaults(w, c.faults);
   // A client proposes a new command every 50 ms to whichever node leads.
-  let next = 1;
-  for (let t = 100; t <= 3000; t += 50) {
-    w.at(t, "client", () => {
-      const leader = currentLeader(w);
-      if (leader !== undefined) w.propose(leader, `c${next++}`);
-    });
-  }
+  proposeEvery(w, { from: 100, everyMs: 50, through: 3000 });
   w.at(3500, "heal and steady the network", () => {
     w.heal();
     w.setNetwork({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });

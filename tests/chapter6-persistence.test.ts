@@ -28,6 +28,7 @@ import {
   describeLeaders,
   lastReceived,
   nodeAmongScriptedPeers,
+  proposeEvery,
   requestVote,
   roleOf,
   untilCandidate,
@@ -377,13 +378,7 @@ function runCase(c: RandomCase, build: (options: WorldOptions) => World): void {
   const network: Partial<NetworkSettings> = { dropRate: c.dropPercent / 100 };
   const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...PERSISTENCE, ...(drawing() ? {} : { traceLimit: 400 }) });
   scheduleFaults(w, c.faults);
-  let next = 1;
-  for (let t = 100; t <= 3000; t += 50) {
-    w.at(t, "client", () => {
-      const leader = currentLeader(w);
-      if (leader !== undefined) w.propose(leader, `c${next++}`);
-    });
-  }
+  proposeEvery(w, { from: 100, everyMs: 50, through: 3000 });
   w.at(3500, "everyone back, network healed", () => {
     for (const id of w.nodes) {
       w.disarmCrash(id);

@@ -19,7 +19,7 @@ import { drawing, expectRule, graded, randomizedRuns, seeds, seed, world } from 
 import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
 import { RULE } from "./harness/rules.ts";
-import { appendEntries, appendReply, appliedCommands, awaitCommitted, awaitLeader, commitOnAll, currentLeader, describeLeaders, electA, lastReceived, nodeAmongScriptedPeers, received, roleOf } from "./harness/scenarios.ts";
+import { appendEntries, appendReply, appliedCommands, awaitCommitted, awaitLeader, commitOnAll, currentLeader, describeLeaders, electA, lastReceived, nodeAmongScriptedPeers, proposeEvery, received, roleOf } from "./harness/scenarios.ts";
 
 const createNode: CreateNode = useNodeUnderTest("chapter7-hostile-network");
 
@@ -255,13 +255,7 @@ function runCase(c: RandomCase, build: (options: WorldOptions) => World): void {
   const network: Partial<NetworkSettings> = { dropRate: c.dropPercent / 100, duplicateRate: c.duplicatePercent / 100, reorderRate: c.reorderPercent / 100, latency: [0, 27] };
   const w = build({ nodes: [...NODES], createNode, seed: c.seed, network, ...PERSISTENCE, ...(drawing() ? {} : { traceLimit: 400 }) });
   scheduleFaults(w, c.faults);
-  let next = 1;
-  for (let t = 100; t <= 3000; t += 25) {
-    w.at(t, "client", () => {
-      const leader = currentLeader(w);
-      if (leader !== undefined) w.propose(leader, `c${next++}`);
-    });
-  }
+  proposeEvery(w, { from: 100, everyMs: 25, through: 3000 });
   w.at(3500, "everyone back, network healed and steady", () => {
     for (const id of w.nodes) {
       w.disarmCrash(id);

@@ -44,6 +44,21 @@ export function commitOnAll(w: World, command: string, withinMs = 3000, ids: rea
   return undefined;
 }
 
+/**
+ * A client: from `from` ms on, every `everyMs` ms up to and including
+ * `through`, it proposes a new command ("c1", "c2", ...) to the current
+ * leader, if there is one. Scheduled now, as "client" actions.
+ */
+export function proposeEvery(w: World, schedule: { readonly from: number; readonly everyMs: number; readonly through: number }): void {
+  let next = 1;
+  for (let t = schedule.from; t <= schedule.through; t += schedule.everyMs) {
+    w.at(t, "client", () => {
+      const leader = currentLeader(w);
+      if (leader !== undefined) w.propose(leader, `c${next++}`);
+    });
+  }
+}
+
 /** The best-known lab's unreliable network: 10 % of requests and replies lost, 0 to 26 ms of delay, a few duplicates. */
 export const UNRELIABLE: Partial<NetworkSettings> = { dropRate: 0.1, latency: [0, 27], duplicateRate: 0.02 };
 

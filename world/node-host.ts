@@ -271,7 +271,7 @@ export class NodeHost {
   timerGeneration = 0;
   state: NodeState | null = null;
   /** The last view the world made of this node, and the state it shows (see World.view). */
-  lastView: { readonly state: NodeState; readonly indexes: unknown; readonly view: NodeView } | undefined;
+  lastView: { readonly state: NodeState; readonly indexes: NodeHost["leaderIndexes"]; readonly view: NodeView } | undefined;
   readonly mirror = new LogMirror();
   forcedDraws: number[];
   inbox: { readonly time: number; readonly from: NodeId; readonly message: Message }[] = [];

@@ -6,9 +6,9 @@ import type { AppendEntries, AppendEntriesReply, CreateNode, LogEntry, Message, 
 import { entriesFrom, type HasLog } from "../../world/log.ts";
 import { nodeIds, type World, type WorldOptions } from "../../world/world.ts";
 import { world } from "./graded.ts";
-import { commitOnAll, currentLeader } from "../../world/fault-scenarios.ts";
+import { commitOnAll, currentLeader, proposeEvery } from "../../world/fault-scenarios.ts";
 
-export { commitOnAll, currentLeader };
+export { commitOnAll, currentLeader, proposeEvery };
 
 /**
  * Node A is real; the other `size - 1` nodes are played by the test.
