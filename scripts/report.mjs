@@ -14,10 +14,9 @@
  * Plain JavaScript (checked by tsc through JSDoc), so the test launcher can
  * load it without a TypeScript loader.
  */
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
-import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
+import { listChapters } from "./chapters.mjs";
 
 /**
  * @typedef {object} FailureMeta
@@ -83,37 +82,19 @@ export function chapterResultOf(testModule) {
 
 /**
  * A failure as text: what went wrong, the node's own stack frames and the
- * line of node.ts that threw, then the seed and replay command (when the
- * harness separated them: `baseMessage` and `explanation`).
- * @param {{ name?: string, message?: string, stack?: string, baseMessage?: string, explanation?: string }} error
+ * line of node.ts that threw (as the sandbox read it from the source it
+ * compiled: `codeFrame`; never a file a stack frame names), then the seed
+ * and replay command (when the harness separated them: `baseMessage` and
+ * `explanation`).
+ * @param {{ name?: string, message?: string, stack?: string, baseMessage?: string, explanation?: string, codeFrame?: string }} error
  */
 export function errorText(error) {
   const message = error.baseMessage ?? error.message ?? "";
   const head = `${error.name && error.name !== "Error" ? `${error.name}: ` : ""}${message}`;
   const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
   const shown = frames.slice(0, 6).map((line) => `    ${line.trim()}`);
-  const frame = codeFrame(frames[0]);
+  const frame = typeof error.codeFrame === "string" ? error.codeFrame : undefined;
   return [head, ...shown, ...(frame ? ["", frame] : []), ...(error.explanation ? [error.explanation] : [])].join("\n");
-}
-
-/**
- * The source line a stack frame points at, with a caret under the column.
- * @param {string | undefined} frame  "    at Node.start (chapters/…/node.ts:54:11)"
- */
-function codeFrame(frame) {
-  const match = frame ? /\(?([^\s()]+):(\d+):(\d+)\)?$/.exec(frame) : null;
-  if (!match) return undefined;
-  const [, file, lineText, columnText] = match;
-  const full = path.resolve(PROJECT_ROOT, /** @type {string} */ (file));
-  if (!existsSync(full) || full.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-  const lines = readFileSync(full, "utf8").split("\n");
-  const line = Number(lineText);
-  const source = lines[line - 1];
-  if (source === undefined) return undefined;
-  const gutter = String(line).length;
-  const column = Math.max(0, Number(columnText) - 1);
-  const shown = source.length > 120 ? `${source.slice(0, 119)}…` : source;
-  return `  ${String(line)} | ${shown}\n  ${" ".repeat(gutter)} | ${" ".repeat(Math.min(column, 119))}^`;
 }
 
 /** How specific each kind of failure is: the lower, the closer to the cause. */

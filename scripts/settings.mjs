@@ -24,6 +24,7 @@
  * @property {number} seedBase                      added to every many-seed test's seeds (0: the published seeds)
  * @property {string | undefined} progressDir       where test workers note each test's start and end
  * @property {boolean} pointsInNames                 name each test with its points (for vitest's browser UI, whose list shows names only)
+ * @property {boolean} isolated                      run node code in a process of its own with no rights (world/node-process.ts): grading does
  */
 
 /** @type {Record<keyof Settings, string>} */
@@ -40,6 +41,7 @@ export const VARIABLES = {
   seedBase: "RAFT_GRADE_SEED",
   progressDir: "RAFT_PROGRESS_DIR",
   pointsInNames: "RAFT_POINTS_IN_NAMES",
+  isolated: "RAFT_ISOLATED",
 };
 
 /**
@@ -76,6 +78,7 @@ export function readSettings(env = process.env) {
     seedBase: wholeNumber(text("seedBase"), VARIABLES.seedBase) ?? 0,
     progressDir: text("progressDir"),
     pointsInNames: text("pointsInNames") === "1",
+    isolated: text("isolated") === "1",
   };
 }
 

@@ -53,6 +53,7 @@ export const COMMANDS = {
       seed: { type: "string", value: "N", help: "run each many-seed test with this one seed only" },
       watch: { type: "boolean", short: "w", help: "stay running; re-run when you save a file" },
       ui: { type: "boolean", help: "serve vitest's browser UI until stopped" },
+      isolated: { type: "boolean", help: "run node code in a process of its own with no rights, as grade does (slower; the same report)" },
     },
   },
   grade: {
@@ -63,6 +64,7 @@ export const COMMANDS = {
       "seed-base": { type: "string", value: "N", help: "move every seed by N, so a class is graded on seeds no student has seen (or RAFT_GRADE_SEED=N)" },
       "with-earlier": { type: "boolean", help: "also run each chapter's node on every earlier chapter's suite, as a regression section" },
       visibility: { type: "string", value: "WHEN", help: "when Gradescope shows the tests: visible (default), hidden, after_due_date, after_published" },
+      "in-process": { type: "boolean", help: "run node code in the test process, as npm test does: faster, but only for code you trust (the project's own checks)" },
     },
   },
   replay: {
@@ -280,6 +282,8 @@ function main(name) {
     const experimentRoot = readSettings().experimentRoot;
     if (experimentRoot !== undefined) settings.experimentRoot = experimentRoot;
     if (typeof values.path === "string") settings.fcPath = values.path;
+    // Grading runs node code in a process of its own (world/node-process.ts); practice runs keep it here, unless asked.
+    if (name === "grade" ? values["in-process"] !== true : values.isolated === true) settings.isolated = true;
     const testName = typeof values.test === "string" ? values.test : undefined;
     const testNamePattern = testName !== undefined ? new RegExp(escapeRegExp(testName)) : undefined;
 

@@ -86,6 +86,8 @@ export class LogMirror implements HasLog {
   /** The world's copies, position by position. */
   private readonly copies: LogEntry[] = [];
   private frozenCopy: readonly LogEntry[] | null = null;
+  /** How the node's own entries are frozen (a sandboxed node's: with its realm's freeze). */
+  freeze: (value: unknown) => void = (value) => void Object.freeze(value);
 
   /** The world's copy of the log as last seen (a snapshot: it never changes afterwards). */
   get log(): readonly LogEntry[] {
@@ -124,7 +126,7 @@ export class LogMirror implements HasLog {
     for (let j = i; j < shared; j++) {
       const raw: unknown = log[j];
       if (raw === seen[j]) continue;
-      const entry = adopt(raw, j);
+      const entry = adopt(raw, j, this.freeze);
       seen[j] = raw;
       if (!sameEntry(entry, copies[j]!)) {
         from = j;
@@ -140,7 +142,7 @@ export class LogMirror implements HasLog {
     seen.length = from;
     for (let j = from; j < length; j++) {
       const raw: unknown = log[j];
-      copies.push(adopt(raw, j));
+      copies.push(adopt(raw, j, this.freeze));
       seen.push(raw);
     }
     this.frozenCopy = null;
@@ -175,13 +177,13 @@ export function firstDifference(seen: readonly unknown[], log: readonly unknown[
 }
 
 /** Check a node's entry, freeze it, and return the world's copy. */
-function adopt(raw: unknown, position: number): LogEntry {
+function adopt(raw: unknown, position: number, freeze: (value: unknown) => void): LogEntry {
   let entry: LogEntry;
   try {
     entry = checkEntry(raw, "log", position);
   } catch (error) {
     throw new MalformedLog(`its ${error instanceof Error ? error.message : String(error)}`);
   }
-  Object.freeze(raw);
+  freeze(raw);
   return entry;
 }

@@ -142,7 +142,13 @@ export class NodeFailure extends Error {
     const frames = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack.split("\n").filter((line) => /^\s+at /.test(line)) : [];
     const own = frames.filter((line) => !/(^|[\s(\\/])(world|node_modules)[\\/]|node:internal|\(node:/.test(line));
     this.stack = [`${this.name}: ${this.message}`, ...own].join("\n");
+    // The line of node.ts that threw, as the sandbox read it from the source it compiled.
+    const codeFrame = thrown instanceof Error ? (thrown as { codeFrame?: unknown }).codeFrame : undefined;
+    if (typeof codeFrame === "string") this.codeFrame = codeFrame;
   }
+
+  /** The line of node.ts the node's first frame points at, with a caret (for the report). */
+  codeFrame?: string;
 }
 
 /**
@@ -196,6 +202,51 @@ export interface CallInProgress {
  */
 export function markCopiesMessages(create: CreateNode): CreateNode {
   return Object.assign(create, { copiesMessages: true });
+}
+
+/**
+ * What a node's own process needs to know to act exactly as the world would
+ * during a call (world/node-process.ts): read through a symbol of the
+ * world's env object, which node code never holds.
+ */
+export const HOST_STATE: unique symbol = Symbol("the host's state, for a node in a process of its own");
+
+export interface HostState {
+  /** The cluster's nodes, in the world's order (messages name them). */
+  readonly nodes: readonly NodeId[];
+  /** False when an env call might be ignored (a crash point armed, a node dying, an old incarnation): then every call asks. */
+  readonly predictable: boolean;
+  /** The send budget: how many messages a second, and this second's count so far. */
+  readonly messagesPerSecond: number;
+  readonly sendWindowStart: number;
+  readonly sendsInWindow: number;
+  /** The node's random stream, and the draws a test forced. */
+  readonly random: readonly number[];
+  readonly forcedDraws: readonly number[];
+}
+
+/** Where a node object keeps the freeze of the realm its code runs in (see markSandboxed). */
+const REALM_FREEZE: unique symbol = Symbol("the freeze of the node's realm");
+
+/**
+ * Mark a createNode whose nodes run in a sandbox: they copy every message
+ * they receive, and the world freezes their log entries with `freeze`, the
+ * realm's own Object.freeze (freezing a proxy with this side's would hand
+ * its traps objects of this side's).
+ */
+export function markSandboxed(create: CreateNode, marks: { readonly copiesMessages: true; readonly freeze: <T>(value: T) => T }): CreateNode {
+  const marked: CreateNode = (env, saved) => {
+    const node = create(env, saved);
+    if (typeof node === "object" && node !== null) Object.defineProperty(node, REALM_FREEZE, { value: marks.freeze });
+    return node;
+  };
+  return markCopiesMessages(marked);
+}
+
+/** The freeze of a node's realm, or this side's Object.freeze. */
+function freezeFor(node: RaftNode): (value: unknown) => void {
+  const own = (node as { [REALM_FREEZE]?: (value: unknown) => unknown })[REALM_FREEZE];
+  return typeof own === "function" ? (value) => void own(value) : (value) => void Object.freeze(value);
 }
 
 /** Whether createNode was marked by markCopiesMessages. */
@@ -273,6 +324,8 @@ export class NodeHost {
   /** The last view the world made of this node, and the state it shows (see World.view). */
   lastView: { readonly state: NodeState; readonly indexes: NodeHost["leaderIndexes"]; readonly view: NodeView } | undefined;
   readonly mirror = new LogMirror();
+  /** How this node's entries are frozen once the world has seen them (its realm's freeze, for a sandboxed node). */
+  private freeze: (value: unknown) => void = (value) => void Object.freeze(value);
   forcedDraws: number[];
   inbox: { readonly time: number; readonly from: NodeId; readonly message: Message }[] = [];
   applied: { index: number; entry: LogEntry }[] = [];
@@ -364,6 +417,8 @@ export class NodeHost {
       const node = this.createNode(env, saved);
       if (typeof node !== "object" || node === null) throw new ContractBroken(`createNode returned ${node === null ? "null" : typeof node}, not a node object.`);
       this.node = node;
+      this.freeze = freezeFor(node);
+      this.mirror.freeze = this.freeze;
       node.start();
     });
   }
@@ -452,6 +507,8 @@ export class NodeHost {
         // The breach's own error came out of the node's code: its stack (the
         // sandbox maps it to node.ts lines) says where the node was.
         breach.stack = `${breach.name}: ${breach.message}\n${(thrown.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line)).join("\n")}`;
+        const codeFrame = (thrown as { codeFrame?: unknown }).codeFrame;
+        if (typeof codeFrame === "string") Object.assign(breach, { codeFrame });
       } else {
         breach.message += "\n  (The node caught the error and carried on; a broken contract ends the run all the same.)";
         breach.stack = `${breach.name}: ${breach.message}`;
@@ -651,7 +708,7 @@ export class NodeHost {
       }
       return name as TimerName;
     };
-    return {
+    const env: NodeEnvironment = {
       id: this.id,
       peers,
       // Read afresh each time: a test may change a node's timing mid-run.
@@ -732,6 +789,8 @@ export class NodeHost {
         host.effect({ kind: "note", text: String(text) });
       },
     };
+    Object.defineProperty(env, HOST_STATE, { value: () => host.hostState(incarnation) });
+    return env;
   }
 
   private checkSaved(state: unknown): PersistentState {
@@ -774,7 +833,7 @@ export class NodeHost {
         return fail(error instanceof Error ? error.message : String(error));
       }
       // Frozen, as the log's entries are (world/log.ts): a saved entry cannot change behind the disk's back.
-      Object.freeze(entry);
+      this.freeze(entry);
     }
     seen.length = source.length;
     const log = previous === undefined ? tail : same === previous.length ? previous.concat(tail) : previous.slice(0, same).concat(tail);
@@ -783,6 +842,19 @@ export class NodeHost {
 
   /** The node's own entry objects of its last save, position by position (see checkSaved). */
   private savedEntries: unknown[] = [];
+
+  /** See HostState. */
+  hostState(incarnation: number): HostState {
+    return {
+      nodes: this.services.nodes,
+      predictable: this.up && this.incarnation === incarnation && !this.dying && this.crashPoint === undefined,
+      messagesPerSecond: this.services.messagesPerNodePerSecond,
+      sendWindowStart: this.sendWindowStart,
+      sendsInWindow: this.sendsInWindow,
+      random: this.random.state(),
+      forcedDraws: this.forcedDraws,
+    };
+  }
 
   private countSend(): void {
     const now = this.services.now();

@@ -9,7 +9,7 @@
  *
  * The generator is pure-rand's xoroshiro128+, the one fast-check uses.
  */
-import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import { xoroshiro128plus, xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import type { RandomGenerator } from "pure-rand/types/RandomGenerator";
 
@@ -29,8 +29,18 @@ function streamSeed(seed: number, name: string): number {
 export class RandomStream {
   private readonly generator: RandomGenerator;
 
-  constructor(seed: number, name: string) {
-    this.generator = xoroshiro128plus(streamSeed(seed, name));
+  constructor(seed: number, name: string, state?: readonly number[]) {
+    this.generator = state !== undefined ? xoroshiro128plusFromState(state) : xoroshiro128plus(streamSeed(seed, name));
+  }
+
+  /** A stream that goes on from where another's state is (for a node's own process, which draws as the world would). */
+  static fromState(state: readonly number[]): RandomStream {
+    return new RandomStream(0, "", state);
+  }
+
+  /** Where the stream is now. */
+  state(): readonly number[] {
+    return this.generator.getState();
   }
 
   /** A whole number in [min, max); min when the range is empty. */

@@ -371,8 +371,11 @@ export function graded(points: number, name: string, options: GradedOptions, bod
     await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
     const limit = aTestWasStopped ? Math.min(REAL_TIME_LIMIT_AFTER_A_HANG_MS, options.realTimeLimitMs ?? Infinity) : (options.realTimeLimitMs ?? REAL_TIME_LIMIT_MS);
     try {
-      // Synchronous bodies run entirely under the limit; the world never awaits.
-      const result = runWithRealTimeLimit(limit, body);
+      // Synchronous bodies run entirely under the limit; the world never
+      // awaits. Node code in a process of its own is stopped by the wait for
+      // it instead (world/node-process.ts): when it has said nothing for the
+      // limit, whatever the test's own length.
+      const result = settings.isolated ? body() : runWithRealTimeLimit(limit, body);
       if (result instanceof Promise) await result;
     } catch (error) {
       if (error instanceof RealTimeLimitExceeded) aTestWasStopped = true;

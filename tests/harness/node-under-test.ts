@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll } from "vitest";
 import type { CreateNode } from "../../world/contract.ts";
 import type { HostLab } from "../../world/lab.ts";
+import { endNodeProcesses } from "../../world/node-process.ts";
 import { loadNodeProgram, NodeLoadError, type ExperimentModule, type NodeProgram } from "../../world/sandbox.ts";
 import { markCopiesMessages } from "../../world/world.ts";
 import { readSettings } from "../../scripts/settings.mjs";
@@ -39,6 +40,13 @@ const loadedExperiments: { instance: ExperimentModule | undefined }[] = [];
 export function freshNodesForNextTest(): void {
   for (const slot of loaded) slot.instance = undefined;
   for (const slot of loadedExperiments) slot.instance = undefined;
+  // Graded in a process of its own: a fresh one for every test.
+  endNodeProcesses();
+}
+
+/** How node files load: in a process of their own when grading (RAFT_ISOLATED). */
+function loadOptions(): { isolated: boolean } {
+  return { isolated: readSettings().isolated };
 }
 
 /**
@@ -54,7 +62,7 @@ export function useNodeUnderTest(chapterDir: string): CreateNode {
   loaded.push(slot);
   beforeAll(() => {
     try {
-      program = loadNodeProgram(nodeFileFor(chapterDir), PROJECT_ROOT);
+      program = loadNodeProgram(nodeFileFor(chapterDir), PROJECT_ROOT, loadOptions());
     } catch (error) {
       if (!(error instanceof NodeLoadError)) throw error;
       loadError = error;
@@ -120,7 +128,7 @@ export function useExperimentUnderTest(chapterDir: string, functions: readonly s
       return;
     }
     try {
-      program = loadNodeProgram(file, PROJECT_ROOT);
+      program = loadNodeProgram(file, PROJECT_ROOT, loadOptions());
     } catch (error) {
       if (!(error instanceof NodeLoadError)) throw error;
       loadError = error;
