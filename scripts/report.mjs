@@ -307,6 +307,35 @@ export function toGradescope(chapters, options) {
 }
 
 /**
+ * Text without the seeds it names: "Seed:" and "Replay:" lines, and every
+ * "seed N" or "--seed N" (what a student could replay a graded run with).
+ * @param {string} text
+ */
+export function withoutSeedsText(text) {
+  return text
+    .split("\n")
+    .map((line) => (/^\s*(Seed|Replay):/.test(line) ? line.replace(/^(\s*(?:Seed|Replay):\s*).*$/, "$1(kept by your instructor)") : line))
+    .join("\n")
+    .replace(/(--seed|\bseeds?)(\s+|=)\d+(\s*(,|and|to|-)\s*\d+)*/gi, "$1$2(hidden)")
+    .replace(/--path\s+\S+/g, "--path (hidden)");
+}
+
+/**
+ * Results as students may read them when an instructor keeps the seeds.
+ * @param {GradescopeResults} results
+ * @returns {GradescopeResults}
+ */
+export function withoutSeeds(results) {
+  return {
+    ...results,
+    output: withoutSeedsText(results.output),
+    // Gradescope shows the grader's own output to instructors only, then.
+    stdout_visibility: "hidden",
+    tests: results.tests.map((t) => ({ ...t, output: withoutSeedsText(t.output) })),
+  };
+}
+
+/**
  * A vitest reporter that keeps each chapter's results, and (when asked)
  * prints the report after every run, as watch mode needs. It also shows
  * what node code printed with console.log, a bounded amount per test.

@@ -21,10 +21,11 @@
  * @property {boolean} draw                         replay: draw every world a test builds
  * @property {string | undefined} mermaidFile       replay: also write the run as a Mermaid diagram here
  * @property {number | undefined} randomRuns        how many randomized runs a randomized test makes
- * @property {number} seedBase                      added to every many-seed test's seeds (0: the published seeds)
+ * @property {string | undefined} seedBase          the instructor's base seed: every graded seed is a hash of it (none: the published seeds)
  * @property {string | undefined} progressDir       where test workers note each test's start and end
  * @property {boolean} pointsInNames                 name each test with its points (for vitest's browser UI, whose list shows names only)
  * @property {boolean} isolated                      run node code in a process of its own with no rights (world/node-process.ts): grading does
+ * @property {boolean} regression                    a later chapter's node on this suite (--with-earlier): only the tests that grade node.ts run
  */
 
 /** @type {Record<keyof Settings, string>} */
@@ -42,6 +43,7 @@ export const VARIABLES = {
   progressDir: "RAFT_PROGRESS_DIR",
   pointsInNames: "RAFT_POINTS_IN_NAMES",
   isolated: "RAFT_ISOLATED",
+  regression: "RAFT_REGRESSION",
 };
 
 /**
@@ -53,6 +55,19 @@ function wholeNumber(text, name) {
   if (text === undefined || text === "") return undefined;
   if (!/^-?\d+$/.test(text)) throw new Error(`${name} must be a whole number, not "${text}".`);
   return Number(text);
+}
+
+/**
+ * A base seed as given: any word of letters, digits, "-" and "_" (a long
+ * random one is best: graded seeds are a hash of it); "0" or nothing means
+ * the published seeds.
+ * @param {string | undefined} text
+ * @returns {string | undefined}
+ */
+export function baseSeed(text) {
+  if (text === undefined || text === "" || text === "0") return undefined;
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) throw new Error(`a base seed is letters, digits, "-" and "_" (up to 200), not "${text}".`);
+  return text;
 }
 
 /**
@@ -75,10 +90,11 @@ export function readSettings(env = process.env) {
     draw: text("draw") === "1",
     mermaidFile: text("mermaidFile"),
     randomRuns: wholeNumber(text("randomRuns"), VARIABLES.randomRuns),
-    seedBase: wholeNumber(text("seedBase"), VARIABLES.seedBase) ?? 0,
+    seedBase: baseSeed(text("seedBase")),
     progressDir: text("progressDir"),
     pointsInNames: text("pointsInNames") === "1",
     isolated: text("isolated") === "1",
+    regression: text("regression") === "1",
   };
 }
 

@@ -22,10 +22,10 @@ import { Writable } from "node:stream";
 import pc from "picocolors";
 import { chapterList, PROJECT_ROOT, resolveChapters } from "./chapters.mjs";
 import { isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
-import { failureGroups, fullReport, ScoreReporter, scoreTable, testList, failuresText, toGradescope } from "./report.mjs";
+import { failureGroups, fullReport, ScoreReporter, scoreTable, testList, failuresText, toGradescope, withoutSeeds } from "./report.mjs";
 import { manifestWarning, verifyManifest } from "./manifest.mjs";
 import { nextLine, progressOf } from "./next-step.mjs";
-import { clearSettingsEnv, readSettings, settingsEnv } from "./settings.mjs";
+import { baseSeed, clearSettingsEnv, readSettings, settingsEnv } from "./settings.mjs";
 
 const VISIBILITIES = ["visible", "hidden", "after_due_date", "after_published"];
 
@@ -61,9 +61,10 @@ export const COMMANDS = {
     options: {
       ...SUBJECT_OPTIONS,
       out: { type: "string", value: "FILE", help: "where to write the results (default: results.json)" },
-      "seed-base": { type: "string", value: "N", help: "move every seed by N, so a class is graded on seeds no student has seen (or RAFT_GRADE_SEED=N)" },
+      "seed-base": { type: "string", value: "WORD", help: "grade on seeds no student has seen: each is a hash of this secret word and a published seed (or RAFT_GRADE_SEED=WORD)" },
       "with-earlier": { type: "boolean", help: "also run each chapter's node on every earlier chapter's suite, as a regression section" },
       visibility: { type: "string", value: "WHEN", help: "when Gradescope shows the tests: visible (default), hidden, after_due_date, after_published" },
+      "hide-seeds": { type: "boolean", help: "keep graded seeds out of results.json (what students see): this output keeps them, for you" },
       "in-process": { type: "boolean", help: "run node code in the test process, as npm test does: faster, but only for code you trust (the project's own checks)" },
     },
   },
@@ -79,6 +80,18 @@ export const COMMANDS = {
     },
   },
 };
+
+/**
+ * --seed-base WORD, checked.
+ * @param {unknown} value
+ */
+function baseSeedOption(value) {
+  try {
+    return baseSeed(String(value));
+  } catch (error) {
+    throw new UsageError(`--seed-base: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /** @param {string} text */
 function escapeRegExp(text) {
@@ -238,11 +251,12 @@ export async function runSuites(chapters, options) {
             merged.push({
               ...test,
               state: "failed",
+              // The same words as a node's own process that ran out of memory (world/node-code.ts, OUT_OF_MEMORY).
               output:
-                "Stopped: the test process ran out of memory while this test ran, and the node's code was stopped with it. " +
+                "Stopped: the node's code ran out of memory while this test ran, and was stopped with it. " +
                 "Does a handler build an ever-growing array, map or string (a log appended to in a loop that never ends, say)? " +
-                "The other tests of this chapter were run again in a fresh process.",
-              failure: { kind: "stopped", key: "crashed:memory", summary: "the test process ran out of memory" },
+                "Every other test still runs, in a fresh process.",
+              failure: { kind: "stopped", key: "crashed:memory", summary: "the node's code ran out of memory" },
             });
           } else {
             merged.push(test);
@@ -276,8 +290,8 @@ function main(name) {
     const settings = subjectSettings(values);
     const seed = wholeOption(values.seed, "seed");
     if (seed !== undefined) settings.seed = seed;
-    const seedBase = wholeOption(values["seed-base"], "seed-base") ?? readSettings().seedBase;
-    if (seedBase !== 0) settings.seedBase = seedBase;
+    const seedBase = values["seed-base"] !== undefined ? baseSeedOption(values["seed-base"]) : readSettings().seedBase;
+    if (seedBase !== undefined) settings.seedBase = seedBase;
     // The check grades mutants of later references with the reference's experiment files.
     const experimentRoot = readSettings().experimentRoot;
     if (experimentRoot !== undefined) settings.experimentRoot = experimentRoot;
@@ -378,11 +392,10 @@ function main(name) {
           if (earlier.length === 0) continue;
           const file = settings.nodeFile ?? path.join(PROJECT_ROOT, settings.nodeRoot ?? "chapters", chapter.dir, "node.ts");
           const label = path.relative(PROJECT_ROOT, file);
-          // A regression section grades the node: an earlier chapter's other
-          // files (Chapter 3's experiment.ts) are the reference's when there
-          // is one, else the learner's own.
-          const experimentRoot = existsSync(path.join(PROJECT_ROOT, "solutions")) ? "solutions" : "chapters";
-          const run = await runSuites(earlier, { settings: { ...settings, nodeFile: file, subject: label, experimentRoot } });
+          // A regression section grades the node, and only the node: the
+          // tests of an earlier chapter's other files (Chapter 3's
+          // experiment.ts) are left out, wherever the node file sits.
+          const run = await runSuites(earlier, { settings: { ...settings, nodeFile: file, subject: label, regression: true } });
           console.log(`\n${pc.bold(`Regression: ${label} on the suites of the chapters before ${chapter.short}`)}`);
           console.log(fullReport(run.results, { subject: label }));
           for (const result of run.results) {
@@ -395,17 +408,21 @@ function main(name) {
       if (manifest.length > 0) console.log(`\n${pc.red(manifest.join("\n"))}`);
       const notes = [
         ...manifest,
-        ...(settings.seedBase ? [`Seeds moved by the base seed ${settings.seedBase}.`] : []),
+        ...(settings.seedBase ? ["Graded on seeds made from the instructor's base seed (not the published ones)."] : []),
         ...(regressions.length > 0 ? ["The regression tests run each chapter's node on the earlier chapters' suites; their points count."] : []),
       ];
       const out = path.resolve(process.cwd(), typeof values.out === "string" ? values.out : "results.json");
+      const hideSeeds = values["hide-seeds"] === true;
       const graded = toGradescope([...results, ...regressions], {
         elapsedMs: Date.now() - started,
         visibility: /** @type {import("./report.mjs").GradescopeResults["visibility"]} */ (visibility),
-        notes,
+        notes: [...notes, ...(hideSeeds ? ["The seeds of this grade are kept by your instructor."] : [])],
       });
-      writeFileSync(out, `${JSON.stringify(graded, null, 2)}\n`);
-      console.log(`Results written to ${path.relative(process.cwd(), out) || out} (Gradescope's results.json format).`);
+      // Students read results.json; with --hide-seeds the seeds (and replay commands) stay in this output only.
+      writeFileSync(out, `${JSON.stringify(hideSeeds ? withoutSeeds(graded) : graded, null, 2)}\n`);
+      console.log(`Results written to ${path.relative(process.cwd(), out) || out} (Gradescope's results.json format${hideSeeds ? ", without seeds" : ""}).`);
+      // With regression sections, the last thing printed is the whole grade.
+      if (regressions.length > 0) console.log(scoreTable([...results, ...regressions], { heading: "Grade", ...(subject ? { subject } : {}) }));
       // A low grade is a result, not an error: grade exits 0 once it has written the results.
       return 0;
     }

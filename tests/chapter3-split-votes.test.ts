@@ -258,7 +258,7 @@ graded(1, "terms never go backwards on any node, on a lossy network with partiti
 // Step 3: One trial: boot five nodes and time the first leader
 // ---------------------------------------------------------------------------
 
-graded(2, "a trial boots five nodes with its seed and timeouts, and reports when the first leader appeared and whether term 1 split", { step: 3 }, () => {
+graded(2, "a trial boots five nodes with its seed and timeouts, and reports when the first leader appeared and whether term 1 split", { step: 3, grades: "experiment.ts" }, () => {
   const first = runTrial({ leader: "C", term: 1, at: 237 }, 42, [150, 300]);
   expectRule(first.boots.length === 1, TRIAL, () => `trial() booted ${first.boots.length} clusters; one trial is one cluster.`);
   const boot = first.boots[0]!;
@@ -269,7 +269,7 @@ graded(2, "a trial boots five nodes with its seed and timeouts, and reports when
   expectRule(later.boots[0]?.seed === 7 && later.boots[0].electionTimeout.join() === "150,175", TRIAL, () => `trial(lab, 7, [150, 175]) booted ${JSON.stringify(later.boots[0])}.`);
 });
 
-graded(2, "a trial gives up after 10 simulated seconds with no leader, and a leader just before the limit still counts", { step: 3 }, () => {
+graded(2, "a trial gives up after 10 simulated seconds with no leader, and a leader just before the limit still counts", { step: 3, grades: "experiment.ts" }, () => {
   const none = runTrial(undefined, 3, [150, 300]);
   expectRule(none.result.downtime === null && none.result.firstElectionSplit === true, TRIAL, () => `no node ever became leader; trial() reported ${JSON.stringify(none.result)} (expected downtime null, firstElectionSplit true).`);
   const ran = none.ranUntil[0] ?? 0;
@@ -284,7 +284,7 @@ graded(2, "a trial gives up after 10 simulated seconds with no leader, and a lea
 // Step 4: Sum up the trials of one range: a row of the table
 // ---------------------------------------------------------------------------
 
-graded(2, "a summary counts the runs, the split first elections and the trials with no leader", { step: 4 }, () => {
+graded(2, "a summary counts the runs, the split first elections and the trials with no leader", { step: 4, grades: "experiment.ts" }, () => {
   const trials: TrialResult[] = [
     { downtime: 180, firstElectionSplit: false },
     { downtime: 455, firstElectionSplit: true },
@@ -300,7 +300,7 @@ graded(2, "a summary counts the runs, the split first elections and the trials w
   expectRule(row.noLeader === 2, SUMMARY, () => `2 of the 7 trials had no leader; the summary says ${row.noLeader}.`);
 });
 
-graded(2, "a summary's median, 99th percentile and worst downtime are by nearest rank, a trial with no leader counting as the longest", { step: 4 }, () => {
+graded(2, "a summary's median, 99th percentile and worst downtime are by nearest rank, a trial with no leader counting as the longest", { step: 4, grades: "experiment.ts" }, () => {
   const cases: { what: string; trials: TrialResult[]; median: number | null; p99: number | null; worst: number | null }[] = [
     { what: "200 trials with downtimes 1 to 200 ms", trials: shuffled(Array.from({ length: 200 }, (_, i) => ({ downtime: i + 1, firstElectionSplit: false }))), median: 100, p99: 198, worst: 200 },
     { what: "3 trials of 5, 1 and 3 ms", trials: [5, 1, 3].map((d) => ({ downtime: d, firstElectionSplit: false })), median: 3, p99: 5, worst: 5 },

@@ -43,12 +43,33 @@ const WHOLE = "a whole number, 0 or more";
 
 const NO_ENTRIES: readonly LogEntry[] = Object.freeze([]);
 
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return `a ${typeof value}`;
+/**
+ * A value a node handed the world, in a few words, for a failure that
+ * names it. Never by calling the value's own toString or toJSON: what the
+ * world says of a node's value is the world's, whatever the node's code
+ * would make of it (a huge string, a trap, an error).
+ */
+export function shown(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "symbol":
+      return "a symbol";
+    case "function":
+      return "a function";
+    case "object":
+      if (value === null) return "null";
+      return Array.isArray(value) ? `an array of ${value.length}` : "an object";
+  }
 }
+
+const show = shown;
 
 function isWhole(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0;

@@ -54,14 +54,16 @@ export class RealTimeLimitExceeded extends Error {
   }
 }
 
-/** The node's code (or its process) ran out of memory during a test. */
-export class OutOfMemory extends Error {
+/** What a learner reads when the node's code ran out of memory (the same whichever process it ran in). */
+export const OUT_OF_MEMORY =
+  "the node's code ran out of memory while this test ran, and was stopped with it. " +
+  "Does a handler build an ever-growing array, map or string (a log appended to in a loop that never ends, say)? " +
+  "Every other test still runs, in a fresh process.";
+
+/** The node's code (or its process) ran out of memory during a test: the test fails, and the others still run. */
+export class OutOfMemory extends HarnessError {
   constructor() {
-    super(
-      "the node's code ran out of memory while this test ran, and was stopped with it. " +
-        "Does a handler build an ever-growing array, map or string (a log appended to in a loop that never ends, say)? " +
-        "Every other test still runs, in a fresh process.",
-    );
+    super(OUT_OF_MEMORY);
     this.name = "Stopped";
     this.stack = `${this.name}: ${this.message}`;
   }

@@ -29,7 +29,7 @@ import type {
   Timing,
 } from "./contract.ts";
 import { firstDifference, LogMirror, MalformedLog, type LogChange } from "./log.ts";
-import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES, Traffic } from "./messages.ts";
+import { checkEntry, checkOutgoing, MalformedMessage, shown, TIMER_NAMES, Traffic } from "./messages.ts";
 import { RandomStream } from "./random.ts";
 import type { Scheduled } from "./event-queue.ts";
 import type { DropReason } from "./network.ts";
@@ -566,7 +566,7 @@ export class NodeHost {
   private readPerPeer(field: "matchIndex" | "nextIndex"): Record<NodeId, number> | undefined {
     const raw = this.view![field];
     if (raw === undefined) return undefined;
-    if (typeof raw !== "object" || raw === null) throw new ContractBroken(`inspect() says ${field} ${String(raw)}; when present it must be an object { B: 3, C: 5, ... } with a whole number per peer.`);
+    if (typeof raw !== "object" || raw === null) throw new ContractBroken(`inspect() says ${field} ${shown(raw)}; when present it must be an object { B: 3, C: 5, ... } with a whole number per peer.`);
     const values = raw as Record<string, unknown>;
     // Mostly nothing moved since the last read: then the last copy stands (copies are never changed).
     const last = field === "matchIndex" ? this.leaderIndexes?.matchIndex : this.leaderIndexes?.nextIndex;
@@ -627,7 +627,7 @@ export class NodeHost {
     ) {
       return last;
     }
-    if (role !== "follower" && role !== "candidate" && role !== "leader") throw new ContractBroken(`inspect() says role ${JSON.stringify(role)}; it must be "follower", "candidate" or "leader".`);
+    if (role !== "follower" && role !== "candidate" && role !== "leader") throw new ContractBroken(`inspect() says role ${shown(role)}; it must be "follower", "candidate" or "leader".`);
     return {
       role,
       currentTerm: this.whole(currentTerm, "currentTerm"),
@@ -649,13 +649,13 @@ export class NodeHost {
   }
 
   private whole(value: unknown, key: string): number {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new ContractBroken(`inspect() says ${key} ${String(value)}; it must be a whole number, 0 or more.`);
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new ContractBroken(`inspect() says ${key} ${shown(value)}; it must be a whole number, 0 or more.`);
     return value;
   }
 
   private nodeOrNull(value: unknown, key: string): NodeId | null {
     if (value === null) return null;
-    if (typeof value !== "string" || !this.services.nodes.includes(value)) throw new ContractBroken(`inspect() says ${key} ${JSON.stringify(value)}; it must be null or one of the nodes (${this.services.nodes.join(", ")}).`);
+    if (typeof value !== "string" || !this.services.nodes.includes(value)) throw new ContractBroken(`inspect() says ${key} ${shown(value)}; it must be null or one of the nodes (${this.services.nodes.join(", ")}).`);
     return value;
   }
 
@@ -667,16 +667,16 @@ export class NodeHost {
     const result = answer as Record<string, unknown>;
     if (result.accepted === true) {
       const { index, term } = result;
-      if (typeof index !== "number" || !Number.isInteger(index) || index < 1) return fail(`accepted with index ${String(index)}; the index must be a whole number, 1 or more.`);
-      if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`accepted with term ${String(term)}; the term must be a whole number.`);
+      if (typeof index !== "number" || !Number.isInteger(index) || index < 1) return fail(`accepted with index ${shown(index)}; the index must be a whole number, 1 or more.`);
+      if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`accepted with term ${shown(term)}; the term must be a whole number.`);
       return { accepted: true, index, term };
     }
     if (result.accepted === false) {
       const leaderId = result.leaderId ?? null;
-      if (leaderId !== null && (typeof leaderId !== "string" || !this.services.nodes.includes(leaderId))) return fail(`refused naming leader ${JSON.stringify(leaderId)}, which is not a node.`);
+      if (leaderId !== null && (typeof leaderId !== "string" || !this.services.nodes.includes(leaderId))) return fail(`refused naming leader ${shown(leaderId)}, which is not a node.`);
       return { accepted: false, leaderId: leaderId as NodeId | null };
     }
-    return fail(`accepted: ${JSON.stringify(result.accepted)}; it must be true or false.`);
+    return fail(`accepted: ${shown(result.accepted)}; it must be true or false.`);
   }
 
   private takeBreach(): Error | undefined {
@@ -704,7 +704,7 @@ export class NodeHost {
     const alive = (): boolean => host.up && host.incarnation === incarnation && !host.dying;
     const timerName = (name: unknown, what: string): TimerName => {
       if (typeof name !== "string" || !TIMER_NAMES.includes(name as TimerName)) {
-        host.breach(new ContractBroken(`${what}(${JSON.stringify(name)}): there is no timer of that name; the timers are ${TIMER_NAMES.map((t) => `"${t}"`).join(" and ")}.`));
+        host.breach(new ContractBroken(`${what}(${shown(name)}): there is no timer of that name; the timers are ${TIMER_NAMES.map((t) => `"${t}"`).join(" and ")}.`));
       }
       return name as TimerName;
     };
@@ -718,7 +718,7 @@ export class NodeHost {
       now: () => services.now(),
       randomInt(min: number, max: number): number {
         if (typeof min !== "number" || typeof max !== "number" || !Number.isFinite(min) || !Number.isFinite(max)) {
-          host.breach(new ContractBroken(`randomInt(${String(min)}, ${String(max)}): both bounds must be finite numbers.`));
+          host.breach(new ContractBroken(`randomInt(${shown(min)}, ${shown(max)}): both bounds must be finite numbers.`));
         }
         const forced = host.forcedDraws.shift();
         return forced ?? host.random.int(min, max);
@@ -726,7 +726,7 @@ export class NodeHost {
       send(to: NodeId, message: Message): void {
         if (!alive()) return;
         if (typeof to !== "string" || !peers.includes(to)) {
-          host.breach(new ContractBroken(`send(${JSON.stringify(to)}, …): "${String(to)}" is not one of its peers (${peers.join(", ")}).`));
+          host.breach(new ContractBroken(`send(${shown(to)}, …): ${shown(to)} is not one of its peers (${peers.join(", ")}).`));
         }
         let copy: Message;
         try {
@@ -747,7 +747,7 @@ export class NodeHost {
           host.breach(
             new RunawayNode(
               host.id,
-              `node ${host.id} set its ${timer} timer with a delay of ${String(delayMs)} ms at ${services.now()} ms. ` +
+              `node ${host.id} set its ${timer} timer with a delay of ${shown(delayMs)} ms at ${services.now()} ms. ` +
                 `Timers need a positive delay; a zero or negative one would fire in a loop without time passing.`,
             ),
           );
@@ -766,7 +766,7 @@ export class NodeHost {
       },
       apply(index: number, entry: LogEntry): void {
         if (!alive()) return;
-        if (typeof index !== "number" || !Number.isInteger(index) || index < 1) host.breach(new ContractBroken(`apply(${String(index)}, …): the index must be a whole number, 1 or more.`));
+        if (typeof index !== "number" || !Number.isInteger(index) || index < 1) host.breach(new ContractBroken(`apply(${shown(index)}, …): the index must be a whole number, 1 or more.`));
         let copy: LogEntry;
         try {
           copy = checkEntry(entry, `apply(${index}, entry): entry`);
@@ -798,9 +798,9 @@ export class NodeHost {
     if (typeof state !== "object" || state === null) return fail(`the state is ${state === null ? "null" : typeof state}; it must be { currentTerm, votedFor, log }.`);
     const raw = state as Record<string, unknown>;
     const term = raw.currentTerm;
-    if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`currentTerm is ${String(term)}; it must be a whole number.`);
+    if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`currentTerm is ${shown(term)}; it must be a whole number.`);
     const votedFor = raw.votedFor ?? null;
-    if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${JSON.stringify(votedFor)}; it must be null or a node id.`);
+    if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${shown(votedFor)}; it must be null or a node id.`);
     if (!Array.isArray(raw.log)) return fail(`log is ${typeof raw.log}; it must be an array of entries.`);
     const source: unknown[] = raw.log;
     // A node saves its whole log each time, mostly the same entry objects as

@@ -566,6 +566,7 @@ function main(): void {
   for (;;) serve(receive());
 }
 
-// A cap on this process's whole life (ten minutes, far more than any test),
-// in case the world's process died without ending it.
-vm.runInNewContext("main()", { main }, { timeout: 600_000 });
+// A cap on this process's whole life (five minutes, far more than any test
+// takes), in case the world's process died without ending it while node code
+// was in an endless loop.
+vm.runInNewContext("main()", { main }, { timeout: 300_000 });

@@ -26,8 +26,7 @@
  * the same reports).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,7 +51,6 @@ export class NodeProcessFailed extends HarnessError {
 }
 
 const WORLD_DIR = path.dirname(fileURLToPath(import.meta.url));
-const CACHE_DIR = path.join(WORLD_DIR, "..", ".workbook-cache", "node-process");
 /** Largest frame either side accepts. */
 const MAX_FRAME = 64 * 1024 * 1024;
 /** The memory a node's process may use: a node that eats it all ends its own test, and only that. */
@@ -60,7 +58,11 @@ const NODE_PROCESS_MEMORY_MB = 256;
 
 let programFile: string | undefined;
 
-/** The child's program, bundled once into one file (the only file it may read). */
+/**
+ * The child's program, bundled once into one file (the only file it may
+ * read), in a folder of its own that any user can read (the child may run
+ * as an unprivileged one).
+ */
 function childProgram(): string {
   if (programFile !== undefined && existsSync(programFile)) return programFile;
   const built = buildSync({
@@ -72,41 +74,75 @@ function childProgram(): string {
     write: false,
     logLevel: "silent",
   });
-  const code = built.outputFiles[0]!.text;
-  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const file = path.join(CACHE_DIR, `child-${hash}.cjs`);
-  if (!existsSync(file)) {
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, code);
-    renameSync(temporary, file);
-  }
+  const dir = mkdtempSync(path.join(tmpdir(), "raft-node-program-"));
+  chmodSync(dir, 0o755);
+  const file = path.join(dir, "node-process.cjs");
+  writeFileSync(file, built.outputFiles[0]!.text, { mode: 0o644 });
   programFile = file;
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return file;
 }
 
-/** How to take the network away from a child here, if this machine lets us. */
-let networkCut: readonly string[] | null | undefined;
-
-function withoutNetwork(): readonly string[] | null {
-  if (networkCut !== undefined) return networkCut;
-  networkCut = null;
-  const found = spawnSync("sh", ["-c", "command -v unshare"], { encoding: "utf8", timeout: 5000 });
-  const unshare = found.status === 0 ? found.stdout.trim() : "";
-  if (!path.isAbsolute(unshare)) return networkCut;
-  for (const flags of [["-n"], ["-rn"]]) {
-    const tried = spawnSync(unshare, [...flags, process.execPath, "-e", "0"], { stdio: "ignore", timeout: 10_000, env: {} });
-    if (tried.status === 0) {
-      networkCut = [unshare, ...flags];
-      break;
-    }
-  }
-  return networkCut;
+/**
+ * What stands between a node's process and the rest of the machine, beyond
+ * Node.js's permission model (which always applies): the layers this
+ * machine lets us add, found once by trying them.
+ */
+interface Layers {
+  /** The command that starts the child under them, before `node ...`. */
+  readonly prefix: readonly string[];
+  /** In words, for the grade's notes. */
+  readonly description: string;
 }
 
-/** Whether node processes started here have no network (for the grade's notes). */
-export function nodeProcessesHaveNoNetwork(): boolean {
-  return withoutNetwork() !== null;
+let layers: Layers | undefined;
+
+function commandPath(name: string): string | undefined {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8", timeout: 5000 });
+  const where = found.status === 0 ? found.stdout.trim() : "";
+  return path.isAbsolute(where) ? where : undefined;
+}
+
+/**
+ * Try, from the most to the least: no network and no view of other
+ * processes (new network and process namespaces, `unshare`), and, when this
+ * process is root, an unprivileged user (`setpriv`).
+ */
+function isolationLayers(): Layers {
+  if (layers !== undefined) return layers;
+  const unshare = commandPath("unshare");
+  const setpriv = commandPath("setpriv");
+  const asNobody = setpriv !== undefined && typeof process.getuid === "function" && process.getuid() === 0 ? [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", "--no-new-privs"] : [];
+  const candidates: Layers[] = [];
+  const who = asNobody.length > 0 ? ", as an unprivileged user" : "";
+  if (unshare !== undefined) {
+    candidates.push({ prefix: [unshare, "--net", "--pid", "--fork", "--kill-child", "--", ...asNobody], description: `no network, no other process in sight${who}` });
+    candidates.push({ prefix: [unshare, "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--"], description: "no network, no other process in sight" });
+    candidates.push({ prefix: [unshare, "--net", "--", ...asNobody], description: `no network${who}` });
+    candidates.push({ prefix: [unshare, "--map-root-user", "--net", "--"], description: "no network" });
+  }
+  if (asNobody.length > 0) candidates.push({ prefix: asNobody, description: "as an unprivileged user; the network is not cut on this machine" });
+  candidates.push({ prefix: [], description: "the network is not cut on this machine" });
+  const program = childProgram();
+  for (const candidate of candidates) {
+    const tried = spawnSync(candidate.prefix[0] ?? process.execPath, [...candidate.prefix.slice(1), ...(candidate.prefix.length > 0 ? [process.execPath] : []), permissionFlag(), `--allow-fs-read=${program}`, "--no-warnings", "-e", "0"], {
+      stdio: "ignore",
+      timeout: 10_000,
+      env: {},
+      cwd: path.dirname(program),
+    });
+    if (tried.status === 0) {
+      layers = candidate;
+      return candidate;
+    }
+  }
+  layers = { prefix: [], description: "the network is not cut on this machine" };
+  return layers;
+}
+
+/** What keeps a node's process from the machine here, in words (for the grade's notes). */
+export function isolationDescription(): string {
+  return `node code ran in a process of its own with no file, process or environment (Node.js's permission model); ${isolationLayers().description}`;
 }
 
 /** Node.js's flag for its permission model (renamed when it became stable). */
@@ -164,13 +200,14 @@ class NodeProcess {
     const childErrorWrites = openSync(errors, constants.O_WRONLY);
     rmSync(dir, { recursive: true, force: true });
     const node = [process.execPath, permissionFlag(), `--allow-fs-read=${program}`, `--max-old-space-size=${NODE_PROCESS_MEMORY_MB}`, "--no-warnings", program];
-    const cut = withoutNetwork();
-    const command = cut ? [...cut, ...node] : node;
+    const command = [...isolationLayers().prefix, ...node];
     this.child = spawn(command[0]!, command.slice(1), {
       stdio: [childReads, childWrites, childErrorWrites, childPolls],
       // Nothing of this process's environment: not a variable, not a path.
       env: {},
       cwd: path.dirname(program),
+      // A process group of its own: a signal it sends to "its group" reaches only itself.
+      detached: true,
     });
     for (const fd of [childPolls, childReads, childWrites, childErrorWrites]) closeSync(fd);
     this.child.on("error", () => {
@@ -182,10 +219,16 @@ class NodeProcess {
   kill(): void {
     if (!this.dead) {
       this.dead = true;
+      // The whole process group (it was started as the leader of its own):
+      // the layers in front of node (unshare, setpriv) and node itself.
       try {
-        this.child.kill("SIGKILL");
+        if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGKILL");
       } catch {
-        // already gone
+        try {
+          this.child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
       }
     }
     for (const fd of [this.toChild, this.fromChild, this.childErrors]) {
@@ -305,8 +348,7 @@ class NodeProcess {
   /** The child is gone: out of memory, most likely, or it ended itself. */
   private died(): never {
     const wasDead = this.dead;
-    this.kill();
-    if (wasDead) throw new NodeProcessFailed("was already ended");
+    // What it wrote as it died (V8 says when the heap ran out), read before its pipes are closed.
     let errors = "";
     try {
       const buffer = Buffer.alloc(65536);
@@ -315,6 +357,8 @@ class NodeProcess {
     } catch {
       errors = "";
     }
+    this.kill();
+    if (wasDead) throw new NodeProcessFailed("was already ended");
     if (/heap out of memory|Allocation failed|Invalid (array|table) (length|size)|FATAL ERROR|out of memory/i.test(errors)) throw new OutOfMemory();
     throw new NodeProcessFailed("ended while the node's code was running (it must run until the world ends it)");
   }

@@ -18,12 +18,15 @@ import path from "node:path";
 import { expect, test } from "vitest";
 import { InvariantViolation, NODE_RULES } from "../../world/invariants.ts";
 import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../world/sandbox.ts";
+import { OutOfMemory } from "../../world/node-code.ts";
+import { NodeProcessFailed } from "../../world/node-process.ts";
 import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
 import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
 import { ContractBroken, NodeFailure, RunawayNode, World, type WorldOptions } from "../../world/world.ts";
 import { listChapters } from "../../scripts/chapters.mjs";
 import { errorText } from "../../scripts/report.mjs";
 import { readSettings } from "../../scripts/settings.mjs";
+import { gradedSeed } from "./graded-seeds.ts";
 import { freshNodesForNextTest } from "./node-under-test.ts";
 import { RULE } from "./rules.ts";
 
@@ -138,17 +141,18 @@ export function expectRule(ok: boolean, rule: string, instead: () => string): as
 }
 
 /**
- * The seeds a many-seed test runs: first..first+count-1, moved by the
- * instructor's base seed (RAFT_GRADE_SEED, npm run grade -- --seed-base N)
- * so that a class can be graded on seeds no student has seen; or just
- * the one seed being replayed.
+ * The seeds a many-seed test runs: first..first+count-1 (the published
+ * seeds), or, when an instructor grades on a base seed (RAFT_GRADE_SEED,
+ * npm run grade -- --seed-base WORD), a hash of the base and each of those
+ * numbers (world/graded-seeds.ts): seeds no student has seen, from which
+ * nobody can work out the base; or just the one seed being replayed.
  */
 export function seeds(count: number, first = 1): number[] {
   if (settings.seed !== undefined) return [settings.seed];
-  return Array.from({ length: count }, (_, i) => first + settings.seedBase + i);
+  return Array.from({ length: count }, (_, i) => gradedSeed(settings.seedBase, first + i));
 }
 
-/** The seed of a single-seed test (moved by the base seed too, or the one being replayed). */
+/** The seed of a single-seed test (from the base seed too, or the one being replayed). */
 export function seed(defaultSeed: number): number {
   return seeds(1, defaultSeed)[0]!;
 }
@@ -159,12 +163,12 @@ export function replayingOneSeed(): boolean {
 }
 
 /**
- * How a randomized (fast-check) test runs: its seed (moved by the base
- * seed, or the one being replayed), the path of one failing run when
- * replaying it, and how many runs.
+ * How a randomized (fast-check) test runs: its seed (from the base seed, or
+ * the one being replayed), the path of one failing run when replaying it,
+ * and how many runs.
  */
 export function randomizedRuns(defaultSeed: number, defaultRuns: number): { seed: number; path: string | undefined; numRuns: number } {
-  return { seed: settings.seed ?? defaultSeed + settings.seedBase, path: settings.fcPath, numRuns: settings.randomRuns ?? defaultRuns };
+  return { seed: settings.seed ?? gradedSeed(settings.seedBase, defaultSeed), path: settings.fcPath, numRuns: settings.randomRuns ?? defaultRuns };
 }
 
 /** Whether worlds are being drawn (a replay): a test may keep its whole trace then. */
@@ -313,6 +317,8 @@ function shapeOf(detail: string): string {
 function failureMeta(error: unknown): FailureMeta {
   const firstLine = (text: string) => text.split("\n")[0] ?? text;
   if (error instanceof NodeLoadError) return { kind: "load", key: `load:${error.message}`, summary: error.message };
+  if (error instanceof OutOfMemory) return { kind: "stopped", key: "crashed:memory", summary: "the node's code ran out of memory" };
+  if (error instanceof NodeProcessFailed) return { kind: "other", key: `process:${error.message}`, summary: firstLine(error.message) };
   if (error instanceof RealTimeLimitExceeded) {
     const what = error.call ? `node code did not return from ${error.call.describe().replace(/\(.*$/, "")}` : "the test ran out of real time";
     return { kind: "stopped", key: `stopped:${what}`, summary: firstLine(error.message) };
@@ -352,10 +358,17 @@ export interface GradedOptions {
   readonly step: number;
   /** This test's real-time limit, when it legitimately runs long (many randomized runs). */
   readonly realTimeLimitMs?: number;
+  /**
+   * The learner's file this test grades, when it is not node.ts (Chapter 3's
+   * experiment.ts). A regression section (grade --with-earlier) grades a
+   * later chapter's node.ts only, so it leaves such tests out.
+   */
+  readonly grades?: string;
 }
 
 /** Declare a graded test worth `points`, exercising step `options.step` of its chapter. */
 export function graded(points: number, name: string, options: GradedOptions, body: () => void | Promise<void>): void {
+  if (settings.regression && options.grades !== undefined && options.grades !== "node.ts") return;
   // vitest's browser UI lists tests by name only: there, the name carries the points.
   // First, so the UI's narrow list shows them even when it cuts the name short.
   const shownName = settings.pointsInNames ? `${points} pt${points === 1 ? "" : "s"} · ${name}` : name;
