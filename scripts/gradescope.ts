@@ -15,16 +15,20 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, resolveChapters } from "./chapters.mjs";
-import { isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
+import { randomBytes } from "node:crypto";
+import { isMain, parseCommand, runMain, UsageError } from "./cli.mjs";
+import { baseSeed } from "./settings.mjs";
 import { writeManifest } from "./manifest.mjs";
 import { makeScratchProject } from "./scratch.ts";
 
 const VISIBILITIES = ["visible", "hidden", "after_due_date", "after_published"];
 
 const COMMAND = {
-  usage: "npm run gradescope -- chapterN [--seed-base N] [--with-earlier] [--visibility WHEN] [--out DIR]",
+  usage: "npm run gradescope -- chapterN [--seed-base WORD | --published-seeds] [--hide-seeds] [--with-earlier] [--visibility WHEN] [--out DIR]",
   options: {
-    "seed-base": { type: "string" as const, value: "N", help: "grade on seeds moved by N (pick a number no student knows)" },
+    "seed-base": { type: "string" as const, value: "WORD", help: "grade on seeds made from this secret word (default: a new random one, written to assignment.env)" },
+    "published-seeds": { type: "boolean" as const, help: "grade on the published seeds, the ones students practise on" },
+    "hide-seeds": { type: "boolean" as const, help: "keep the graded seeds out of what students see (Gradescope shows them to you in the autograder's output)" },
     "with-earlier": { type: "boolean" as const, help: "also run the node on the earlier chapters' suites (their points count)" },
     visibility: { type: "string" as const, value: "WHEN", help: `when students see the tests: ${VISIBILITIES.join(", ")}` },
     out: { type: "string" as const, value: "DIR", help: "where to write the autograder (default: gradescope-chapterN)" },
@@ -33,7 +37,8 @@ const COMMAND = {
 
 export interface AutograderOptions {
   readonly chapter: string;
-  readonly seedBase?: number;
+  readonly seedBase?: string;
+  readonly hideSeeds?: boolean;
   readonly withEarlier?: boolean;
   readonly visibility?: string;
   /** Link node_modules instead of leaving them to setup.sh (for trying it out here). */
@@ -55,6 +60,7 @@ export function makeAutograder(dir: string, options: AutograderOptions): string 
     `CHAPTER_DIR=${chapter.dir}`,
     `CHAPTER_FILES="${chapter.files.join(" ")}"`,
     `SEED_BASE=${options.seedBase ?? ""}`,
+    `HIDE_SEEDS=${options.hideSeeds ? "1" : ""}`,
     `WITH_EARLIER=${options.withEarlier ? "1" : ""}`,
     `VISIBILITY=${options.visibility ?? "visible"}`,
   ];
@@ -71,9 +77,22 @@ async function main(): Promise<number> {
   if (!VISIBILITIES.includes(visibility)) throw new UsageError(`--visibility must be one of ${VISIBILITIES.join(", ")}.`);
   const [chapter] = resolveChapters(positionals);
   const dir = path.resolve(process.cwd(), typeof values.out === "string" ? values.out : `gradescope-${chapter!.short}`);
-  const seedBase = wholeOption(values["seed-base"], "seed-base");
-  makeAutograder(dir, { chapter: chapter!.short, ...(seedBase !== undefined ? { seedBase } : {}), withEarlier: values["with-earlier"] === true, visibility });
+  if (values["seed-base"] !== undefined && values["published-seeds"]) throw new UsageError("Give --seed-base or --published-seeds, not both.");
+  let seedBase: string | undefined;
+  try {
+    seedBase = values["published-seeds"] ? undefined : values["seed-base"] !== undefined ? baseSeed(String(values["seed-base"])) : randomBytes(16).toString("hex");
+  } catch (error) {
+    throw new UsageError(`--seed-base: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  makeAutograder(dir, { chapter: chapter!.short, ...(seedBase !== undefined ? { seedBase } : {}), hideSeeds: values["hide-seeds"] === true, withEarlier: values["with-earlier"] === true, visibility });
   console.log(`Autograder for ${chapter!.short} written to ${path.relative(process.cwd(), dir) || dir}.`);
+  console.log(
+    seedBase === undefined
+      ? "It grades on the published seeds, the ones students practise on."
+      : values["seed-base"] !== undefined
+        ? "It grades on seeds made from your base seed."
+        : "It grades on seeds made from a new random base seed (in assignment.env): seeds no student has seen. To grade by hand on the same seeds: npm run grade -- ... --seed-base <that word>.",
+  );
   const zip = `${dir}.zip`;
   rmSync(zip, { force: true });
   const zipped = spawnSync("zip", ["-qr", zip, "."], { cwd: dir });

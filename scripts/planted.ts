@@ -1,25 +1,31 @@
 /**
  * Planted cases: the worst a learner's node.ts can do, each planted in a
- * copy of the workbook where every other chapter is finished, and graded
- * the way a learner or an instructor would run it. The check requires
- * each run to finish within a minute, to score the other chapters, to
- * explain every failure in results.json, and to print exactly the pinned
- * output in tests/planted/ (what the learner sees).
+ * copy of the workbook where every chapter is finished, and graded the way
+ * an instructor would (npm run grade: node code isolated in a process of
+ * its own). The check requires each run to finish within a minute, to
+ * explain every failure in results.json, to print exactly the pinned
+ * output in tests/planted/ (what the learner sees), and a practice run
+ * (npm test: node code in the test process) to print the same report.
  *
- * Three of them are cheats: a buggy node plus a trick that would raise its
+ * The cheats (three planted mistakes of old, and the red team of
+ * scripts/red-team.ts) are a buggy node plus a trick that would raise its
  * score if node code could reach the world, the environment or the real
- * realm. Each must score no more than the buggy node alone.
+ * realm. Each must score no more than the buggy node alone, graded by hand
+ * and through the Gradescope autograder alike (the same score, test by
+ * test), and no secret the check plants may show in anything either prints.
  *
  *   npm run planted                 run every case and compare with the pinned output
  *   npm run planted -- NAME         one case
  *   npm run planted -- --write      pin the output of this run (after a deliberate change)
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isMain, parseCommand, runMain, UsageError } from "./cli.mjs";
 import { PROJECT_ROOT } from "./chapters.mjs";
+import { makeAutograder } from "./gradescope.ts";
 import { MUTANTS, mutantSource } from "./mutants.ts";
+import { CHECK_HANDS_NODE_ITS_PROCESS, RED_TEAM, RED_TEAM_TOP, redTeamEdits, redTeamPayload, SECRETS, type RedTeamCase } from "./red-team.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { makeScratchProject } from "./scratch.ts";
 
@@ -36,10 +42,20 @@ export interface PlantedCase {
   readonly what: string;
   /** The chapter whose node.ts is replaced. */
   readonly chapter: string;
-  /** Its new node.ts: a reference solution with edits, a mutant with edits, or nothing at all (deleted). */
-  readonly node: { readonly solution: string; readonly edits: Edits } | { readonly mutant: string; readonly edits: Edits } | { readonly deleted: true };
-  /** For a cheat: the mutant whose score it must not beat. */
+  /** Its new node.ts: a reference solution, a mutant or a skeleton with edits, or nothing at all (deleted). */
+  readonly node:
+    | { readonly solution: string; readonly edits: Edits }
+    | { readonly mutant: string; readonly edits: Edits }
+    | { readonly skeleton: string; readonly edits: Edits }
+    | { readonly deleted: true };
+  /** For a cheat: the node (a mutant's name, or "skeleton") whose score it must not beat. */
   readonly cheatOn?: string;
+  /** Other chapters graded in the same run (each still scored in full). */
+  readonly alsoGrade?: readonly string[];
+  /** Graded with the regression section (--with-earlier), by hand and through the autograder. */
+  readonly withEarlier?: boolean;
+  /** A red-team case: its trick, and whether practice runs hand it anything (see scripts/red-team.ts). */
+  readonly redTeam?: RedTeamCase;
 }
 
 const CH1 = "chapter1-timers-and-roles";
@@ -52,6 +68,7 @@ export const PLANTED: readonly PlantedCase[] = [
     name: "endless-loop",
     what: "while (true) {} in Chapter 2's receive(), when a RequestVote arrives",
     chapter: CH2,
+    alsoGrade: ["chapter1"],
     node: { solution: CH2, edits: [[RECEIVE, `${RECEIVE}    if (message.type === "RequestVote") while (true) {}\n`]] },
   },
   {
@@ -64,6 +81,7 @@ export const PLANTED: readonly PlantedCase[] = [
     name: "huge-array",
     what: "an array of 1e9 elements built in Chapter 2's receive()",
     chapter: CH2,
+    alsoGrade: ["chapter1"],
     node: { solution: CH2, edits: [[RECEIVE, `${RECEIVE}    if (message.type === "RequestVote") void new Array<number>(1e9).fill(0);\n`]] },
   },
   {
@@ -150,6 +168,24 @@ export const PLANTED: readonly PlantedCase[] = [
       ],
     },
   },
+  {
+    name: "cheat-full-marks-from-a-skeleton",
+    what: "the untouched Chapter 6 skeleton with the escape that once scored it 200 / 200 (read the base seed, list solutions/, forge passed notes, end the test process), graded with --with-earlier",
+    chapter: "chapter6-persistence",
+    cheatOn: "skeleton",
+    withEarlier: true,
+    node: { skeleton: "chapter6-persistence", edits: [[RED_TEAM_TOP, `${redTeamPayload()}viaConstructor((globalThis as any).constructor.constructor);\n\n${RED_TEAM_TOP}`]] },
+  },
+  ...RED_TEAM.map(
+    (redTeam): PlantedCase => ({
+      name: redTeam.name,
+      what: redTeam.what,
+      chapter: CH2,
+      cheatOn: "duplicate-votes-counted",
+      redTeam,
+      node: { mutant: "duplicate-votes-counted", edits: redTeamEdits(redTeam) },
+    }),
+  ),
 ];
 
 function applyEdits(text: string, edits: Edits, what: string): string {
@@ -166,6 +202,7 @@ export function plantedSource(planted: PlantedCase): string | null {
   const node = planted.node;
   if ("deleted" in node) return null;
   if ("solution" in node) return applyEdits(readFileSync(path.join(PROJECT_ROOT, "solutions", node.solution, "node.ts"), "utf8"), node.edits, planted.name);
+  if ("skeleton" in node) return applyEdits(readFileSync(path.join(PROJECT_ROOT, "chapters", node.skeleton, "node.ts"), "utf8"), node.edits, planted.name);
   const mutant = MUTANTS.find((m) => m.name === node.mutant);
   if (!mutant) throw new Error(`planted case ${planted.name}: no mutant ${node.mutant}`);
   return applyEdits(mutantSource(mutant), node.edits, planted.name);
@@ -178,18 +215,28 @@ interface Run {
   readonly status: number;
 }
 
-function runCommand(dir: string, args: readonly string[]): Promise<Run> {
+/** Where cases are graded, and what each run's environment holds: the secret the red team hunts for, among others. */
+function plantedEnv(planted: PlantedCase): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NO_COLOR: "1",
+    [SECRETS.environment.name]: SECRETS.environment.value,
+    ...(planted.cheatOn !== undefined ? { RAFT_GRADE_SEED: SECRETS.seedBase } : { RAFT_GRADE_SEED: "" }),
+    ...(planted.redTeam?.handedItsProcess ? { [CHECK_HANDS_NODE_ITS_PROCESS]: "1" } : {}),
+  };
+}
+
+function runCommand(dir: string, command: readonly string[], env: NodeJS.ProcessEnv, resultsFile?: string): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join("scripts", "suites.mjs"), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(command[0]!, command.slice(1), { cwd: dir, env });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const killer = setTimeout(() => child.kill("SIGKILL"), WITHIN_MS * 2);
+    const killer = setTimeout(() => child.kill("SIGKILL"), WITHIN_MS * 3);
     child.on("close", (status) => {
       clearTimeout(killer);
-      const file = path.join(dir, "results.json");
-      const results = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as GradescopeResults) : undefined;
+      const results = resultsFile !== undefined && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, "utf8")) as GradescopeResults) : undefined;
       resolve({ output, results, ms: Date.now() - started, status: status ?? 1 });
     });
   });
@@ -205,6 +252,17 @@ export function normalize(output: string): string {
     .trim();
 }
 
+/** The report itself (tests, failures, score table), without what only grade prints around it. */
+function reportPart(output: string): string {
+  return normalize(output)
+    .split("\n")
+    .filter((line) => !/^Results written to /.test(line))
+    .join("\n")
+    .replace(/\nWARNING: the files that grade a node[\s\S]*?\nGrade the node\.ts alone[^\n]*/, "")
+    .split("\nRegression: ")[0]!
+    .trim();
+}
+
 export interface PlantedOutcome {
   readonly planted: PlantedCase;
   readonly problems: string[];
@@ -212,44 +270,138 @@ export interface PlantedOutcome {
   readonly seconds: number;
 }
 
-/** Grade the whole workbook with one chapter planted; every promise that breaks is a problem. */
+/** Everything the check plants that no output may show. */
+const SECRET_TEXTS = [SECRETS.environment.value, SECRETS.file.text, SECRETS.seedBase];
+
+function leaks(text: string): string[] {
+  return SECRET_TEXTS.filter((secret) => text.includes(secret));
+}
+
+/** The chapters a case grades. */
+function gradedChapters(planted: PlantedCase): string[] {
+  return [planted.chapter.replace(/-.*$/, ""), ...(planted.alsoGrade ?? [])];
+}
+
+/**
+ * Grade the workbook with one chapter planted, by hand (isolated) and as a
+ * learner practises (in the test process); every promise that breaks is a
+ * problem.
+ */
 export async function runPlanted(planted: PlantedCase, cheatScores: ReadonlyMap<string, number>): Promise<PlantedOutcome> {
   const dir = path.join(SCRATCH, planted.name);
   const source = plantedSource(planted);
   makeScratchProject(dir, { chapters: "solutions", ...(source !== null ? { nodes: { [planted.chapter]: source } } : {}) });
   if (source === null) rmSync(path.join(dir, "chapters", planted.chapter, "node.ts"));
-  const run = await runCommand(dir, ["grade"]);
+  writeFileSync(path.join(dir, SECRETS.file.path), `${SECRETS.file.text}\n`);
+  const env = plantedEnv(planted);
+  const chapters = gradedChapters(planted);
+  const resultsFile = path.join(dir, "results.json");
+  const suites = path.join("scripts", "suites.mjs");
+  const [graded, practice] = await Promise.all([
+    runCommand(dir, [process.execPath, suites, "grade", ...chapters, ...(planted.withEarlier ? ["--with-earlier"] : []), "--out", resultsFile], env, resultsFile),
+    runCommand(dir, [process.execPath, suites, "test", ...chapters], { ...env, [CHECK_HANDS_NODE_ITS_PROCESS]: "" }),
+  ]);
   const problems: string[] = [];
-  if (run.ms > WITHIN_MS) problems.push(`grade took ${(run.ms / 1000).toFixed(1)} s, more than ${WITHIN_MS / 1000} s`);
-  if (!run.results) problems.push("grade wrote no results.json");
+  if (graded.ms > WITHIN_MS * (planted.withEarlier ? 2 : 1)) problems.push(`grade took ${(graded.ms / 1000).toFixed(1)} s, more than ${(WITHIN_MS * (planted.withEarlier ? 2 : 1)) / 1000} s`);
+  if (!graded.results) problems.push(`grade wrote no results.json:\n${graded.output.slice(-2000)}`);
   const short = planted.chapter.replace(/-.*$/, "");
-  for (const test of run.results?.tests ?? []) {
+  for (const test of graded.results?.tests ?? []) {
     if (test.name.startsWith(`${short}:`)) {
       if (test.status === "failed" && test.output.trim() === "") problems.push(`results.json gives no reason for the failure of "${test.name}"`);
-    } else if (test.status !== "passed") {
+    } else if (test.status !== "passed" && !(planted.withEarlier && planted.cheatOn !== undefined)) {
       problems.push(`another chapter lost points: "${test.name}" failed (${test.output.split("\n")[0]})`);
     }
   }
-  if (!/Score \(your code in chapters\/\)/.test(run.output)) problems.push("the output has no score table");
-  if (planted.cheatOn) {
-    const honest = cheatScores.get(planted.cheatOn);
-    const cheat = run.results?.tests.filter((t) => t.name.startsWith(`${short}:`)).reduce((sum, t) => sum + t.score, 0);
-    if (honest === undefined || cheat === undefined) problems.push("the cheat's score could not be compared");
-    else if (cheat > honest) problems.push(`the cheat scored ${cheat} on ${short}, more than the buggy node alone (${honest})`);
+  if (!/Score \(your code in chapters\/\)/.test(graded.output)) problems.push("the output has no score table");
+  // A practice run says what grading says (a node handed its process outright is the check's simulation: practice hands it nothing).
+  if (!planted.redTeam?.handedItsProcess && reportPart(practice.output) !== reportPart(graded.output)) {
+    problems.push(`a practice run (npm test) prints another report than grade; see .workbook-cache/planted/${planted.name}.practice.txt`);
+    writeFileSync(path.join(SCRATCH, `${planted.name}.practice.txt`), `${reportPart(practice.output)}\n`);
+    writeFileSync(path.join(SCRATCH, `${planted.name}.graded.txt`), `${reportPart(graded.output)}\n`);
   }
-  return { planted, problems, output: normalize(run.output), seconds: run.ms / 1000 };
+  const allOutput = [graded.output, practice.output, JSON.stringify(graded.results ?? {})];
+  if (planted.cheatOn !== undefined) {
+    const honest = cheatScores.get(cheatKey(planted));
+    const cheat = graded.results?.score;
+    if (honest === undefined || cheat === undefined) problems.push("the cheat's score could not be compared");
+    else if (cheat > honest) problems.push(`the cheat scored ${cheat} by hand, more than the node without the trick (${honest})`);
+    // The same submission through the Gradescope autograder: the same score, test by test.
+    const autograded = await runAutograder(planted, source);
+    allOutput.push(autograded.output, JSON.stringify(autograded.results ?? {}));
+    if (!autograded.results) problems.push(`the autograder wrote no results.json:\n${autograded.output.slice(-2000)}`);
+    else {
+      if (honest !== undefined && autograded.results.score > honest) problems.push(`the cheat scored ${autograded.results.score} through the autograder, more than the node without the trick (${honest})`);
+      const byHand = new Map((graded.results?.tests ?? []).map((t) => [t.name, t.score]));
+      const differing = autograded.results.tests.filter((t) => byHand.get(t.name) !== t.score);
+      if (differing.length > 0 || autograded.results.tests.length !== byHand.size) {
+        problems.push(`the autograder and grading by hand disagree on ${differing.map((t) => `"${t.name}" (${t.score} there, ${byHand.get(t.name)} by hand)`).join(", ") || "the list of tests"}`);
+      }
+    }
+  }
+  for (const text of allOutput) for (const secret of leaks(text)) problems.push(`a secret the check planted shows in the output: ${secret}`);
+  return { planted, problems, output: normalize(graded.output), seconds: graded.ms / 1000 };
 }
 
-/** The buggy nodes' own scores on their chapter, for the cheats to be compared with. */
+/** The autograders the cases run through, one per assignment (chapter, with or without earlier chapters). */
+const autograders = new Map<string, string>();
+
+function autograderFor(planted: PlantedCase): string {
+  const short = planted.chapter.replace(/-.*$/, "");
+  const key = `${short}${planted.withEarlier ? "+earlier" : ""}`;
+  const known = autograders.get(key);
+  if (known) return known;
+  const dir = path.join(SCRATCH, "autograders", key);
+  makeAutograder(dir, { chapter: short, seedBase: SECRETS.seedBase, withEarlier: planted.withEarlier === true, linkNodeModules: true });
+  autograders.set(key, dir);
+  return dir;
+}
+
+/** Submit the planted node.ts to the case's autograder, as Gradescope would run it. */
+async function runAutograder(planted: PlantedCase, source: string | null): Promise<Run> {
+  const autograder = autograderFor(planted);
+  const root = path.join(SCRATCH, `${planted.name}-gradescope`);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(path.join(root, "submission"), { recursive: true });
+  mkdirSync(path.join(root, "results"), { recursive: true });
+  symlinkSync(autograder, path.join(root, "source"), "dir");
+  if (source !== null) writeFileSync(path.join(root, "submission", "node.ts"), source);
+  // Each submission grades in the autograder's own folder: one at a time (Gradescope gives each its own machine).
+  const run = await queueOn(autograder, () =>
+    runCommand(root, ["bash", path.join(autograder, "run_autograder")], { ...plantedEnv(planted), AUTOGRADER_ROOT: root }, path.join(root, "results", "results.json")),
+  );
+  return run;
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+function queueOn<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const next = previous.then(task, task);
+  queues.set(key, next);
+  return next;
+}
+
+function cheatKey(planted: PlantedCase): string {
+  return `${planted.chapter}:${planted.cheatOn}${planted.withEarlier ? ":earlier" : ""}`;
+}
+
+/** The nodes the cheats are compared with, graded as the cheats are (same seeds, same sections). */
 async function honestScores(cases: readonly PlantedCase[]): Promise<Map<string, number>> {
   const scores = new Map<string, number>();
-  for (const name of new Set(cases.map((c) => c.cheatOn).filter((n) => n !== undefined))) {
-    const mutant = MUTANTS.find((m) => m.name === name)!;
-    const dir = path.join(SCRATCH, `honest-${name}`);
-    makeScratchProject(dir, { chapters: "solutions", nodes: { [mutant.from]: mutantSource(mutant) } });
-    const short = mutant.from.replace(/-.*$/, "");
-    const run = await runCommand(dir, ["grade", short]);
-    scores.set(name, run.results?.tests.reduce((sum, t) => sum + t.score, 0) ?? -1);
+  for (const planted of cases) {
+    if (planted.cheatOn === undefined || scores.has(cheatKey(planted))) continue;
+    const source = planted.cheatOn === "skeleton" ? readFileSync(path.join(PROJECT_ROOT, "chapters", planted.chapter, "node.ts"), "utf8") : mutantSource(MUTANTS.find((m) => m.name === planted.cheatOn)!);
+    const dir = path.join(SCRATCH, `honest-${planted.cheatOn}${planted.withEarlier ? "-earlier" : ""}`);
+    makeScratchProject(dir, { chapters: "solutions", nodes: { [planted.chapter]: source } });
+    const resultsFile = path.join(dir, "results.json");
+    const short = planted.chapter.replace(/-.*$/, "");
+    const run = await runCommand(
+      dir,
+      [process.execPath, path.join("scripts", "suites.mjs"), "grade", short, ...(planted.withEarlier ? ["--with-earlier"] : []), "--out", resultsFile],
+      { ...process.env, NO_COLOR: "1", RAFT_GRADE_SEED: SECRETS.seedBase },
+      resultsFile,
+    );
+    scores.set(cheatKey(planted), run.results?.score ?? -1);
   }
   return scores;
 }

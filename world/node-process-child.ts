@@ -469,6 +469,8 @@ function handle(request: Message): Message {
       });
       const program: Program = { realm, exports: {} };
       programs.set(p, program);
+      // The check's simulated escape (world/node-process.ts, CHECK_HANDS_NODE_ITS_PROCESS): this process, handed over.
+      if (request.handOver === 1) (realm.context as Record<string, unknown>).handedOver = process;
       try {
         const exported = runModule(realm, request.code as string, label);
         Object.assign(program.exports, exported.values);

@@ -25,15 +25,8 @@ export type WireValue =
   | { readonly n: "NaN" | "Infinity" | "-Infinity" | "-0" }
   | { readonly b: string }
   | { readonly y: string }
-  /** Not a primitive: its typeof, String() and JSON text as the node's process read them, and its length when it is an array. */
-  | { readonly f: "object" | "function"; readonly s: string; readonly j?: string; readonly a?: number };
-
-/** Longest string that crosses (a huge toString must not flood anything). */
-const MAX_TEXT = 100_000;
-
-function clipText(text: string): string {
-  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT)} … (${text.length - MAX_TEXT} more characters left out)`;
-}
+  /** Not a primitive: whether it is a function, and its length when it is an array. */
+  | { readonly f: "object" | "function"; readonly a?: number };
 
 /** A value as the node's process reads it (node code may run: getters, toString). */
 export function snapshotValue(value: unknown): WireValue {
@@ -45,7 +38,8 @@ export function snapshotValue(value: unknown): WireValue {
       if (Object.is(value, -0)) return { n: "-0" };
       return value;
     case "string":
-      return clipText(value);
+      // As it is: a command of any length is a command (a frame is at most 64 MB).
+      return value;
     case "boolean":
       return value;
     case "undefined":
@@ -53,25 +47,16 @@ export function snapshotValue(value: unknown): WireValue {
     case "bigint":
       return { b: String(value) };
     case "symbol":
-      return { y: clipText(value.description ?? "") };
+      // The world says only "a symbol".
+      return { y: "" };
     case "object":
     case "function": {
+      // What it is, never what its own toString or toJSON would say: the
+      // world describes a node's values without running node code (shown in
+      // world/messages.ts), so this process does not run it either.
       if (value === null) return null;
-      let text: string;
-      try {
-        text = clipText(String(value));
-      } catch {
-        text = typeof value === "function" ? "function" : "[object]";
-      }
-      let json: string | undefined;
-      try {
-        const made: unknown = JSON.stringify(value);
-        json = typeof made === "string" ? clipText(made) : undefined;
-      } catch {
-        json = undefined;
-      }
       const length = Array.isArray(value) ? value.length : undefined;
-      return { f: typeof value === "function" ? "function" : "object", s: text, ...(json !== undefined ? { j: json } : {}), ...(length !== undefined ? { a: length } : {}) };
+      return { f: typeof value === "function" ? "function" : "object", ...(length !== undefined ? { a: length } : {}) };
     }
   }
 }
@@ -84,50 +69,15 @@ export class BadSnapshot extends Error {
   }
 }
 
-/** A stand-in for a node's object that is not a primitive: prints as the node's did. */
-class Foreign {
-  constructor(
-    private readonly text: string,
-    private readonly json: string | undefined,
-  ) {}
-
-  toString(): string {
-    return this.text;
-  }
-
-  toJSON(): unknown {
-    return this.json === undefined ? undefined : (JSON.parse(this.json) as unknown);
-  }
-}
-
-/** A stand-in for a node's array: an array of the same length that prints as the node's did. */
-class ForeignArray extends Array<unknown> {
-  private foreignText = "";
-  private foreignJson: string | undefined;
-
-  static of2(length: number, text: string, json: string | undefined): ForeignArray {
-    const array = new ForeignArray();
-    array.length = length;
-    array.foreignText = text;
-    array.foreignJson = json;
-    return array;
-  }
-
-  override toString(): string {
-    return this.foreignText;
-  }
-
-  toJSON(): unknown {
-    return this.foreignJson === undefined ? undefined : (JSON.parse(this.foreignJson) as unknown);
-  }
-}
+/** A stand-in for a node's object that is not a primitive: what the world says of it is "an object". */
+class Foreign {}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function text(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length > MAX_TEXT + 100) throw new BadSnapshot(what);
+  if (typeof value !== "string") throw new BadSnapshot(what);
   return value;
 }
 
@@ -156,25 +106,15 @@ export function rebuildValue(wire: unknown): unknown {
   }
   if (typeof wire.y === "string") return Symbol(text(wire.y, "a symbol"));
   if (wire.f === "object" || wire.f === "function") {
-    const shown = text(wire.s, "a value's text");
-    const json = wire.j === undefined ? undefined : text(wire.j, "a value's JSON");
-    if (json !== undefined) {
-      try {
-        JSON.parse(json);
-      } catch {
-        throw new BadSnapshot("a value's JSON that does not parse");
-      }
-    }
-    if (wire.f === "function") {
-      const stand = function (): void {};
-      stand.toString = () => shown;
-      return stand;
-    }
+    if (wire.f === "function") return function stand(): void {};
     if (wire.a !== undefined) {
       if (typeof wire.a !== "number" || !Number.isInteger(wire.a) || wire.a < 0 || wire.a > 2 ** 32 - 1) throw new BadSnapshot("an array length");
-      return ForeignArray.of2(wire.a, shown, json);
+      // An array of that length (the world says "an array of N").
+      const array: unknown[] = [];
+      array.length = wire.a;
+      return array;
     }
-    return new Foreign(shown, json);
+    return new Foreign();
   }
   throw new BadSnapshot("a value of no known kind");
 }

@@ -35,6 +35,8 @@ import { clearCallInProgress, markSandboxed } from "./node-host.ts";
 import {
   checkLoad,
   compileNodeFile,
+  enterNodeCode,
+  leaveNodeCode,
   LOAD_LIMIT_MS,
   NodeLoadError,
   nodeError,
@@ -117,9 +119,14 @@ function evaluate(compiled: CompiledNodeFile, required: readonly string[], requi
   let values: Record<string, unknown> = {};
   try {
     outcome = runWithRealTimeLimit(LOAD_LIMIT_MS, () => {
-      const exported = runModule(realm, compiled.code, compiled.label);
-      values = exported.values;
-      return { kind: "loaded", exports: exported.names, functions: exported.names.filter((n) => typeof exported.values[n] === "function"), hasDefault: exported.hasDefault };
+      const mark = enterNodeCode();
+      try {
+        const exported = runModule(realm, compiled.code, compiled.label);
+        values = exported.values;
+        return { kind: "loaded", exports: exported.names, functions: exported.names.filter((n) => typeof exported.values[n] === "function"), hasDefault: exported.hasDefault };
+      } finally {
+        leaveNodeCode(mark);
+      }
     });
   } catch (error) {
     const imported = helpers.takeImportRefused();
@@ -149,10 +156,13 @@ function instantiateExperiment(compiled: CompiledNodeFile, names: readonly strin
       const fn = exports[name];
       if (typeof fn !== "function") throw new Error(`${compiled.label} has no function ${name}`);
       let text: string;
+      const mark = enterNodeCode();
       try {
         text = helpers.call(fn, JSON.stringify(args), lab);
       } catch (error) {
         return fail(error);
+      } finally {
+        leaveNodeCode(mark);
       }
       refusedCheck();
       return JSON.parse(text) as unknown;
@@ -171,10 +181,13 @@ function instantiate(compiled: CompiledNodeFile): CreateNode {
     const made = helpers.makeEnv(env);
     const sync = made.sync;
     let inner: RaftNode;
+    const mark = enterNodeCode();
     try {
       inner = helpers.create(sandboxCreate, made, saved, env.now(), env.timing);
     } catch (error) {
       return fail(error);
+    } finally {
+      leaveNodeCode(mark);
     }
     refusedCheck();
     if (typeof inner !== "object" || inner === null) return inner;
@@ -183,9 +196,12 @@ function instantiate(compiled: CompiledNodeFile): CreateNode {
     let inspectError: unknown;
     let inspectFailed = false;
     const handle = (kind: number, a: unknown, b: unknown): void => {
+      const mark = enterNodeCode();
       try {
         view = helpers.enter(kind, inner, sync, a, b, env.now(), env.timing) as NodeView;
+        leaveNodeCode(mark);
       } catch (error) {
+        leaveNodeCode(mark);
         if (FLAGS[0] === 1) {
           // The handler was done; inspect() threw. Report it when the world asks for the view.
           FLAGS[0] = 0;
@@ -203,10 +219,13 @@ function instantiate(compiled: CompiledNodeFile): CreateNode {
       timerFired: (timer) => handle(TIMER, timer, undefined),
       propose(command) {
         let result: ProposeResult;
+        const mark = enterNodeCode();
         try {
           result = helpers.enter(PROPOSE, inner, sync, command, undefined, env.now(), env.timing) as ProposeResult;
         } catch (error) {
           return fail(error);
+        } finally {
+          leaveNodeCode(mark);
         }
         refusedCheck();
         return result;
@@ -222,11 +241,14 @@ function instantiate(compiled: CompiledNodeFile): CreateNode {
           return fail(inspectError);
         }
         let fresh: NodeView;
+        const mark = enterNodeCode();
         try {
           fresh = helpers.inspect(inner);
         } catch (error) {
           FLAGS[0] = 0;
           return fail(error);
+        } finally {
+          leaveNodeCode(mark);
         }
         refusedCheck();
         return fresh;
