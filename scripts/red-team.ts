@@ -44,6 +44,13 @@ const INSPECT = "  inspect(): NodeView {\n    return {\n";
 const PAYLOAD = String.raw`// --- red team: what this node would do with the grader's process ---
 declare const hasOwnProperty: unknown, toString: unknown, valueOf: unknown, propertyIsEnumerable: unknown, isPrototypeOf: unknown, toLocaleString: unknown;
 const leaked: string[] = [];
+/** Each trick is tried once per test (a module is fresh for every test): once is all it takes. */
+const tried = new Set<string>();
+function once(what: string): boolean {
+  if (tried.has(what)) return false;
+  tried.add(what);
+  return true;
+}
 function usePower(proc: any): void {
   if (proc === null || typeof proc !== "object" || typeof proc.pid !== "number") return;
   try { leaked.push("env " + JSON.stringify(proc.env)); } catch (e) { leaked.push("no env"); }
@@ -106,19 +113,19 @@ export const RED_TEAM: readonly RedTeamCase[] = [
   {
     name: "escape-global-object",
     what: "globalThis.constructor.constructor(\"return process\")(), the route that once gave full marks, and every constructor up the global object's prototypes",
-    edits: [[START, `${START}    everyWayFrom(globalThis);\n    viaConstructor((globalThis as any).constructor.constructor);\n    viaConstructor((this as any).constructor.constructor);\n`]],
+    edits: [[START, `${START}    if (once("start")) {\n    everyWayFrom(globalThis);\n    viaConstructor((globalThis as any).constructor.constructor);\n    viaConstructor((this as any).constructor.constructor);\n    }\n`]],
   },
   {
     name: "escape-bare-names",
     what: "the global object reached by bare names: hasOwnProperty, toString, valueOf and the other Object.prototype methods",
-    edits: [[START, `${START}    for (const f of [hasOwnProperty, toString, valueOf, propertyIsEnumerable, isPrototypeOf, toLocaleString]) { try { viaConstructor((f as any).constructor); everyWayFrom(f); } catch (e) {} }\n`]],
+    edits: [[START, `${START}    if (once("start")) for (const f of [hasOwnProperty, toString, valueOf, propertyIsEnumerable, isPrototypeOf, toLocaleString]) { try { viaConstructor((f as any).constructor); everyWayFrom(f); } catch (e) {} }\n`]],
   },
   {
     name: "escape-what-the-world-hands",
     what: "every object the node is handed (env, its methods, timing, peers, the saved state, each message and its entries, errors env throws) and their constructor chains",
     edits: [
-      [START, `${START}    everyWayFrom(this.env); everyWayFrom(this.env.timing); everyWayFrom(this.env.peers); everyWayFrom(this.env.send); everyWayFrom(this.log);\n    try { this.env.send("Z" as NodeId, { type: "Nonsense" } as never); } catch (e) { everyWayFrom(e); }\n    try { this.env.setTimer("nope" as TimerName, 1); } catch (e) { everyWayFrom(e); }\n    try { this.env.randomInt(NaN, 1); } catch (e) { everyWayFrom(e); }\n`],
-      [RECEIVE, `${RECEIVE}    everyWayFrom(message); everyWayFrom(from);\n`],
+      [START, `${START}    if (once("start")) { everyWayFrom(this.env); everyWayFrom(this.env.timing); everyWayFrom(this.env.peers); everyWayFrom(this.env.send); everyWayFrom(this.log);\n    try { this.env.send("Z" as NodeId, { type: "Nonsense" } as never); } catch (e) { everyWayFrom(e); }\n    try { this.env.setTimer("nope" as TimerName, 1); } catch (e) { everyWayFrom(e); }\n    try { this.env.randomInt(NaN, 1); } catch (e) { everyWayFrom(e); } }\n`],
+      [RECEIVE, `${RECEIVE}    if (once(message.type)) { everyWayFrom(message); everyWayFrom(from); }\n`],
     ],
   },
   {
@@ -128,7 +135,7 @@ export const RED_TEAM: readonly RedTeamCase[] = [
       [
         START,
         `${START}    const atTheEdge = (act: () => void): unknown => { const dive = (n: number): unknown => { try { return dive(n + 1); } catch (outer) { try { act(); } catch (inner) { return inner; } return outer; } }; return dive(0); };\n` +
-          `    for (const act of [() => this.env.note("x"), () => console.log("x"), () => Math.random(), () => this.env.send(this.env.peers[0]!, { type: "RequestVoteReply", term: 0, voteGranted: false }), () => this.env.setTimer("election", 1000)]) { try { everyWayFrom(atTheEdge(act)); } catch (e) {} }\n`,
+          `    if (once("start")) for (const act of [() => this.env.note("x"), () => console.log("x"), () => Math.random(), () => this.env.send(this.env.peers[0]!, { type: "RequestVoteReply", term: 0, voteGranted: false }), () => this.env.setTimer("election", 1000)]) { try { everyWayFrom(atTheEdge(act)); } catch (e) {} }\n`,
       ],
     ],
   },
@@ -138,7 +145,7 @@ export const RED_TEAM: readonly RedTeamCase[] = [
     edits: [
       [
         START,
-        `${START}    for (const f of [Function.prototype, () => 0, async () => 0, function* () { yield 0; }, async function* () { yield 0; }, (() => 0).bind(null), class {}]) { try { viaConstructor((f as any).constructor); everyWayFrom(f); } catch (e) {} }\n    try { viaConstructor(Reflect.getPrototypeOf(Function)?.constructor); } catch (e) {}\n`,
+        `${START}    if (once("start")) for (const f of [Function.prototype, () => 0, async () => 0, function* () { yield 0; }, async function* () { yield 0; }, (() => 0).bind(null), class {}]) { try { viaConstructor((f as any).constructor); everyWayFrom(f); } catch (e) {} }\n    try { viaConstructor(Reflect.getPrototypeOf(Function)?.constructor); } catch (e) {}\n`,
       ],
     ],
   },
@@ -146,10 +153,10 @@ export const RED_TEAM: readonly RedTeamCase[] = [
     name: "escape-species-proxies-getters",
     what: "a log whose Symbol.species is the node's, a view that is a Proxy, entries whose traps and getters catch every argument the world passes them",
     edits: [
-      [TOP, `const caught: unknown[] = [];\nconst trap = (target: object): object => new Proxy(target, { get(t, k, r) { caught.push(k, r); return Reflect.get(t, k); }, getOwnPropertyDescriptor(t, k) { caught.push(k); return Reflect.getOwnPropertyDescriptor(t, k); }, defineProperty(t, k, d) { caught.push(k, d); everyWayFrom(d); return Reflect.defineProperty(t, k, d); }, ownKeys(t) { return Reflect.ownKeys(t); }, preventExtensions(t) { return Reflect.preventExtensions(t); }, has(t, k) { caught.push(k); return Reflect.has(t, k); } });\n${TOP}`],
+      [TOP, `const caught: unknown[] = [];\nlet looked = 0;\nconst trap = (target: object): object => new Proxy(target, { get(t, k, r) { caught.push(k, r); return Reflect.get(t, k); }, getOwnPropertyDescriptor(t, k) { caught.push(k); return Reflect.getOwnPropertyDescriptor(t, k); }, defineProperty(t, k, d) { caught.push(k, d); everyWayFrom(d); return Reflect.defineProperty(t, k, d); }, ownKeys(t) { return Reflect.ownKeys(t); }, preventExtensions(t) { return Reflect.preventExtensions(t); }, has(t, k) { caught.push(k); return Reflect.has(t, k); } });\n${TOP}`],
       [
         INSPECT,
-        `  inspect(): NodeView {\n    for (const c of caught.splice(0)) everyWayFrom(c);\n    if (this.log.length === 0) this.log.push(trap({ term: 0, command: "trap" }) as LogEntry);\n    (this.log as any).constructor = { [Symbol.species]: function (this: unknown, ...args: unknown[]) { everyWayFrom(this); for (const a of args) everyWayFrom(a); return []; } };\n    return trap({ get role() { everyWayFrom(this); return "follower"; },\n`,
+        `  inspect(): NodeView {\n    for (const c of caught.splice(0)) if (looked++ < 300) everyWayFrom(c);\n    if (this.log.length === 0) this.log.push(trap({ term: 0, command: "trap" }) as LogEntry);\n    (this.log as any).constructor = { [Symbol.species]: function (this: unknown, ...args: unknown[]) { everyWayFrom(this); for (const a of args) everyWayFrom(a); return []; } };\n    return trap({ get role() { everyWayFrom(this); return "follower"; },\n`,
       ],
       ["      commitIndex: this.commitIndex,\n      lastApplied: this.lastApplied,\n    };\n  }", "      commitIndex: this.commitIndex,\n      lastApplied: this.lastApplied,\n    }) as NodeView;\n  }"],
       ["      role: this.role,\n      currentTerm: this.currentTerm,", "      currentTerm: this.currentTerm,"],

@@ -276,12 +276,15 @@ export function setInspectingHook(hook: () => boolean): () => void {
 }
 
 /**
- * The watch on node code running in this process: [0] 1 while node code
- * runs (2 once the watchdog has stopped it), [1] when it was entered (ms
- * since ORIGIN), [2] how long it may run, [3] nothing (the watchdog sleeps
- * on it). Written at every entry into node code: a store, no call.
+ * The watch on node code: [0] 1 while node code runs in this process (2
+ * once the watchdog has stopped it), [1] when it was entered (ms since
+ * ORIGIN), [2] how long it may run, [3] nothing (the watchdog sleeps on
+ * it); [4] the process group of a node's own process this process is
+ * waiting on (0: none), [5] since when it has said nothing, [6] 1 once the
+ * watchdog ended it for that, [7] how long it may say nothing. Written at
+ * every call: stores, no calls.
  */
-const WATCH = new Int32Array(new SharedArrayBuffer(16));
+const WATCH = new Int32Array(new SharedArrayBuffer(32));
 const ORIGIN = Date.now();
 let watchdogStarted = false;
 
@@ -301,13 +304,37 @@ function startWatchdog(): void {
 const watch = new Int32Array(workerData.buffer);
 for (;;) {
   Atomics.wait(watch, 3, 0, 50);
-  if (Atomics.load(watch, 0) !== 1) continue;
-  const limit = Atomics.load(watch, 2);
-  if (limit > 0 && Date.now() - workerData.origin - Atomics.load(watch, 1) > limit && Atomics.compareExchange(watch, 0, 1, 2) === 1) process.kill(process.pid, "SIGINT");
+  const limit = Atomics.load(watch, 2) > 0 ? Atomics.load(watch, 2) : 5000;
+  const now = Date.now() - workerData.origin;
+  if (Atomics.load(watch, 0) === 1 && now - Atomics.load(watch, 1) > limit && Atomics.compareExchange(watch, 0, 1, 2) === 1) process.kill(process.pid, "SIGINT");
+  const group = Atomics.load(watch, 4);
+  if (group > 0 && now - Atomics.load(watch, 5) > Atomics.load(watch, 7) && Atomics.compareExchange(watch, 4, group, 0) === group) {
+    Atomics.store(watch, 6, 1);
+    try { process.kill(-group, "SIGKILL"); } catch (error) {}
+  }
 }`,
     { eval: true, workerData: { buffer: WATCH.buffer, origin: ORIGIN } },
   );
   watchdog.unref();
+}
+
+/**
+ * This process now waits on a node's own process (its process group): the
+ * watchdog ends that process if it says nothing for the limit (the wait is
+ * a read that only its answer, or its end, can finish).
+ */
+export function waitOnNodeProcess(group: number, silentSince: number, limitMs: number): void {
+  startWatchdog();
+  WATCH[6] = 0;
+  WATCH[5] = silentSince - ORIGIN;
+  WATCH[7] = limitMs;
+  Atomics.store(WATCH, 4, group);
+}
+
+/** The wait is over; true if the watchdog ended the process for saying nothing too long. */
+export function doneWaitingOnNodeProcess(): boolean {
+  Atomics.store(WATCH, 4, 0);
+  return WATCH[6] === 1;
 }
 
 /** The real-time limit of a node call right now (the innermost runWithRealTimeLimit's; 5 s outside any). */

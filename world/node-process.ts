@@ -34,7 +34,21 @@ import { buildSync } from "esbuild";
 import type { CreateNode, NodeEnvironment, NodeView, PersistentState, ProposeResult, RaftNode } from "./contract.ts";
 import type { HostCluster, HostLab } from "./lab.ts";
 import { clearCallInProgress, HarnessError, HOST_STATE, markCopiesMessages, nodeCallInProgress, type HostState } from "./node-host.ts";
-import { callLimitMs, checkLoad, clip, LOAD_LIMIT_MS, nodeError, OutOfMemory, RealTimeLimitExceeded, writeNodeLog, type CompiledNodeFile, type Described, type LoadOutcome } from "./node-code.ts";
+import {
+  callLimitMs,
+  checkLoad,
+  clip,
+  doneWaitingOnNodeProcess,
+  LOAD_LIMIT_MS,
+  nodeError,
+  OutOfMemory,
+  RealTimeLimitExceeded,
+  waitOnNodeProcess,
+  writeNodeLog,
+  type CompiledNodeFile,
+  type Described,
+  type LoadOutcome,
+} from "./node-code.ts";
 import { BadSnapshot, rebuildObject, rebuildPerPeer, rebuildValue } from "./node-values.ts";
 import { FLAGS, PROPOSE, RECEIVE, START, TIMER } from "./sandbox-realm.ts";
 
@@ -156,6 +170,13 @@ export function isolationAvailable(): boolean {
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Quick tries to read an answer before a read that waits (a try costs about
+ * a microsecond): as many as pay off, between these. Waking from a wait is
+ * slow on an idle virtual machine and trying is wasteful on a busy one.
+ */
+const SPIN = 400;
+const SPIN_FLOOR = 8;
 
 /**
  * Set in this process's environment by the project's check alone: the
@@ -170,6 +191,8 @@ class NodeProcess {
   private readonly child: ChildProcess;
   private readonly toChild: number;
   private readonly fromChild: number;
+  /** The same pipe, read by a read that waits (after a short spin on the other). */
+  private readonly fromChildWaiting: number;
   private readonly childErrors: number;
   private inbox = Buffer.alloc(1 << 16);
   private inboxStart = 0;
@@ -193,6 +216,7 @@ class NodeProcess {
     const childReads = openSync(requests, constants.O_RDONLY);
     this.fromChild = openSync(answers, constants.O_RDONLY | constants.O_NONBLOCK);
     const childWrites = openSync(answers, constants.O_WRONLY);
+    this.fromChildWaiting = openSync(answers, constants.O_RDONLY);
     this.childErrors = openSync(errors, constants.O_RDONLY | constants.O_NONBLOCK);
     const childErrorWrites = openSync(errors, constants.O_WRONLY);
     rmSync(dir, { recursive: true, force: true });
@@ -228,7 +252,7 @@ class NodeProcess {
         }
       }
     }
-    for (const fd of [this.toChild, this.fromChild, this.childErrors]) {
+    for (const fd of [this.toChild, this.fromChild, this.fromChildWaiting, this.childErrors]) {
       try {
         closeSync(fd);
       } catch {
@@ -261,33 +285,84 @@ class NodeProcess {
 
   /** When the child last sent anything: the real-time limit counts from there. */
   private lastHeard = 0;
+  /** How many quick tries to read before a read that waits (see readSome). */
+  private spin = SPIN;
 
   /**
-   * Wait a little before trying again: spin first (answers come in
-   * microseconds), then sleep, longer and longer. Real time stops only node
-   * code that does not return: the child has said nothing for the whole
-   * limit (it says something at every env call, lab call or line it prints).
+   * Wait a little before writing again (the child is not reading): spin
+   * first, then sleep, longer and longer. Real time stops only node code
+   * that does not return: the child has said nothing for the whole limit.
    */
   private pause(waits: number, deadline: number): number {
-    if (waits > 2000) {
+    if (waits > SPIN) {
       const now = Date.now();
       if (now > deadline) throw new LoadTimedOut();
-      const limit = callLimitMs();
-      if (now - this.lastHeard > limit) {
-        const stopped = nodeCallInProgress();
-        clearCallInProgress();
-        const inInspect = FLAGS[0] === 1;
-        FLAGS[0] = 0;
-        this.kill();
-        throw new RealTimeLimitExceeded(limit, stopped && inInspect ? { ...stopped, describe: () => `reporting its state (inspect) after ${stopped.describe()}` } : stopped);
-      }
-      Atomics.wait(sleeper, 0, 0, Math.min(1, 0.02 * (waits - 2000)));
+      if (now - this.lastHeard > callLimitMs()) this.stopForTime();
+      Atomics.wait(sleeper, 0, 0, Math.min(1, 0.02 * (waits - SPIN)));
     }
     return waits + 1;
   }
 
+  /** The child said nothing for the whole limit: node code that does not return. */
+  private stopForTime(): never {
+    const stopped = nodeCallInProgress();
+    clearCallInProgress();
+    const inInspect = FLAGS[0] === 1;
+    FLAGS[0] = 0;
+    this.kill();
+    throw new RealTimeLimitExceeded(callLimitMs(), stopped && inInspect ? { ...stopped, describe: () => `reporting its state (inspect) after ${stopped.describe()}` } : stopped);
+  }
+
+  /**
+   * Read what the child wrote: a few quick tries (answers mostly come
+   * within microseconds), then a read that waits without using the
+   * processor, which only the child's answer, or its end, finishes. The
+   * watchdog (world/node-code.ts) ends the child if it says nothing for the
+   * limit (for a load, until the load's deadline).
+   */
+  private readSome(deadline: number): number {
+    const limit = Error.stackTraceLimit;
+    // Nothing to read yet throws EAGAIN: without a stack, that costs a microsecond instead of ten.
+    Error.stackTraceLimit = 0;
+    try {
+      for (let i = 0; i < this.spin; i++) {
+        try {
+          const got = readSync(this.fromChild, this.inbox, this.inboxEnd, this.inbox.length - this.inboxEnd, null);
+          // Trying paid off: try as long next time, and a little longer.
+          this.spin = Math.min(SPIN, Math.max(2 * this.spin, 2 * i + 16));
+          return got;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "EAGAIN") throw error;
+        }
+      }
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    // Trying did not pay off (a busy machine, or a long call): try less next
+    // time, so that waiting costs the machine nothing it needs elsewhere.
+    this.spin = Math.max(SPIN_FLOOR, this.spin >> 1);
+    const group = this.child.pid ?? 0;
+    const forLoad = Number.isFinite(deadline);
+    waitOnNodeProcess(group, forLoad ? Date.now() : this.lastHeard, forLoad ? Math.max(1, deadline - Date.now()) : callLimitMs());
+    let got: number;
+    try {
+      got = readSync(this.fromChildWaiting, this.inbox, this.inboxEnd, this.inbox.length - this.inboxEnd, null);
+    } finally {
+      if (doneWaitingOnNodeProcess()) {
+        this.dead = true;
+        if (forLoad) {
+          this.kill();
+          // eslint-disable-next-line no-unsafe-finally
+          throw new LoadTimedOut();
+        }
+        // eslint-disable-next-line no-unsafe-finally
+        this.stopForTime();
+      }
+    }
+    return got;
+  }
+
   private readFrame(deadline: number): Message {
-    let waits = 0;
     for (;;) {
       const available = this.inboxEnd - this.inboxStart;
       if (available >= 4) {
@@ -319,27 +394,10 @@ class NodeProcess {
         this.inboxEnd -= this.inboxStart;
         this.inboxStart = 0;
       }
-      let got: number;
-      // Nothing to read yet throws EAGAIN, often: without a stack, that costs
-      // a microsecond instead of ten.
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      try {
-        got = readSync(this.fromChild, this.inbox, this.inboxEnd, this.inbox.length - this.inboxEnd, null);
-      } catch (error) {
-        if ((error as { code?: string }).code === "EAGAIN") {
-          Error.stackTraceLimit = limit;
-          waits = this.pause(waits, deadline);
-          continue;
-        }
-        throw error;
-      } finally {
-        Error.stackTraceLimit = limit;
-      }
+      const got = this.readSome(deadline);
       if (got === 0) this.died();
       this.inboxEnd += got;
       this.lastHeard = Date.now();
-      waits = 0;
     }
   }
 
