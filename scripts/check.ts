@@ -75,7 +75,8 @@ const summaries = new Map<string, string>();
 function runSuites(chapters: readonly Chapter[], subject: string[], label: string, env: NodeJS.ProcessEnv = {}): Promise<TestOutcome[]> {
   const out = path.join(CACHE, `results-${label}.json`);
   rmSync(out, { force: true });
-  const args = [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--out", out];
+  // The project's own code (references, mutants of them): graded in the test process, as practice runs are.
+  const args = [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--in-process", "--out", out];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, NO_COLOR: "1" } });
     let output = "";

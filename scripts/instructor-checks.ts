@@ -112,35 +112,50 @@ function seedsOf(r: GradescopeResults | undefined): string[] {
   return (r?.tests ?? []).map((t) => /Seed:\s+(.+)/.exec(t.output)?.[1]?.trim() ?? "?");
 }
 
-/** A base seed moves the seeds of every many-seed test and of the randomized runs; graded output names them. */
+/**
+ * A base seed turns every seed (many-seed tests' and randomized runs') into
+ * a hash of it: no graded seed is a published one, the base shows nowhere,
+ * and --hide-seeds keeps every seed out of results.json while the grader's
+ * own output keeps them.
+ */
 export function checkSeedBase(): CheckResult {
-  const out0 = path.join(CACHE, "seed-base-0.json");
-  const out1 = path.join(CACHE, "seed-base-1000.json");
+  const base = "the-check-s-base-seed";
+  const out0 = path.join(CACHE, "seed-base-none.json");
+  const out1 = path.join(CACHE, "seed-base-word.json");
+  const out2 = path.join(CACHE, "seed-base-hidden.json");
   mkdirSync(CACHE, { recursive: true });
   // The untouched skeletons fail at the first seed of every test.
   run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--out", out0], PROJECT_ROOT);
-  run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--seed-base", "1000", "--out", out1], PROJECT_ROOT);
+  const graded = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--seed-base", base, "--out", out1], PROJECT_ROOT);
+  const hidden = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--seed-base", base, "--hide-seeds", "--out", out2], PROJECT_ROOT);
   const before = seedsOf(results(out0));
   const after = seedsOf(results(out1));
   const problems: string[] = [];
   before.forEach((seed, i) => {
     const moved = after[i] ?? "?";
-    const world = /^(\d+)/.exec(seed)?.[1];
-    const fc = /fast-check seed (\d+)/.exec(seed)?.[1];
-    const movedWorld = /^(\d+)/.exec(moved)?.[1];
-    const movedFc = /fast-check seed (\d+)/.exec(moved)?.[1];
-    // A randomized test's world seeds come from fast-check (whose seed moves); the others' move themselves.
+    const numbers = (text: string) => [...text.matchAll(/\d+/g)].map((m) => Number(m[0]));
+    const [world, fc] = [numbers(seed)[0], /fast-check seed (\d+)/.exec(seed)?.[1]];
+    const [movedWorld, movedFc] = [numbers(moved)[0], /fast-check seed (\d+)/.exec(moved)?.[1]];
+    // A randomized test's world seeds come from fast-check, whose seed is made from the base; the others' are made from it themselves.
     if (fc !== undefined) {
-      if (Number(movedFc) !== Number(fc) + 1000) problems.push(`test ${i + 1}: fast-check seed ${fc} with no base, ${movedFc} with base 1000`);
-    } else if (world === undefined || movedWorld === undefined || Number(movedWorld) !== Number(world) + 1000) {
-      problems.push(`test ${i + 1}: seed ${seed} with no base, ${moved} with base 1000`);
+      if (movedFc === undefined || Number(movedFc) < 1_000_000 || Number(movedFc) === Number(fc)) problems.push(`test ${i + 1}: fast-check seed ${fc} published, ${movedFc} graded`);
+    } else if (world === undefined || movedWorld === undefined || movedWorld < 1_000_000) {
+      problems.push(`test ${i + 1}: seed ${seed} published, ${moved} graded (a graded seed is above every published one)`);
     }
   });
   if (before.length === 0) problems.push("no failures to read seeds from");
-  const notes = results(out1)?.output ?? "";
-  if (!/base seed 1000/.test(notes)) problems.push("results.json does not say which base seed graded it");
+  const r1 = results(out1);
+  if (!/instructor's base seed/.test(r1?.output ?? "")) problems.push("results.json does not say it was graded on a base seed");
+  for (const [what, text] of [["grade's output", graded.output], ["results.json", JSON.stringify(r1 ?? {})], ["results.json with --hide-seeds", readFileSync(out2, "utf8")]] as const) {
+    if (text.includes(base)) problems.push(`${what} shows the base seed itself`);
+  }
+  const r2 = results(out2);
+  const shown = (r2?.tests ?? []).filter((t) => /Seed:\s+\d|--seed \d|seed \d/.test(t.output));
+  if (shown.length > 0) problems.push(`with --hide-seeds, results.json still shows seeds in ${shown.length} tests (${shown[0]!.name})`);
+  if (r2?.stdout_visibility !== "hidden") problems.push("with --hide-seeds, results.json lets students see the grader's output");
+  if (!after.slice(0, 3).every((seed) => hidden.output.includes(seed))) problems.push("with --hide-seeds, the grader's own output (the instructor's copy) lost the seeds");
   return problems.length === 0
-    ? { ok: true, summary: `with --seed-base 1000 every one of ${before.length} tests of chapter1 and chapter5 ran other seeds (randomized runs included), and results.json says so` }
+    ? { ok: true, summary: `with --seed-base every one of ${before.length} tests of chapter1 and chapter5 ran seeds made from the base (none a published one; randomized runs included), the base shows nowhere, and --hide-seeds keeps the seeds for the instructor alone` }
     : { ok: false, summary: problems.join("\n") };
 }
 
@@ -149,7 +164,7 @@ export function checkTamperedSuites(): CheckResult {
   const dir = makeScratchProject(path.join(CACHE, "tampered"), { chapters: "skeletons" });
   const harness = path.join(dir, "tests", "harness", "graded.ts");
   // One changed line: every test passes, whatever the node does.
-  writeFileSync(harness, readFileSync(harness, "utf8").replace("      const result = runWithRealTimeLimit(limit, body);", "      const result = undefined as unknown;"));
+  writeFileSync(harness, readFileSync(harness, "utf8").replace("      const result = runWithRealTimeLimit(limit, body, BACKSTOP_MS);", "      const result = undefined as unknown;"));
   const out = path.join(dir, "results.json");
   const graded = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter2", "--out", out], dir);
   const r = results(out);

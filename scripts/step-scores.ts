@@ -36,7 +36,7 @@ export interface ChapterStepScores {
 
 function grade(chapter: Chapter, file: string, out: string): Promise<GradescopeResults["tests"]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join("scripts", "suites.mjs"), "grade", chapter.short, "--node", file, "--out", out], {
+    const child = spawn(process.execPath, [path.join("scripts", "suites.mjs"), "grade", chapter.short, "--node", file, "--in-process", "--out", out], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, NO_COLOR: "1" },
     });

@@ -27,6 +27,12 @@ import { manifestWarning, verifyManifest } from "./manifest.mjs";
 import { nextLine, progressOf } from "./next-step.mjs";
 import { baseSeed, clearSettingsEnv, readSettings, settingsEnv } from "./settings.mjs";
 
+/** What a learner reads when node code ran out of memory: world/node-code.ts says it, for both kinds of sandbox. */
+const OUT_OF_MEMORY =
+  "the node's code ran out of memory while this test ran, and was stopped with it. " +
+  "Does a handler build an ever-growing array, map or string (a log appended to in a loop that never ends, say)? " +
+  "Every other test still runs, in a fresh process.";
+
 const VISIBILITIES = ["visible", "hidden", "after_due_date", "after_published"];
 
 /** @typedef {import("./report.mjs").ChapterResult} ChapterResult */
@@ -158,7 +164,7 @@ class ChildErrors extends Writable {
  * which tests started, and the results of those that finished.
  * @param {string} dir
  * @param {Chapter} chapter
- * @returns {{ started: string[], finished: Map<string, TestResult> }}
+ * @returns {{ started: string[], finished: Map<string, TestResult>, replay: Map<string, string[]> }}
  */
 function readProgress(dir, chapter) {
   const file = path.join(dir, `${chapter.dir}.jsonl`);
@@ -166,14 +172,17 @@ function readProgress(dir, chapter) {
   const started = [];
   /** @type {Map<string, TestResult>} */
   const finished = new Map();
-  if (!existsSync(file)) return { started, finished };
+  /** @type {Map<string, string[]>} the step, seed and replay lines of the last world each test built */
+  const replay = new Map();
+  if (!existsSync(file)) return { started, finished, replay };
   for (const line of readFileSync(file, "utf8").split("\n")) {
     if (line.trim() === "") continue;
     const note = JSON.parse(line);
     if (note.event === "start") started.push(note.test);
+    else if (note.event === "replay") replay.set(note.test, note.lines);
     else finished.set(note.test, { chapter: chapter.short, name: note.test, points: note.points, state: note.state, output: note.output ?? "", ...(note.failure ? { failure: note.failure } : {}) });
   }
-  return { started, finished };
+  return { started, finished, replay };
 }
 
 /**
@@ -251,11 +260,8 @@ export async function runSuites(chapters, options) {
             merged.push({
               ...test,
               state: "failed",
-              // The same words as a node's own process that ran out of memory (world/node-code.ts, OUT_OF_MEMORY).
-              output:
-                "Stopped: the node's code ran out of memory while this test ran, and was stopped with it. " +
-                "Does a handler build an ever-growing array, map or string (a log appended to in a loop that never ends, say)? " +
-                "Every other test still runs, in a fresh process.",
+              // The same words as a node's own process that ran out of memory.
+              output: `Stopped: ${OUT_OF_MEMORY}${progress.replay.has(test.name) ? `\n\n${(progress.replay.get(test.name) ?? []).join("\n")}` : ""}`,
               failure: { kind: "stopped", key: "crashed:memory", summary: "the node's code ran out of memory" },
             });
           } else {

@@ -13,6 +13,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { SourceMap } from "node:module";
 import path from "node:path";
+import { getHeapStatistics } from "node:v8";
 import vm from "node:vm";
 import { Worker } from "node:worker_threads";
 import { transformSync, type TransformFailure } from "esbuild";
@@ -359,6 +360,12 @@ export function leaveNodeCode(previous: WatchMark): void {
   if (WATCH[0] !== 2) WATCH[0] = previous === 1 ? 1 : 0;
 }
 
+/** Whether this process's heap is all but full. */
+function nearHeapLimit(): boolean {
+  const heap = getHeapStatistics();
+  return heap.used_heap_size > 0.8 * heap.heap_size_limit;
+}
+
 /**
  * Run `body` (synchronous code: a test, a trial of an experiment) and stop
  * it when node code in it runs for longer than `limitMs` of real time
@@ -384,6 +391,15 @@ export function runWithRealTimeLimit<T>(limitMs: number, body: () => T, backstop
     return context.result as T;
   } catch (error) {
     const code = (error as { code?: string }).code;
+    // Stopped by the watchdog while the heap was all but full: node code
+    // that was eating memory (V8 collects garbage over and over near its
+    // limit, slowly), the same verdict as a node's own process that ran out.
+    if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED" && nearHeapLimit()) {
+      clearCallInProgress();
+      WATCH[0] = 0;
+      FLAGS[0] = 0;
+      throw new OutOfMemory();
+    }
     if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED" || code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
       // The interrupted call never reached its own clean-up.
       const stopped = nodeCallInProgress();

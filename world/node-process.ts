@@ -67,8 +67,13 @@ export class NodeProcessFailed extends HarnessError {
 const WORLD_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** Largest frame either side accepts. */
 const MAX_FRAME = 64 * 1024 * 1024;
-/** The memory a node's process may use: a node that eats it all ends its own test, and only that. */
-const NODE_PROCESS_MEMORY_MB = 256;
+/**
+ * The memory a node's process may use: a node that eats it all ends its own
+ * test, and only that. Far more than any node needs (its logs and state are
+ * a few megabytes), and small enough that V8 gives up within a second,
+ * well before the real-time limit.
+ */
+const NODE_PROCESS_MEMORY_MB = 96;
 
 let programFile: string | undefined;
 

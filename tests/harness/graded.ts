@@ -82,6 +82,9 @@ export class RuleBroken extends Error {
   }
 }
 
+/** The name of the test that is running, as its progress notes say it. */
+let nameOfThisTest: string | undefined;
+
 /** The worlds built by the test that is running, newest last. */
 let worldsOfThisTest: World[] = [];
 /** The seed of the newest world, kept even when building it failed (a skeleton's start() throws). */
@@ -124,9 +127,19 @@ export function overrideReplay(args: string): void {
   replayArgsOfThisTest = args;
 }
 
+/** The step, seed and replay lines of a failure of this test (after what broke). */
+function replayLines(step: string | undefined): string[] {
+  const seedArgs = replayArgsOfThisTest ?? `--seed ${seedOfThisTest}`;
+  const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
+  return [...(step ? [step] : []), `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
+}
+
 /** Build a world for this test; its seed goes into any failure report. */
 export function world(options: WorldOptions): World {
   seedOfThisTest = options.seed;
+  // Noted at once: if node code takes the test process down (out of
+  // memory), the launcher still tells how to replay what it was running.
+  if (nameOfThisTest !== undefined) noteProgress({ event: "replay", test: nameOfThisTest, lines: replayLines(stepLine()) });
   const built = new World(options);
   worldsOfThisTest.push(built);
   return built;
@@ -219,9 +232,7 @@ function explain(error: unknown): unknown {
     explained.message = `${error.message}\n\n${step}`;
     return explained;
   }
-  const seedArgs = replayArgsOfThisTest ?? `--seed ${seedOfThisTest}`;
-  const seedLine = replayArgsOfThisTest ? `${seedOfThisTest} (world); fast-check ${replayArgsOfThisTest.replace(/--/g, "")}` : `${seedOfThisTest}`;
-  const lines = [error.message, "", ...(step ? [step] : []), `Seed:        ${seedLine}`, `Replay:      ${replayCommand(seedArgs)}`];
+  const lines = [error.message, "", ...replayLines(step)];
   const latest = worldsOfThisTest.at(-1);
   // No leader, no commit: say who stood in each term and why the others refused.
   if (latest && error instanceof RuleBroken && NOTHING_HAPPENED.some((rule) => error.message.startsWith(rule))) {
@@ -242,7 +253,9 @@ function explain(error: unknown): unknown {
     }
   }
   // A replay draws the whole run already; elsewhere, show how the run ended.
-  const tail = latest?.seed === seedOfThisTest && !settings.draw ? latest.trace.slice(-14) : [];
+  // (A node out of memory is told in the same words whichever process it ran
+  // in; the test process that ran out can tell no events, so none is told.)
+  const tail = latest?.seed === seedOfThisTest && !settings.draw && !(error instanceof OutOfMemory) ? latest.trace.slice(-14) : [];
   if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
   const oldHead = `${error.name}: ${error.message}`;
   // The report prints the node's stack frames between what went wrong and how to replay it.
@@ -381,6 +394,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
     seedOfThisTest = undefined;
     replayArgsOfThisTest = undefined;
     freshNodesForNextTest();
+    nameOfThisTest = name;
     noteProgress({ event: "start", test: name });
     // Shown beside the test in vitest's browser UI (npm test -- chapterN --ui).
     await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
