@@ -48,7 +48,7 @@ import { checkCompare, checkDemo, checkProgress } from "./learner-checks.ts";
 import { checkWorldInABrowserPage } from "./browser-checks.ts";
 import { playDemo } from "./demo.ts";
 import { stepScores, stepScoreTable } from "./step-scores.ts";
-import { checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
+import { checkClassGrading, checkEditionThrough, checkGradescope, checkManifestCurrent, checkSeedBase, checkStudentEdition, checkTamperedSuites, checkWithEarlier } from "./instructor-checks.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache");
 const BIN = path.join(PROJECT_ROOT, "node_modules", ".bin");
@@ -403,6 +403,8 @@ steps.push({ name: "a base seed moves every seed (npm run grade -- --seed-base)"
 steps.push({ name: "grade flags suites that are not the shipped ones", run: () => checkTamperedSuites() });
 steps.push({ name: "--with-earlier catches what only an earlier suite sees", run: () => checkWithEarlier() });
 steps.push({ name: "the student edition works without solutions/ (tests, typecheck, replay, hint, watch, browser UI)", run: () => checkStudentEdition() });
+steps.push({ name: "an edition through one chapter holds only what is released, quotes no reference code, and names only commands it has", run: () => checkEditionThrough() });
+steps.push({ name: "a class grades in one command: one CSV, each student's results, and the reference's text found in each", run: () => checkClassGrading() });
 
 /** Indent text under a step's line, keeping at most `maxLines` of it. */
 function indent(text: string, maxLines = 12): string {

@@ -20,7 +20,7 @@ import pc from "picocolors";
 import type { CreateNode, NodeId } from "../world/contract.ts";
 import { loadNodeProgram, runWithRealTimeLimit } from "../world/sandbox.ts";
 import { describeEvent, type TraceEvent } from "../world/trace.ts";
-import { World } from "../world/world.ts";
+import { NodeFailure, World } from "../world/world.ts";
 import { PROJECT_ROOT } from "./chapters.mjs";
 import { isMain, parseCommand, runMain, UsageError, wholeOption } from "./cli.mjs";
 
@@ -210,7 +210,12 @@ async function main(): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`npm run demo takes no arguments.\n\nUsage: ${COMMAND.usage}`);
   const seed = wholeOption(values.seed, "seed") ?? 1;
   const reference = path.join(PROJECT_ROOT, "solutions", "chapter5-log-replication", "node.ts");
-  const file = typeof values.node === "string" ? path.resolve(process.cwd(), values.node) : existsSync(reference) ? reference : path.join(PROJECT_ROOT, "chapters", "chapter5-log-replication", "node.ts");
+  const own = path.join(PROJECT_ROOT, "chapters", "chapter5-log-replication", "node.ts");
+  const needs = "The demo tells Raft's story with a finished Chapter 5 node: elections, heartbeats, and a log that is replicated and committed.";
+  if (typeof values.node !== "string" && !existsSync(reference) && !existsSync(own)) {
+    throw new UsageError(`${needs} This copy of the workbook has no Chapter 5 yet: your course opens it later. Until then, npm run demo -- --node FILE plays a finished Chapter 5 node you have.`);
+  }
+  const file = typeof values.node === "string" ? path.resolve(process.cwd(), values.node) : existsSync(reference) ? reference : own;
   const program = loadNodeProgram(file, PROJECT_ROOT);
   let scenes: Scene[];
   try {
@@ -218,9 +223,11 @@ async function main(): Promise<number> {
   } catch (error) {
     // Without the reference, the demo plays the learner's Chapter 5 node: say so plainly when it is not finished.
     if (file !== reference && typeof values.node !== "string") {
+      // What stopped it, in one line: what the node threw (a step not written yet, most likely), not the world's heading for it.
+      const reason = error instanceof NodeFailure ? (error.thrown instanceof Error ? error.thrown.message : String(error.thrown)) : error instanceof Error ? error.message : String(error);
       throw new UsageError(
-        `The demo plays a finished Chapter 5 node. This copy of the workbook has no reference solution, so it played yours (${program.label}), ` +
-          `and the story stopped:\n  ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\nFinish Chapter 5 (npm run progress says where you are), then run it again.`,
+        `${needs} This copy of the workbook has no reference solution, so it played yours (${program.label}), and the story stopped ` +
+          `because ${reason.split("\n")[0]!.replace(/[.:]$/, "")}.\nFinish Chapter 5 (npm run progress says where you are), then run it again.`,
       );
     }
     throw error;

@@ -10,14 +10,16 @@ import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import puppeteer from "puppeteer";
-import { PROJECT_ROOT } from "./chapters.mjs";
+import { listChapters, PROJECT_ROOT, resolveChapters } from "./chapters.mjs";
 import { findBrowser, NO_BROWSER } from "./diagrams.ts";
 import { makeAutograder } from "./gradescope.ts";
 import { computeManifest, MANIFEST_FILE, writeManifest } from "./manifest.mjs";
 import { MUTANTS, mutantSource } from "./mutants.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { makeScratchProject } from "./scratch.ts";
-import { makeStudentEdition } from "./student-edition.ts";
+import { gradeClass } from "./grade-class.ts";
+import { LEARNER_SCRIPTS, makeStudentEdition } from "./student-edition.ts";
+import { makeChapterSkeletons } from "./skeletons.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache", "instructors");
 
@@ -127,7 +129,13 @@ export function checkSeedBase(): CheckResult {
   // The untouched skeletons fail at the first seed of every test.
   run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--out", out0], PROJECT_ROOT);
   const graded = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--seed-base", base, "--out", out1], PROJECT_ROOT);
-  const hidden = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "chapter5", "--seed-base", base, "--hide-seeds", "--out", out2], PROJECT_ROOT);
+  // Hidden seeds: a node with real failures (an untouched skeleton's wait for a step, and show no seed in the terminal either).
+  const buggy = path.join(CACHE, "seed-base-hidden", "node.ts");
+  mkdirSync(path.dirname(buggy), { recursive: true });
+  writeFileSync(buggy, mutant("timeout-drawn-once"));
+  const out3 = path.join(CACHE, "seed-base-hidden-shown.json");
+  run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "--node", buggy, "--seed-base", base, "--out", out3], PROJECT_ROOT);
+  const hidden = run(process.execPath, ["scripts/suites.mjs", "grade", "chapter1", "--node", buggy, "--seed-base", base, "--hide-seeds", "--out", out2], PROJECT_ROOT);
   const before = seedsOf(results(out0));
   const after = seedsOf(results(out1));
   const problems: string[] = [];
@@ -153,7 +161,9 @@ export function checkSeedBase(): CheckResult {
   const shown = (r2?.tests ?? []).filter((t) => /Seed:\s+\d|--seed \d|seed \d/.test(t.output));
   if (shown.length > 0) problems.push(`with --hide-seeds, results.json still shows seeds in ${shown.length} tests (${shown[0]!.name})`);
   if (r2?.stdout_visibility !== "hidden") problems.push("with --hide-seeds, results.json lets students see the grader's output");
-  if (!after.slice(0, 3).every((seed) => hidden.output.includes(seed))) problems.push("with --hide-seeds, the grader's own output (the instructor's copy) lost the seeds");
+  const shownSeeds = seedsOf(results(out3)).filter((seed) => seed !== "?");
+  if (shownSeeds.length === 0) problems.push("the buggy node graded with seeds shown failed no test with a seed");
+  if (!shownSeeds.every((seed) => hidden.output.includes(`Seed:        ${seed}`))) problems.push("with --hide-seeds, the grader's own output (the instructor's copy) lost the seeds");
   return problems.length === 0
     ? { ok: true, summary: `with --seed-base every one of ${before.length} tests of chapter1 and chapter5 ran seeds made from the base (none a published one; randomized runs included), the base shows nowhere, and --hide-seeds keeps the seeds for the instructor alone` }
     : { ok: false, summary: problems.join("\n") };
@@ -315,4 +325,135 @@ export async function checkStudentEdition(): Promise<CheckResult> {
   lines.push(`  ${ui.ok ? "ok    " : "FAILED"} ${ui.summary}`);
   if (!ui.ok) problems.push(ui.summary);
   return { ok: problems.length === 0, summary: `student edition in ${path.relative(PROJECT_ROOT, dir)}\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
+}
+
+/**
+ * A class graded in one command: one CSV with a row per student and a
+ * column per test, each student's results.json (without seeds when they are
+ * hidden) and the instructor's report (with them), and the share of the
+ * reference's own text in each: a copy of the reference, its step markers
+ * removed, is all of it; a Chapter 2 node a helper wrote from the reading
+ * and the hints alone (tests/fixtures) is little of it.
+ */
+export async function checkClassGrading(): Promise<CheckResult> {
+  const base = path.join(CACHE, "class");
+  rmSync(base, { recursive: true, force: true });
+  const submissions = path.join(base, "submissions");
+  const reference = readFileSync(path.join(PROJECT_ROOT, "solutions", "chapter2-request-vote", "node.ts"), "utf8");
+  const files: Record<string, string> = {
+    "ada.ts": readFileSync(path.join(PROJECT_ROOT, "tests", "fixtures", "chapter2-written-from-the-reading.ts.txt"), "utf8"),
+    "ben/chapters/chapter2-request-vote/node.ts": reference.replace(/^ *\/\/ @(step \d+|end)\n/gm, ""),
+    "cy/node.ts": mutant("half-is-majority"),
+    "dee/notes.txt": "I forgot to hand in my node.",
+  };
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(submissions, file)), { recursive: true });
+    writeFileSync(path.join(submissions, file), text);
+  }
+  const [chapter] = resolveChapters(["chapter2"]);
+  const out = path.join(base, "grades");
+  const graded = await gradeClass(chapter!, submissions, out, { seedBase: "the-check-s-class-seeds", hideSeeds: true, withEarlier: false, jobs: 2 });
+  const problems: string[] = [];
+  const byStudent = new Map(graded.map((g) => [g.submission.student, g]));
+  const expect = (student: string, score: number | ((s: number) => boolean), share: (s: number | undefined) => boolean): void => {
+    const g = byStudent.get(student);
+    const s = g?.results?.score;
+    if (s === undefined || (typeof score === "number" ? s !== score : !score(s))) problems.push(`${student} scored ${s}`);
+    if (!share(g?.share)) problems.push(`${student}'s share of the reference's own text is ${g?.share}`);
+  };
+  expect("ada", 30, (s) => s !== undefined && s < 0.5);
+  expect("ben", 30, (s) => s === 1);
+  expect("cy", (s) => s > 0 && s < 30, (s) => s !== undefined && s > 0.9);
+  expect("dee", 0, (s) => s === undefined);
+  const csv = existsSync(path.join(out, "class.csv")) ? readFileSync(path.join(out, "class.csv"), "utf8").trim().split("\n") : [];
+  if (csv.length !== 5) problems.push(`class.csv has ${csv.length} lines, not a header and four students`);
+  const columns = csv[0]?.split(",").length ?? 0;
+  if (!(csv[0] ?? "").startsWith("student,chapter,score,max_score,reference_text_share,") || columns < 5 + 12) problems.push(`class.csv's header is not student, chapter, score, max_score, reference_text_share and a column per test: ${csv[0]}`);
+  const cy = readFileSync(path.join(out, "cy", "results.json"), "utf8");
+  if (/Seed:\s+\d|--seed \d/.test(cy)) problems.push("a student's results.json shows seeds that were to be hidden");
+  if (!/Seed:\s+\d/.test(readFileSync(path.join(out, "cy", "report.txt"), "utf8"))) problems.push("the instructor's report.txt lost the seeds");
+  if (/--node /.test(cy)) problems.push("a student's replay command points to the grader's copy of their file, not their own");
+  const shares = graded.map((g) => `${g.submission.student} ${g.results?.score ?? "-"} (${g.share === undefined ? "no node" : `${Math.round(100 * g.share)} % reference text`})`).join(", ");
+  return problems.length === 0
+    ? { ok: true, summary: `npm run grade-class graded four Chapter 2 hand-ins into one class.csv: ${shares}` }
+    : { ok: false, summary: `${problems.join("\n")}\n${shares}` };
+}
+
+/** Lines of the reference that a learner writes: the step regions (between @step and @end), compared whole. */
+function stepRegionLines(source: string): string[] {
+  const found: string[] = [];
+  let inside = false;
+  for (const line of source.split("\n")) {
+    if (/\/\/ @step \d+/.test(line)) inside = true;
+    else if (/\/\/ @end/.test(line)) inside = false;
+    else if (inside) {
+      const compared = line.replace(/\s+/g, " ").trim();
+      if (compared.replace(/\s/g, "").length >= 24) found.push(compared);
+    }
+  }
+  return found;
+}
+
+/**
+ * An edition through Chapter 3 for a course that releases a chapter at a
+ * time: nothing of Chapters 4 to 7, no line of a reference's exercise code
+ * anywhere it is not given away already (the skeletons and the hints of
+ * the chapters it holds), only commands it has, and a demo that says what
+ * it needs.
+ */
+export function checkEditionThrough(): CheckResult {
+  const dir = path.join(CACHE, "student-edition-through-3");
+  rmSync(dir, { recursive: true, force: true });
+  const [through] = resolveChapters(["chapter3"]);
+  makeStudentEdition(dir, { through: through!, linkNodeModules: true });
+  const problems: string[] = [];
+  const chapters = listChapters();
+  for (const later of chapters.filter((c) => c.number > 3)) {
+    for (const where of [`chapters/${later.dir}`, later.testFile]) if (existsSync(path.join(dir, where))) problems.push(`${where} is there`);
+  }
+  const scripts = run("ls", ["scripts"], dir).output.trim().split("\n");
+  const extra = scripts.filter((name) => !LEARNER_SCRIPTS.includes(name));
+  if (extra.length > 0) problems.push(`scripts/ holds more than the learner's: ${extra.join(", ")}`);
+  // What the edition gives away anyway: its skeletons, and its chapters' hints.
+  const given = new Set<string>();
+  for (const chapter of chapters.filter((c) => c.number <= 3)) {
+    for (const text of makeChapterSkeletons(chapter).values()) for (const line of text.split("\n")) given.add(line.replace(/\s+/g, " ").trim());
+    for (const step of chapter.steps) for (const hint of step.hints) for (const line of hint.replace(/`/g, "\n").split("\n")) given.add(line.replace(/\s+/g, " ").trim());
+  }
+  const secret = new Map<string, string>();
+  for (const chapter of chapters) {
+    for (const file of chapter.files) {
+      const source = path.join(PROJECT_ROOT, "solutions", chapter.dir, file);
+      if (!existsSync(source)) continue;
+      for (const line of stepRegionLines(readFileSync(source, "utf8"))) if (!given.has(line)) secret.set(line, `solutions/${chapter.dir}/${file}`);
+    }
+  }
+  const everyFile = run("find", [".", "-type", "f", "-not", "-path", "./node_modules/*", "-not", "-name", "chapter.toml"], dir).output.trim().split("\n");
+  for (const file of everyFile) {
+    // Lines, and the lines of strings that hold code ("...\n..."), as a planted mistake's edits do.
+    const text = readFileSync(path.join(dir, file), "utf8").replace(/\\n/g, "\n").replace(/\\"/g, '"');
+    for (const line of text.split("\n")) {
+      const compared = line.replace(/\s+/g, " ").trim().replace(/^["'`[(, ]+|["'`\]), ]+$/g, "");
+      const from = secret.get(compared) ?? secret.get(line.replace(/\s+/g, " ").trim());
+      if (from !== undefined) {
+        problems.push(`${file} quotes ${from}: ${line.trim()}`);
+        break;
+      }
+    }
+  }
+  // Every command the Markdown names (outside comments) is one the edition has.
+  const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  for (const file of everyFile.filter((f) => f.endsWith(".md"))) {
+    const text = readFileSync(path.join(dir, file), "utf8").replace(/<!--[\s\S]*?-->/g, "");
+    for (const m of text.matchAll(/npm run ([a-z][\w:-]*)/g)) if (!(m[1]! in pkg.scripts)) problems.push(`${file} names npm run ${m[1]}, which this edition does not have`);
+  }
+  const typecheck = run("npm", ["run", "typecheck"], dir);
+  if (typecheck.status !== 0) problems.push(`npm run typecheck fails in the edition:\n${typecheck.output.split("\n").slice(-8).join("\n")}`);
+  const tests = run("npm", ["test", "--", "chapter3"], dir);
+  if (!/chapter3 {2}Chapter 3: Split votes +0 \/ 30/.test(tests.output)) problems.push(`npm test -- chapter3 did not score the skeleton:\n${tests.output.split("\n").slice(-6).join("\n")}`);
+  const demo = run("npm", ["run", "demo"], dir);
+  if (!/needs|finished Chapter 5 node[\s\S]*no Chapter 5 yet/.test(demo.output) || /:\s*$/.test(demo.output.trim())) problems.push(`npm run demo before Chapter 5 does not say plainly what it needs:\n${demo.output.split("\n").slice(-4).join("\n")}`);
+  return problems.length === 0
+    ? { ok: true, summary: `an edition through Chapter 3: Chapters 1 to 3 only, no line of a reference's exercise code beyond its skeletons and hints (${secret.size} lines looked for in ${everyFile.length} files), only commands it has, typecheck and tests pass, and the demo says what it needs` }
+    : { ok: false, summary: problems.slice(0, 30).join("\n") };
 }

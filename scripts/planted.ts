@@ -68,7 +68,6 @@ export const PLANTED: readonly PlantedCase[] = [
     name: "endless-loop",
     what: "while (true) {} in Chapter 2's receive(), when a RequestVote arrives",
     chapter: CH2,
-    alsoGrade: ["chapter1"],
     node: { solution: CH2, edits: [[RECEIVE, `${RECEIVE}    if (message.type === "RequestVote") while (true) {}\n`]] },
   },
   {
@@ -242,13 +241,19 @@ function runCommand(dir: string, command: readonly string[], env: NodeJS.Process
   });
 }
 
-/** What of a run's output is pinned: everything but the timing of the run. */
+/**
+ * What of a run's output is pinned: everything but the timing of the run,
+ * and the warning grade adds when this checkout's grading files differ from
+ * its manifest (a fact about the checkout, which the check's own manifest
+ * step judges, not about the case).
+ */
 export function normalize(output: string): string {
   return output
     .replace(/\u001b\[[0-9;]*m/g, "")
     .split("\n")
     .map((line) => line.trimEnd())
     .join("\n")
+    .replace(/\n*WARNING: the files that grade a node[\s\S]*?\nGrade the node\.ts alone[^\n]*/g, "")
     .trim();
 }
 
@@ -258,7 +263,6 @@ function reportPart(output: string): string {
     .split("\n")
     .filter((line) => !/^Results written to /.test(line))
     .join("\n")
-    .replace(/\nWARNING: the files that grade a node[\s\S]*?\nGrade the node\.ts alone[^\n]*/, "")
     .split("\nRegression: ")[0]!
     .trim();
 }
@@ -396,7 +400,8 @@ async function honestScores(cases: readonly PlantedCase[]): Promise<Map<string, 
     const short = planted.chapter.replace(/-.*$/, "");
     const run = await runCommand(
       dir,
-      [process.execPath, path.join("scripts", "suites.mjs"), "grade", short, ...(planted.withEarlier ? ["--with-earlier"] : []), "--out", resultsFile],
+      // The project's own nodes (a mutant, a skeleton): graded in-process, which scores as isolation does.
+      [process.execPath, path.join("scripts", "suites.mjs"), "grade", short, ...(planted.withEarlier ? ["--with-earlier"] : []), "--in-process", "--out", resultsFile],
       { ...process.env, NO_COLOR: "1", RAFT_GRADE_SEED: SECRETS.seedBase },
       resultsFile,
     );

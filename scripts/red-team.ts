@@ -82,8 +82,9 @@ function usePower(proc: any): void {
 }
 function viaConstructor(candidate: unknown): void {
   try {
-    const F = candidate as (code: string) => () => unknown;
-    if (typeof F !== "function") return;
+    const F = candidate as ((code: string) => () => unknown) & { name?: unknown };
+    // Only a function constructor compiles code (calling any other function found, Date.now say, proves nothing).
+    if (typeof F !== "function" || typeof F.name !== "string" || !/Function$/.test(F.name)) return;
     usePower(F("return process")());
   } catch (e) {
     // shut

@@ -25,6 +25,7 @@
  * @property {string | undefined} progressDir       where test workers note each test's start and end
  * @property {boolean} pointsInNames                 name each test with its points (for vitest's browser UI, whose list shows names only)
  * @property {boolean} isolated                      run node code in a process of its own with no rights (world/node-process.ts): grading does
+ * @property {boolean} submission                    the node file is a student's hand-in: replay commands leave out --node (the student runs their own copy)
  * @property {boolean} regression                    a later chapter's node on this suite (--with-earlier): only the tests that grade node.ts run
  */
 
@@ -44,6 +45,7 @@ export const VARIABLES = {
   pointsInNames: "RAFT_POINTS_IN_NAMES",
   isolated: "RAFT_ISOLATED",
   regression: "RAFT_REGRESSION",
+  submission: "RAFT_SUBMISSION",
 };
 
 /**
@@ -95,6 +97,7 @@ export function readSettings(env = process.env) {
     pointsInNames: text("pointsInNames") === "1",
     isolated: text("isolated") === "1",
     regression: text("regression") === "1",
+    submission: text("submission") === "1",
   };
 }
 

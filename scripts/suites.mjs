@@ -71,6 +71,7 @@ export const COMMANDS = {
       "with-earlier": { type: "boolean", help: "also run each chapter's node on every earlier chapter's suite, as a regression section" },
       visibility: { type: "string", value: "WHEN", help: "when Gradescope shows the tests: visible (default), hidden, after_due_date, after_published" },
       "hide-seeds": { type: "boolean", help: "keep graded seeds out of results.json (what students see): this output keeps them, for you" },
+      submission: { type: "boolean", help: "the --node file is a student's hand-in: failures tell the student to replay in their own copy, without --node" },
       "in-process": { type: "boolean", help: "run node code in the test process, as npm test does: faster, but only for code you trust (the project's own checks)" },
     },
   },
@@ -304,6 +305,7 @@ function main(name) {
     if (typeof values.path === "string") settings.fcPath = values.path;
     // Grading runs node code in a process of its own (world/node-process.ts); practice runs keep it here, unless asked.
     if (name === "grade" ? values["in-process"] !== true : values.isolated === true) settings.isolated = true;
+    if (values.submission === true) settings.submission = true;
     const testName = typeof values.test === "string" ? values.test : undefined;
     const testNamePattern = testName !== undefined ? new RegExp(escapeRegExp(testName)) : undefined;
 
