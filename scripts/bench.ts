@@ -7,7 +7,10 @@
  *     `npm run experiment -- speed`, and the last chapter's): steady (the
  *     median of three runs after a first) and the first run, and the
  *     events the world runs per real second;
- *   - each chapter's suite through `npm run test:solutions`, wall time;
+ *   - each chapter's suite through `npm run test:solutions`, wall time,
+ *     with node code in the test process and in a process of its own (as
+ *     grading runs it), and a whole grade of the last chapter with the
+ *     regression section;
  *   - the paper's Figure 16 experiment (about 10 000 trials);
  *   - for comparison, a bare vitest run of one trivial test.
  */
@@ -61,11 +64,20 @@ async function main(): Promise<number> {
       );
     }
   }
-  console.log("\nEach chapter's suite against its reference (npm run test:solutions -- chapterN), wall time:");
+  console.log("\nEach chapter's suite against its reference, wall time: node code in the test process (npm run test:solutions -- chapterN),");
+  console.log("and in a process of its own, as grading runs it (the same with --isolated):");
+  let inProcess = 0;
+  let isolated = 0;
   for (const chapter of chapters) {
     const run = wallTime(process.execPath, [path.join("scripts", "suites.mjs"), "test", chapter.short, "--solutions"]);
-    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s${run.ok ? "" : pc.red("  (failed)")}`);
+    const apart = wallTime(process.execPath, [path.join("scripts", "suites.mjs"), "test", chapter.short, "--solutions", "--isolated"]);
+    inProcess += run.seconds;
+    isolated += apart.seconds;
+    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s   isolated ${apart.seconds.toFixed(1).padStart(5)} s${run.ok && apart.ok ? "" : pc.red("  (failed)")}`);
   }
+  console.log(`  ${"all".padEnd(10)} ${inProcess.toFixed(1).padStart(5)} s   isolated ${isolated.toFixed(1).padStart(5)} s (${(isolated / inProcess).toFixed(1)} times as long)`);
+  const graded = wallTime(process.execPath, [path.join("scripts", "suites.mjs"), "grade", chapters.at(-1)!.short, "--solutions", "--with-earlier", "--out", path.join(PROJECT_ROOT, ".workbook-cache", "bench-results.json")]);
+  console.log(`  grading ${chapters.at(-1)!.short} --with-earlier (every suite, isolated, as the autograder does): ${graded.seconds.toFixed(1)} s`);
   const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
   mkdirSync(trivialDir, { recursive: true });
   writeFileSync(path.join(trivialDir, "trivial.test.ts"), 'import { expect, test } from "vitest";\n\ntest("one and one", () => {\n  expect(1 + 1).toBe(2);\n});\n');

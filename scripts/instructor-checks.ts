@@ -18,6 +18,7 @@ import { MUTANTS, mutantSource } from "./mutants.ts";
 import type { GradescopeResults } from "./report.mjs";
 import { makeScratchProject } from "./scratch.ts";
 import { gradeClass } from "./grade-class.ts";
+import { similarity } from "./similarity.ts";
 import { LEARNER_SCRIPTS, makeStudentEdition } from "./student-edition.ts";
 import { makeChapterSkeletons } from "./skeletons.ts";
 
@@ -373,6 +374,10 @@ export async function checkClassGrading(): Promise<CheckResult> {
   if (/Seed:\s+\d|--seed \d/.test(cy)) problems.push("a student's results.json shows seeds that were to be hidden");
   if (!/Seed:\s+\d/.test(readFileSync(path.join(out, "cy", "report.txt"), "utf8"))) problems.push("the instructor's report.txt lost the seeds");
   if (/--node /.test(cy)) problems.push("a student's replay command points to the grader's copy of their file, not their own");
+  // INSTRUCTORS.md quotes what the node written from the reading holds.
+  const ada = similarity(chapter!, "node.ts", files["ada.ts"]!);
+  const quoted = ada ? `holds ${ada.found.length} of ${ada.answerLines} (${Math.round(100 * ada.share)} %)` : "";
+  if (!readFileSync(path.join(PROJECT_ROOT, "INSTRUCTORS.md"), "utf8").replace(/\s+/g, " ").includes(quoted)) problems.push(`INSTRUCTORS.md should say the node written from the reading ${quoted}`);
   const shares = graded.map((g) => `${g.submission.student} ${g.results?.score ?? "-"} (${g.share === undefined ? "no node" : `${Math.round(100 * g.share)} % reference text`})`).join(", ");
   return problems.length === 0
     ? { ok: true, summary: `npm run grade-class graded four Chapter 2 hand-ins into one class.csv: ${shares}` }

