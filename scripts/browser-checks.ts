@@ -1,6 +1,6 @@
 /**
  * The world's core in a browser page (principle 9), checked: every file
- * of world/ but the Node-only sandbox builds for a browser (esbuild, with
+ * of world/ but the Node-only files (how a node file runs) builds for a browser (esbuild, with
  * no Node.js module to fall back on), and a run of the world in headless
  * Chromium writes the same trace as the same run in Node.js, seed for
  * seed (principle 1). The cluster-in-a-page chapter will stand on this.
@@ -15,8 +15,8 @@ import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
 import { findBrowser, NO_BROWSER } from "./diagrams.ts";
 import { pageScenario, type PageScenarioResult } from "./page-scenario.ts";
 
-/** The world's files that only run under Node.js (the sandbox uses node:vm). */
-const NODE_ONLY = new Set(["sandbox.ts"]);
+/** The world's files that only run under Node.js: how a node file runs (node:vm, a process of its own). */
+const NODE_ONLY = new Set(["sandbox.ts", "sandbox-realm.ts", "node-code.ts", "node-process.ts", "node-process-child.ts"]);
 
 const SEEDS = [1, 2, 3];
 
@@ -90,6 +90,6 @@ export async function checkWorldInABrowserPage(): Promise<{ ok: boolean; summary
   }
   const size = `${Math.round(script.length / 1024)} KB`;
   return problems.length === 0
-    ? { ok: true, summary: `world/ (but the sandbox) builds for a browser page (${size} with ${last.short}'s reference); the same seed writes the same trace in headless Chromium as in Node.js\n${lines.join("\n")}` }
+    ? { ok: true, summary: `world/ (but how a node file runs) builds for a browser page (${size} with ${last.short}'s reference); the same seed writes the same trace in headless Chromium as in Node.js\n${lines.join("\n")}` }
     : { ok: false, summary: `the same seed wrote a different trace in the page:\n${problems.map((p) => `  ${p}`).join("\n")}` };
 }

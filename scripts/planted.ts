@@ -52,7 +52,7 @@ export interface PlantedCase {
   readonly cheatOn?: string;
   /** Other chapters graded in the same run (each still scored in full). */
   readonly alsoGrade?: readonly string[];
-  /** Graded with the regression section (--with-earlier), by hand and through the autograder. */
+  /** Graded through the autograder with the regression section (--with-earlier); by hand, its chapter alone. */
   readonly withEarlier?: boolean;
   /** A red-team case: its trick, and whether practice runs hand it anything (see scripts/red-team.ts). */
   readonly redTeam?: RedTeamCase;
@@ -169,7 +169,7 @@ export const PLANTED: readonly PlantedCase[] = [
   },
   {
     name: "cheat-full-marks-from-a-skeleton",
-    what: "the untouched Chapter 6 skeleton with the escape that once scored it 200 / 200 (read the base seed, list solutions/, forge passed notes, end the test process), graded with --with-earlier",
+    what: "the untouched Chapter 6 skeleton with the escape that once scored it 40 / 40 by hand and 200 / 200 on the autograder with --with-earlier (read the base seed, list solutions/, forge passed notes, end the test process)",
     chapter: "chapter6-persistence",
     cheatOn: "skeleton",
     withEarlier: true,
@@ -302,16 +302,16 @@ export async function runPlanted(planted: PlantedCase, cheatScores: ReadonlyMap<
   const resultsFile = path.join(dir, "results.json");
   const suites = path.join("scripts", "suites.mjs");
   // One after the other: each case already runs beside another, on a machine of two cores.
-  const graded = await runCommand(dir, [process.execPath, suites, "grade", ...chapters, ...(planted.withEarlier ? ["--with-earlier"] : []), "--out", resultsFile], env, resultsFile);
+  const graded = await runCommand(dir, [process.execPath, suites, "grade", ...chapters, "--out", resultsFile], env, resultsFile);
   const practice = await runCommand(dir, [process.execPath, suites, "test", ...chapters], { ...env, [CHECK_HANDS_NODE_ITS_PROCESS]: "" });
   const problems: string[] = [];
-  if (graded.ms > WITHIN_MS * (planted.withEarlier ? 2 : 1)) problems.push(`grade took ${(graded.ms / 1000).toFixed(1)} s, more than ${(WITHIN_MS * (planted.withEarlier ? 2 : 1)) / 1000} s`);
+  if (graded.ms > WITHIN_MS) problems.push(`grade took ${(graded.ms / 1000).toFixed(1)} s, more than ${WITHIN_MS / 1000} s`);
   if (!graded.results) problems.push(`grade wrote no results.json:\n${graded.output.slice(-2000)}`);
   const short = planted.chapter.replace(/-.*$/, "");
   for (const test of graded.results?.tests ?? []) {
     if (test.name.startsWith(`${short}:`)) {
       if (test.status === "failed" && test.output.trim() === "") problems.push(`results.json gives no reason for the failure of "${test.name}"`);
-    } else if (test.status !== "passed" && !(planted.withEarlier && planted.cheatOn !== undefined)) {
+    } else if (test.status !== "passed") {
       problems.push(`another chapter lost points: "${test.name}" failed (${test.output.split("\n")[0]})`);
     }
   }
@@ -324,7 +324,7 @@ export async function runPlanted(planted: PlantedCase, cheatScores: ReadonlyMap<
   }
   const allOutput = [graded.output, practice.output, JSON.stringify(graded.results ?? {})];
   if (planted.cheatOn !== undefined) {
-    const honest = cheatScores.get(cheatKey(planted));
+    const honest = cheatScores.get(cheatKey(planted, false));
     const cheat = graded.results?.score;
     if (honest === undefined || cheat === undefined) problems.push("the cheat's score could not be compared");
     else if (cheat > honest) problems.push(`the cheat scored ${cheat} by hand, more than the node without the trick (${honest})`);
@@ -333,10 +333,13 @@ export async function runPlanted(planted: PlantedCase, cheatScores: ReadonlyMap<
     allOutput.push(autograded.output, JSON.stringify(autograded.results ?? {}));
     if (!autograded.results) problems.push(`the autograder wrote no results.json:\n${autograded.output.slice(-2000)}`);
     else {
-      if (honest !== undefined && autograded.results.score > honest) problems.push(`the cheat scored ${autograded.results.score} through the autograder, more than the node without the trick (${honest})`);
+      const honestThere = cheatScores.get(cheatKey(planted, planted.withEarlier === true));
+      if (honestThere !== undefined && autograded.results.score > honestThere) problems.push(`the cheat scored ${autograded.results.score} through the autograder, more than the node without the trick (${honestThere})`);
+      // Test by test, on the tests both ran (the autograder's regression section comes on top).
       const byHand = new Map((graded.results?.tests ?? []).map((t) => [t.name, t.score]));
-      const differing = autograded.results.tests.filter((t) => byHand.get(t.name) !== t.score);
-      if (differing.length > 0 || autograded.results.tests.length !== byHand.size) {
+      const differing = autograded.results.tests.filter((t) => byHand.has(t.name) && byHand.get(t.name) !== t.score);
+      const missing = [...byHand.keys()].filter((name) => !autograded.results!.tests.some((t) => t.name === name));
+      if (differing.length > 0 || missing.length > 0) {
         problems.push(`the autograder and grading by hand disagree on ${differing.map((t) => `"${t.name}" (${t.score} there, ${byHand.get(t.name)} by hand)`).join(", ") || "the list of tests"}`);
       }
     }
@@ -384,28 +387,32 @@ function queueOn<T>(key: string, task: () => Promise<T>): Promise<T> {
   return next;
 }
 
-function cheatKey(planted: PlantedCase): string {
-  return `${planted.chapter}:${planted.cheatOn}${planted.withEarlier ? ":earlier" : ""}`;
+function cheatKey(planted: PlantedCase, withEarlier: boolean): string {
+  return `${planted.chapter}:${planted.cheatOn}${withEarlier ? ":earlier" : ""}`;
 }
 
 /** The nodes the cheats are compared with, graded as the cheats are (same seeds, same sections). */
 async function honestScores(cases: readonly PlantedCase[]): Promise<Map<string, number>> {
   const scores = new Map<string, number>();
   for (const planted of cases) {
-    if (planted.cheatOn === undefined || scores.has(cheatKey(planted))) continue;
-    const source = planted.cheatOn === "skeleton" ? readFileSync(path.join(PROJECT_ROOT, "chapters", planted.chapter, "node.ts"), "utf8") : mutantSource(MUTANTS.find((m) => m.name === planted.cheatOn)!);
-    const dir = path.join(SCRATCH, `honest-${planted.cheatOn}${planted.withEarlier ? "-earlier" : ""}`);
-    makeScratchProject(dir, { chapters: "solutions", nodes: { [planted.chapter]: source } });
-    const resultsFile = path.join(dir, "results.json");
-    const short = planted.chapter.replace(/-.*$/, "");
-    const run = await runCommand(
-      dir,
-      // The project's own nodes (a mutant, a skeleton): graded in-process, which scores as isolation does.
-      [process.execPath, path.join("scripts", "suites.mjs"), "grade", short, ...(planted.withEarlier ? ["--with-earlier"] : []), "--in-process", "--out", resultsFile],
-      { ...process.env, NO_COLOR: "1", RAFT_GRADE_SEED: SECRETS.seedBase },
-      resultsFile,
-    );
-    scores.set(cheatKey(planted), run.results?.score ?? -1);
+    if (planted.cheatOn === undefined) continue;
+    for (const withEarlier of planted.withEarlier ? [false, true] : [false]) {
+      const key = cheatKey(planted, withEarlier);
+      if (scores.has(key)) continue;
+      const source = planted.cheatOn === "skeleton" ? readFileSync(path.join(PROJECT_ROOT, "chapters", planted.chapter, "node.ts"), "utf8") : mutantSource(MUTANTS.find((m) => m.name === planted.cheatOn)!);
+      const dir = path.join(SCRATCH, `honest-${planted.cheatOn}${withEarlier ? "-earlier" : ""}`);
+      makeScratchProject(dir, { chapters: "solutions", nodes: { [planted.chapter]: source } });
+      const resultsFile = path.join(dir, "results.json");
+      const short = planted.chapter.replace(/-.*$/, "");
+      const run = await runCommand(
+        dir,
+        // The project's own nodes (a mutant, a skeleton): graded in-process, which scores as isolation does.
+        [process.execPath, path.join("scripts", "suites.mjs"), "grade", short, ...(withEarlier ? ["--with-earlier"] : []), "--in-process", "--out", resultsFile],
+        { ...process.env, NO_COLOR: "1", RAFT_GRADE_SEED: SECRETS.seedBase },
+        resultsFile,
+      );
+      scores.set(key, run.results?.score ?? -1);
+    }
   }
   return scores;
 }
@@ -419,11 +426,13 @@ export async function checkPlanted(cases: readonly PlantedCase[], write: boolean
   mkdirSync(SCRATCH, { recursive: true });
   const scores = await honestScores(cases);
   const outcomes: PlantedOutcome[] = new Array(cases.length);
+  // The longest (through the autograder with every earlier chapter) first, so that the others fill in beside it.
+  const order = cases.map((_, i) => i).sort((a, b) => Number(cases[b]!.withEarlier === true) - Number(cases[a]!.withEarlier === true));
   let next = 0;
   await Promise.all(
     [0, 1].map(async () => {
       while (next < cases.length) {
-        const i = next++;
+        const i = order[next++]!;
         const outcome = await runPlanted(cases[i]!, scores);
         const file = pinnedFile(outcome.planted);
         if (write) {

@@ -278,8 +278,8 @@ export function setInspectingHook(hook: () => boolean): () => void {
 
 /**
  * The watch on node code: [0] 1 while node code runs in this process (2
- * once the watchdog has stopped it), [1] when it was entered (ms since
- * ORIGIN), [2] how long it may run, [3] nothing (the watchdog sleeps on
+ * once the watchdog has stopped it), [1] a count of entries into node code
+ * and returns from it, [2] how long it may run, [3] nothing (the watchdog sleeps on
  * it); [4] the process group of a node's own process this process is
  * waiting on (0: none), [5] since when it has said nothing, [6] 1 once the
  * watchdog ended it for that, [7] how long it may say nothing. Written at
@@ -303,11 +303,20 @@ function startWatchdog(): void {
   const watchdog = new Worker(
     `const { workerData } = require("node:worker_threads");
 const watch = new Int32Array(workerData.buffer);
+let seen = -1;
+let since = 0;
 for (;;) {
   Atomics.wait(watch, 3, 0, 50);
   const limit = Atomics.load(watch, 2) > 0 ? Atomics.load(watch, 2) : 5000;
   const now = Date.now() - workerData.origin;
-  if (Atomics.load(watch, 0) === 1 && now - Atomics.load(watch, 1) > limit && Atomics.compareExchange(watch, 0, 1, 2) === 1) process.kill(process.pid, "SIGINT");
+  // Node code in this process: the count of entries into it and returns from it moves at every call.
+  const count = Atomics.load(watch, 1);
+  if (count !== seen || Atomics.load(watch, 0) !== 1) {
+    seen = count;
+    since = now;
+  } else if (now - since > limit && Atomics.compareExchange(watch, 0, 1, 2) === 1) {
+    process.kill(process.pid, "SIGINT");
+  }
   const group = Atomics.load(watch, 4);
   if (group > 0 && now - Atomics.load(watch, 5) > Atomics.load(watch, 7) && Atomics.compareExchange(watch, 4, group, 0) === group) {
     Atomics.store(watch, 6, 1);
@@ -346,17 +355,21 @@ export function callLimitMs(): number {
 /** What the watch held before a call into node code began (for when it returns to the code that called). */
 export type WatchMark = number;
 
-/** Node code begins to run (a handler, a load, an experiment's function): its clock starts. */
+/**
+ * Node code begins to run (a handler, a load, an experiment's function):
+ * its clock starts. (A count, not a time: the watchdog notes when it last
+ * saw the count move, which costs each call one addition.)
+ */
 export function enterNodeCode(): WatchMark {
   const previous = WATCH[0]!;
-  WATCH[1] = Date.now() - ORIGIN;
+  WATCH[1] = (WATCH[1]! + 1) | 0;
   WATCH[0] = 1;
   return previous;
 }
 
 /** Node code returned: back to the code that called it (the clock starts again if that is node code too). */
 export function leaveNodeCode(previous: WatchMark): void {
-  if (previous === 1) WATCH[1] = Date.now() - ORIGIN;
+  WATCH[1] = (WATCH[1]! + 1) | 0;
   if (WATCH[0] !== 2) WATCH[0] = previous === 1 ? 1 : 0;
 }
 
