@@ -382,6 +382,8 @@ export async function checkClassGrading(): Promise<CheckResult> {
   if (/Seed:\s+\d|--seed \d/.test(cy)) problems.push("a student's results.json shows seeds that were to be hidden");
   if (!/Seed:\s+\d/.test(readFileSync(path.join(out, "cy", "report.txt"), "utf8"))) problems.push("the instructor's report.txt lost the seeds");
   if (/--node /.test(cy)) problems.push("a student's replay command points to the grader's copy of their file, not their own");
+  // The grade says how node code ran (INSTRUCTORS.md promises it does).
+  if (!/^Node code ran in a process of its own/.test(readFileSync(path.join(out, "ada", "results.json"), "utf8").match(/"output": "([^"]*)/)?.[1] ?? "")) problems.push("a student's results.json does not say how the node's code ran");
   // INSTRUCTORS.md quotes what the node written from the reading holds.
   const ada = similarity(chapter!, "node.ts", files["ada.ts"]!);
   const quoted = ada ? `holds ${ada.found.length} of ${ada.answerLines} (${Math.round(100 * ada.share)} %)` : "";

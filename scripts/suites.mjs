@@ -186,6 +186,9 @@ function readProgress(dir, chapter) {
   return { started, finished, replay };
 }
 
+/** What the test processes noted of how node code ran (grade's notes say it). */
+let isolationNote = "";
+
 /**
  * Run chapters' suites and return every test's result. A suite whose
  * process died (out of memory) is run again for the tests it did not
@@ -278,6 +281,8 @@ export async function runSuites(chapters, options) {
       firstRound = false;
       outOfMemoryBefore ||= next.size > 0;
     }
+    const isolation = path.join(progressDir, "isolation.txt");
+    if (existsSync(isolation)) isolationNote = readFileSync(isolation, "utf8").trim();
   } finally {
     rmSync(progressDir, { recursive: true, force: true });
   }
@@ -416,6 +421,7 @@ function main(name) {
       if (manifest.length > 0) console.log(`\n${pc.red(manifest.join("\n"))}`);
       const notes = [
         ...manifest,
+        ...(isolationNote !== "" ? [isolationNote.charAt(0).toUpperCase() + isolationNote.slice(1)] : []),
         ...(settings.seedBase ? ["Graded on seeds made from the instructor's base seed (not the published ones)."] : []),
         ...(regressions.length > 0 ? ["The regression tests run each chapter's node on the earlier chapters' suites; their points count."] : []),
       ];

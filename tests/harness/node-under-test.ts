@@ -12,13 +12,13 @@
  * suite, and evaluated afresh for every test, so nothing a node keeps in
  * module-level variables carries over from one test to the next.
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll } from "vitest";
 import type { CreateNode } from "../../world/contract.ts";
 import type { HostLab } from "../../world/lab.ts";
-import { endNodeProcesses } from "../../world/node-process.ts";
+import { endNodeProcesses, isolationAvailable, isolationDescription } from "../../world/node-process.ts";
 import { loadNodeProgram, NodeLoadError, type ExperimentModule, type NodeProgram } from "../../world/sandbox.ts";
 import { markCopiesMessages } from "../../world/world.ts";
 import { readSettings } from "../../scripts/settings.mjs";
@@ -44,10 +44,25 @@ export function freshNodesForNextTest(): void {
   endNodeProcesses();
 }
 
-/** How node files load: in a process of their own when grading (RAFT_ISOLATED). */
+/**
+ * How node files load: in a process of their own when grading
+ * (RAFT_ISOLATED), where this platform can (not on Windows). What the
+ * node's processes had is noted for the grade's notes (isolation.txt in
+ * the progress folder: written here, in the test process, never by node code).
+ */
 function loadOptions(): { isolated: boolean } {
-  return { isolated: readSettings().isolated };
+  const { isolated, progressDir } = readSettings();
+  const available = isolated && isolationAvailable();
+  if (isolated && progressDir !== undefined && !noted) {
+    noted = true;
+    writeFileSync(
+      path.join(progressDir, "isolation.txt"),
+      available ? `${isolationDescription()}.` : "node code ran in the test process: this platform cannot give it a process of its own (the grade is what the node earned, but it does not hold against code that gets out of node:vm).",
+    );
+  }
+  return { isolated: available };
 }
+let noted = false;
 
 /**
  * The node under test for a suite. The file is compiled before the
