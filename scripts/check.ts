@@ -14,12 +14,16 @@
  *   8. later        each reference also passes every earlier chapter's suite
  *   9. skeletons    every graded test fails against the untouched skeleton
  *  10. mutants      each classic mistake, planted in a copy of the reference, loses points
- *  11. planted      the worst a learner's node.ts can do (hang, eat memory, not load, break the
- *                   contract, cheat) ends with the pinned report, in time, other chapters scored
- *  12. instructors  the grading manifest and INSTRUCTORS.md's test list are current; the suites
+ *  11. loaded       a buggy node, a flooding node and a reference graded on a loaded machine get
+ *                   the same verdicts, scores and failures as on a quiet one (isolated or not)
+ *  12. planted      the worst a learner's node.ts can do (hang, eat memory, not load, break the
+ *                   contract, cheat, get out of its sandbox: the red team) ends with the pinned
+ *                   report, in time, the same in practice runs, by hand and through the autograder
+ *  13. instructors  the grading manifest and INSTRUCTORS.md's test list are current; the suites
  *                   pass on other seeds; the Gradescope autograder, --seed-base, the tamper
- *                   warning and --with-earlier do what INSTRUCTORS.md says; the student edition
- *                   works without solutions/, its browser UI included
+ *                   warning and --with-earlier do what INSTRUCTORS.md says; a class grades in one
+ *                   command; the student edition works without solutions/, its browser UI
+ *                   included, and an edition through Chapter 3 quotes no reference code
  *
  * It ends by writing the number of graded tests that passed and failed
  * against the solutions to .workbook-cache/check-summary.txt, which
@@ -72,11 +76,11 @@ const CHECK_RANDOM_RUNS = "1000";
 /** Each run's summary (results.json's output: the chapters, then the failures, the most specific first), by label. */
 const summaries = new Map<string, string>();
 
-function runSuites(chapters: readonly Chapter[], subject: string[], label: string, env: NodeJS.ProcessEnv = {}): Promise<TestOutcome[]> {
+function runSuites(chapters: readonly Chapter[], subject: string[], label: string, env: NodeJS.ProcessEnv = {}, inProcess = true): Promise<TestOutcome[]> {
   const out = path.join(CACHE, `results-${label}.json`);
   rmSync(out, { force: true });
   // The project's own code (references, mutants of them): graded in the test process, as practice runs are.
-  const args = [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, "--in-process", "--out", out];
+  const args = [path.join("scripts", "suites.mjs"), "grade", ...chapters.map((c) => c.short), ...subject, ...(inProcess ? ["--in-process"] : []), "--out", out];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env, NO_COLOR: "1" } });
     let output = "";
@@ -92,6 +96,12 @@ function runSuites(chapters: readonly Chapter[], subject: string[], label: strin
       }
     });
   });
+}
+
+/** The tests of a run of runSuites, read back from its results.json. */
+function readResults(label: string): TestOutcome[] {
+  const file = path.join(CACHE, `results-${label}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as GradescopeResults).tests : [];
 }
 
 /** Run tasks with at most one per core at a time. */
@@ -350,6 +360,50 @@ steps.push({
     return survivors.length === 0
       ? { ok: true, summary: `all ${MUTANTS.length} mutants caught\n${lines.join("\n")}` }
       : { ok: false, summary: `not caught (or not named first):\n${survivors.map((s) => `  ${s}`).join("\n")}\n${lines.join("\n")}` };
+  },
+});
+
+steps.push({
+  name: "a grade is the same on a loaded machine: the same verdicts, scores and failures as on a quiet one, isolated or not",
+  run: async () => {
+    // More busy processes than cores, for as long as the runs take.
+    const busy = Array.from({ length: cpus().length + 1 }, () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
+    const problems: string[] = [];
+    const lines: string[] = [];
+    try {
+      const cases: { label: string; quiet: () => TestOutcome[]; loaded: () => Promise<TestOutcome[]> }[] = [
+        {
+          label: "conflict-index-not-walked-back on chapter7, isolated (quiet: in the test process)",
+          quiet: () => readResults(`mutant-conflict-index-not-walked-back`),
+          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter7"), ["--node", writeMutant(MUTANTS.find((m) => m.name === "conflict-index-not-walked-back")!, path.join(CACHE, "mutants"))], "loaded-conflict", { RAFT_EXPERIMENT_ROOT: "solutions" }, false),
+        },
+        {
+          label: "heartbeat-on-every-reply (a flood) on chapter4",
+          quiet: () => readResults(`mutant-heartbeat-on-every-reply`),
+          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter4"), ["--node", writeMutant(MUTANTS.find((m) => m.name === "heartbeat-on-every-reply")!, path.join(CACHE, "mutants"))], "loaded-flood"),
+        },
+        {
+          label: "the chapter7 reference, 1000 randomized runs",
+          quiet: () => solutionOutcomes.filter((t) => t.name.startsWith("chapter7:")),
+          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter7"), ["--solutions"], "loaded-reference", { RAFT_RANDOM_RUNS: CHECK_RANDOM_RUNS }),
+        },
+      ];
+      for (const c of cases) {
+        const started = Date.now();
+        const loaded = await c.loaded();
+        const quiet = c.quiet();
+        const differ = loaded.filter((t) => {
+          const q = quiet.find((u) => u.name === t.name);
+          return q === undefined || q.status !== t.status || q.score !== t.score || q.output !== t.output;
+        });
+        if (differ.length > 0 || loaded.length !== quiet.length || quiet.length === 0) problems.push(`${c.label}: ${differ.length} of ${loaded.length} tests differ from the quiet run (${differ.map((t) => t.name).join("; ") || "the list of tests"})`);
+        const failed = loaded.filter((t) => t.status !== "passed");
+        lines.push(`  ${c.label}: ${loaded.length} tests, ${failed.length} failed, each as on a quiet machine (${((Date.now() - started) / 1000).toFixed(1)} s under load)`);
+      }
+    } finally {
+      for (const child of busy) child.kill("SIGKILL");
+    }
+    return problems.length === 0 ? { ok: true, summary: `with ${busy.length} busy processes on ${cpus().length} cores:\n${lines.join("\n")}` } : { ok: false, summary: `${problems.join("\n")}\n${lines.join("\n")}` };
   },
 });
 

@@ -458,6 +458,14 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [["this.env.send(to, { ...reply, conflictTerm, conflictIndex });", "this.env.send(to, { ...reply, conflictTerm, conflictIndex: conflictIndex + 1 });"]],
   },
   {
+    name: "conflict-index-not-walked-back",
+    mistake: "a follower reports prevLogIndex itself as conflictIndex, not walking back to the first entry of the conflicting term",
+    from: "chapter7-hostile-network",
+    suites: ["chapter7"],
+    firstFailureNames: "A refusal's hint is honest",
+    edits: [["    while (conflictIndex > 1 && this.termAt(conflictIndex - 1) === conflictTerm) conflictIndex--;\n", ""]],
+  },
+  {
     name: "short-log-hint-at-last-entry",
     mistake: "a follower whose log is too short points at its last entry instead of just past it",
     from: "chapter7-hostile-network",

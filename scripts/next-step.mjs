@@ -71,8 +71,18 @@ export function nextLine(progress) {
   progress.forEach((p, i) => {
     if (begun(p)) lastBegun = i;
   });
-  const open = progress.find((p) => begun(p) && unfinished(p)) ?? progress.find((p, i) => i > lastBegun && unfinished(p)) ?? progress.find(unfinished);
-  if (!open) return undefined;
+  const open = progress.find((p) => begun(p) && unfinished(p)) ?? progress.find((p, i) => i > lastBegun && unfinished(p));
+  if (!open) {
+    // Done from the latest chapter worked on to the last: what came before it was skipped, not left undone.
+    const skipped = progress.filter((p, i) => i < lastBegun && unfinished(p) && !begun(p));
+    if (lastBegun >= 0 && skipped.length > 0) {
+      const latest = /** @type {ChapterProgress} */ (progress[lastBegun]).chapter;
+      return `Done: ${latest.short}, the latest chapter you worked on, has full points${lastBegun < progress.length - 1 ? ", and so does every chapter after it" : ""}. The chapters you skipped (${skipped.map((p) => p.chapter.short).join(", ")}) are there if you want them: npm test -- ${skipped[0]?.chapter.short}.`;
+    }
+    const first = progress.find(unfinished);
+    if (!first) return undefined;
+    return nextLine([first]);
+  }
   const { chapter } = open;
   const firstUnwritten = chapter.steps.find((s) => !open.written.includes(s.number));
   // Steps 1 to k written in order earn what the chapter file says; less means a written step has a mistake.

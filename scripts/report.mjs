@@ -14,13 +14,14 @@
  * Plain JavaScript (checked by tsc through JSDoc), so the test launcher can
  * load it without a TypeScript loader.
  */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
-import { listChapters } from "./chapters.mjs";
+import { listChapters, PROJECT_ROOT } from "./chapters.mjs";
 
 /**
  * @typedef {object} FailureMeta
- * @property {string} kind     load, stopped, threw, contract, guarantee, rule, runaway, other
+ * @property {string} kind     load, threw, contract, node rule, guarantee, rule, stopped, runaway, no progress, other, not written
  * @property {string} key      failures with the same key are the same problem
  * @property {string} summary  one line
  * @property {"node" | "cluster"} [scope]  whether the test played the other nodes itself (node) or ran a whole cluster
@@ -36,7 +37,12 @@ import { listChapters } from "./chapters.mjs";
  * @property {string} output       the failure as the learner reads it ("" when passed)
  * @property {FailureMeta} [failure]
  * @property {"filtered" | "unfinished"} [notRunBecause]
+ * @property {string[]} [printed]          what node code printed during the test (the first PRINTED_SHOWN lines)
+ * @property {number} [printedLeftOut]     how many more lines it printed
  */
+
+/** How many lines of what node code printed a failed test's report shows. */
+export const PRINTED_SHOWN = 40;
 
 /**
  * @typedef {object} ChapterResult
@@ -52,9 +58,10 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 /**
  * One chapter's results from a vitest test module.
  * @param {import("vitest/node").TestModule} testModule
+ * @param {Map<string, { lines: string[], leftOut: number }>} [printed]  what node code printed, by test id
  * @returns {ChapterResult | undefined}
  */
-export function chapterResultOf(testModule) {
+export function chapterResultOf(testModule, printed = new Map()) {
   const base = path.basename(testModule.moduleId).replace(/\.test\.ts$/, "");
   const chapter = listChapters().find((c) => c.dir === base);
   if (!chapter) return undefined;
@@ -67,11 +74,13 @@ export function chapterResultOf(testModule) {
     const name = test.name.replace(/^\d+ pts? · /, "");
     const result = test.result();
     const points = meta.points ?? 0;
+    const own = printed.get(test.id);
+    const said = own && (own.lines.length > 0 || own.leftOut > 0) ? { printed: own.lines, printedLeftOut: own.leftOut } : {};
     if (result.state === "passed") {
-      tests.push({ chapter: chapter.short, name, points, state: "passed", output: "" });
+      tests.push({ chapter: chapter.short, name, points, state: "passed", output: "", ...said });
     } else if (result.state === "failed") {
       const output = (meta.failure?.output ?? [...(result.errors ?? []).map(errorText), ...moduleErrors].join("\n\n")).replace(ANSI, "");
-      tests.push({ chapter: chapter.short, name, points, state: "failed", output, ...(meta.failure ? { failure: meta.failure } : {}) });
+      tests.push({ chapter: chapter.short, name, points, state: "failed", output, ...(meta.failure ? { failure: meta.failure } : {}), ...said });
     } else {
       const notRunBecause = result.state === "skipped" ? "filtered" : "unfinished";
       tests.push({ chapter: chapter.short, name, points, state: "not run", output: moduleErrors.join("\n\n"), notRunBecause });
@@ -97,8 +106,20 @@ export function errorText(error) {
   return [head, ...shown, ...(frame ? ["", frame] : []), ...(error.explanation ? [error.explanation] : [])].join("\n");
 }
 
-/** How specific each kind of failure is: the lower, the closer to the cause. */
-const RANK = { load: 0, stopped: 1, threw: 2, contract: 3, "node rule": 3.5, guarantee: 4, rule: 5, runaway: 7, other: 8, "not written": 9 };
+/**
+ * How specific each kind of failure is: the lower, the closer to the cause.
+ * A rule of the paper broken, with the event that broke it, comes before a
+ * stop (node code that did not return, or ran out of memory), a flood, and
+ * a cluster that never got anywhere (no leader, no commit), which are
+ * mostly what such a broken rule leads to.
+ */
+const RANK = { load: 0, threw: 2, contract: 3, "node rule": 3.5, guarantee: 4, rule: 5, stopped: 6, runaway: 6.5, "no progress": 7, other: 8, "not written": 9 };
+
+/** Kinds that are mostly what a broken rule leads to: folded under the first failure when one of a rule comes first. */
+const CONSEQUENCES = new Set(["stopped", "runaway", "no progress", "other"]);
+
+/** Kinds that name their cause: a broken rule (or contract) with the event that broke it. */
+const CAUSES = new Set(["threw", "contract", "node rule", "guarantee", "rule"]);
 
 /**
  * @param {TestResult} test
@@ -154,10 +175,17 @@ function indent(text, prefix) {
  * @param {readonly ChapterResult[]} chapters
  */
 export function failuresText(chapters) {
-  const groups = failureGroups(chapters);
-  if (groups.length === 0) return "";
+  const all = failureGroups(chapters);
+  if (all.length === 0) return "";
+  // When the first failure names a broken rule, the stops, floods and
+  // clusters that never agreed are most likely its consequences: one line
+  // each, after the rest, without a step or a rule of their own.
+  const firstKind = all[0]?.tests[0]?.failure?.kind ?? "other";
+  const folds = CAUSES.has(firstKind);
+  const groups = folds ? all.filter((g) => !CONSEQUENCES.has(g.tests[0]?.failure?.kind ?? "other")) : all;
+  const folded = folds ? all.filter((g) => CONSEQUENCES.has(g.tests[0]?.failure?.kind ?? "other")) : [];
   const lines = [""];
-  lines.push(pc.bold(groups.length > 1 ? "Failures, the most specific first (fix the first one first):" : "Failure:"));
+  lines.push(pc.bold(groups.length > 1 || folded.length > 0 ? "Failures, the most specific first (fix the first one first):" : "Failure:"));
   for (const [i, group] of groups.entries()) {
     const first = /** @type {TestResult} */ (group.tests[0]);
     const points = group.tests.reduce((sum, t) => sum + t.points, 0);
@@ -173,11 +201,26 @@ export function failuresText(chapters) {
       lines.push(pc.red(`${i + 1}. ${first.chapter}: "${first.name}" (${first.points} point${first.points === 1 ? "" : "s"})`));
     } else {
       lines.push(pc.red(`${i + 1}. ${group.tests.length} tests (${points} points) stopped at the same place:`));
-      lines.push(indent(first.failure?.summary ?? first.output.split("\n")[0] ?? "", "     "));
+      // The summary, unless the report in full below begins with it (a rule's text is printed once).
+      const summary = first.failure?.summary ?? first.output.split("\n")[0] ?? "";
+      if (!(first.output.split("\n")[0] ?? "").endsWith(summary)) lines.push(indent(summary, "     "));
       for (const test of group.tests) lines.push(pc.dim(`     - ${test.chapter}: ${test.name}`));
       lines.push(pc.dim(`   The first of them in full, "${first.name}":`));
     }
     lines.push(indent(first.output, "   "));
+  }
+  if (folded.length > 0) {
+    const count = folded.reduce((n, g) => n + g.tests.length, 0);
+    const points = folded.reduce((n, g) => n + g.tests.reduce((sum, t) => sum + t.points, 0), 0);
+    lines.push("");
+    lines.push(pc.yellow(`Probably the same cause: ${count === 1 ? "1 more test" : `${count} more tests`} (${points} point${points === 1 ? "" : "s"}) stopped, flooded or never agreed. Fix the failure${groups.length > 1 ? "s" : ""} above, then run again:`));
+    for (const group of folded) {
+      const first = /** @type {TestResult} */ (group.tests[0]);
+      const summary = (first.failure?.summary ?? first.output.split("\n")[0] ?? "").split("\n")[0] ?? "";
+      lines.push(pc.dim(`   - ${group.tests.length === 1 ? `${first.chapter}: ${first.name}` : `${group.tests.length} tests`}: ${summary}`));
+      if (group.tests.length > 1) for (const test of group.tests) lines.push(pc.dim(`       ${test.chapter}: ${test.name}`));
+    }
+    lines.push(pc.dim(`   (Each one's full report: npm run replay with its test's name, or npm run grade, whose results.json has them all.)`));
   }
   return lines.join("\n");
 }
@@ -337,14 +380,19 @@ export function withoutSeeds(results) {
 
 /**
  * A vitest reporter that keeps each chapter's results, and (when asked)
- * prints the report after every run, as watch mode needs. It also shows
- * what node code printed with console.log, a bounded amount per test.
+ * prints the report after every run, as watch mode needs. What node code
+ * prints with console.log is kept by test, not printed as it comes: the
+ * report shows it under each failed test (a few dozen lines, and how many
+ * more), and every line of the run goes to a file.
  */
 export class ScoreReporter {
   /** @type {Map<string, ChapterResult>} */
   results = new Map();
-  /** @type {Map<string, number>} */
-  consoleLines = new Map();
+  /** @type {Map<string, { lines: string[], leftOut: number }>} */
+  printed = new Map();
+  /** Every line node code printed this run, with its test (up to a bound). @type {string[]} */
+  allPrinted = [];
+  allLeftOut = 0;
 
   /**
    * @param {{ print: boolean, subject?: string, listTests?: boolean, filtered?: boolean, after?: (chapters: ChapterResult[]) => string }} options
@@ -355,39 +403,100 @@ export class ScoreReporter {
 
   onTestRunStart() {
     this.results.clear();
-    this.consoleLines.clear();
+    this.printed.clear();
+    this.allPrinted = [];
+    this.allLeftOut = 0;
   }
 
   /** @param {import("vitest").UserConsoleLog} log */
   onUserConsoleLog(log) {
     const key = log.taskId ?? "";
-    const count = (this.consoleLines.get(key) ?? 0) + 1;
-    this.consoleLines.set(key, count);
-    const limit = 400;
-    const stream = log.type === "stderr" ? process.stderr : process.stdout;
-    if (count <= limit) stream.write(log.content);
-    else if (count === limit + 1) stream.write(pc.dim(`… more console output from this test is left out (${limit} lines shown).\n`));
+    let own = this.printed.get(key);
+    if (!own) {
+      own = { lines: [], leftOut: 0 };
+      this.printed.set(key, own);
+    }
+    for (const line of log.content.replace(/\n$/, "").split("\n")) {
+      if (own.lines.length < PRINTED_SHOWN) own.lines.push(line);
+      else own.leftOut++;
+      if (this.allPrinted.length < 200_000) this.allPrinted.push(`${key}\t${line}`);
+      else this.allLeftOut++;
+    }
   }
 
   /** @param {ReadonlyArray<import("vitest/node").TestModule>} testModules */
   onTestRunEnd(testModules) {
+    /** @type {Map<string, string>} */
+    const names = new Map();
     for (const testModule of testModules) {
-      const result = chapterResultOf(testModule);
+      const result = chapterResultOf(testModule, this.printed);
       if (result) this.results.set(result.chapter, result);
+      for (const test of testModule.children.allTests()) names.set(test.id, `${result?.chapter ?? ""}: ${test.name}`);
     }
+    // Every line, with the test that printed it.
+    this.printedFile = writePrinted(this.allPrinted.map((entry) => {
+      const tab = entry.indexOf("\t");
+      return `[${names.get(entry.slice(0, tab)) ?? "outside any test"}] ${entry.slice(tab + 1)}`;
+    }), this.allLeftOut);
     if (!this.options.print) return;
     const chapters = [...this.results.values()].sort((a, b) => a.number - b.number);
     if (chapters.length === 0) return;
-    console.log(fullReport(chapters, this.options));
+    console.log(fullReport(chapters, { ...this.options, ...(this.printedFile ? { printedFile: this.printedFile } : {}) }));
     if (this.options.after) console.log(this.options.after(chapters));
   }
+
+  /** @type {string | undefined} where every line node code printed this run went */
+  printedFile = undefined;
+}
+
+/** Where every line node code printed in the last run goes (relative to the project). */
+export const PRINTED_FILE = path.join(".workbook-cache", "what-your-node-printed.txt");
+
+/**
+ * Write every line node code printed in a run (none: no file).
+ * @param {string[]} lines
+ * @param {number} leftOut
+ * @returns {string | undefined}
+ */
+function writePrinted(lines, leftOut) {
+  const file = path.join(PROJECT_ROOT, PRINTED_FILE);
+  if (lines.length === 0) {
+    rmSync(file, { force: true });
+    return undefined;
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${lines.join("\n")}\n${leftOut > 0 ? `… and ${leftOut} more lines, left out\n` : ""}`);
+  return PRINTED_FILE;
+}
+
+/**
+ * What node code printed in the tests that failed, under each one's name.
+ * @param {readonly ChapterResult[]} chapters
+ * @param {string | undefined} file  where every line went
+ */
+export function printedText(chapters, file) {
+  const failed = chapters.flatMap((c) => c.tests.filter((t) => t.state === "failed" && (t.printed?.length ?? 0) > 0));
+  const passedPrinting = chapters.reduce((n, c) => n + c.tests.filter((t) => t.state !== "failed" && (t.printed?.length ?? 0) > 0).length, 0);
+  if (failed.length === 0 && passedPrinting === 0) return "";
+  const lines = ["", pc.bold("What your node printed (console.log), in the tests that failed:")];
+  for (const test of failed.slice(0, 10)) {
+    lines.push(pc.dim(`  ${test.chapter}: ${test.name}`));
+    for (const line of test.printed ?? []) lines.push(`    ${line}`);
+    if ((test.printedLeftOut ?? 0) > 0) lines.push(pc.dim(`    … ${test.printedLeftOut} more line${test.printedLeftOut === 1 ? "" : "s"}`));
+  }
+  if (failed.length > 10) lines.push(pc.dim(`  … and in ${failed.length - 10} more failed tests`));
+  if (failed.length === 0) lines.push(pc.dim("  (none of them printed anything)"));
+  const where = file ? `every line, with its test, is in ${file}` : "";
+  if (passedPrinting > 0) lines.push(pc.dim(`  (${passedPrinting} passing test${passedPrinting === 1 ? "" : "s"} printed too${where ? `: ${where}` : ""})`));
+  else if (where) lines.push(pc.dim(`  (${where})`));
+  return lines.join("\n");
 }
 
 /**
  * The whole report: the tests, the failures, the table.
  * @param {readonly ChapterResult[]} chapters
- * @param {{ subject?: string, filtered?: boolean }} options
+ * @param {{ subject?: string, filtered?: boolean, printedFile?: string }} options
  */
 export function fullReport(chapters, options) {
-  return [testList(chapters), failuresText(chapters), scoreTable(chapters, options)].filter((part) => part !== "").join("\n");
+  return [testList(chapters), failuresText(chapters), printedText(chapters, options.printedFile), scoreTable(chapters, options)].filter((part) => part !== "").join("\n");
 }

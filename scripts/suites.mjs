@@ -195,7 +195,7 @@ let isolationNote = "";
  * reach; the test that was running when it died fails with the reason.
  * @param {readonly Chapter[]} chapters
  * @param {{ settings: Partial<Settings>, testNamePattern?: RegExp, quiet?: boolean }} options
- * @returns {Promise<{ results: ChapterResult[], filtered: boolean }>}
+ * @returns {Promise<{ results: ChapterResult[], filtered: boolean, printedFile?: string }>}
  */
 export async function runSuites(chapters, options) {
   const { startVitest } = await import("vitest/node");
@@ -210,6 +210,8 @@ export async function runSuites(chapters, options) {
   let todo = new Map(chapters.map((c) => [c.short, /** @type {string[]} */ ([])]));
   let firstRound = true;
   let outOfMemoryBefore = false;
+  /** @type {string | undefined} */
+  let printedFile;
   try {
     for (let round = 0; todo.size > 0 && round < 100; round++) {
       const runChapters = chapters.filter((c) => todo.has(c.short));
@@ -235,6 +237,7 @@ export async function runSuites(chapters, options) {
         { stderr: errors },
       );
       await vitest.close();
+      printedFile = reporter.printedFile ?? printedFile;
       /** @type {Map<string, string[]>} */
       const next = new Map();
       for (const chapter of runChapters) {
@@ -287,7 +290,7 @@ export async function runSuites(chapters, options) {
     rmSync(progressDir, { recursive: true, force: true });
   }
   const ordered = chapters.map((c) => results.get(c.short)).filter((r) => r !== undefined);
-  return { results: ordered, filtered: options.testNamePattern !== undefined };
+  return { results: ordered, filtered: options.testNamePattern !== undefined, ...(printedFile ? { printedFile } : {}) };
 }
 
 /** @param {string} name */
@@ -361,7 +364,7 @@ function main(name) {
     }
 
     const started = Date.now();
-    const { results, filtered } = await runSuites(chapters, { settings, ...(testNamePattern ? { testNamePattern } : {}) });
+    const { results, filtered, printedFile } = await runSuites(chapters, { settings, ...(testNamePattern ? { testNamePattern } : {}) });
     const ran = results.reduce((n, c) => n + c.tests.filter((t) => t.state !== "not run").length, 0);
     if (testNamePattern && ran === 0) {
       console.error(`\nNo test of ${chapters.map((c) => c.short).join(", ")} has a name containing "${testName}". Run \`npm test -- ${chapters.map((c) => c.short).join(" ")}\` to see the names.`);
@@ -392,7 +395,7 @@ function main(name) {
       return failures === "" ? 0 : 1;
     }
 
-    console.log(fullReport(results, { ...(subject ? { subject } : {}), filtered }));
+    console.log(fullReport(results, { ...(subject ? { subject } : {}), filtered, ...(printedFile ? { printedFile } : {}) }));
     if (name === "grade") {
       const visibility = typeof values.visibility === "string" ? values.visibility : "visible";
       if (!VISIBILITIES.includes(visibility)) throw new UsageError(`--visibility must be one of ${VISIBILITIES.join(", ")}, not "${visibility}".`);

@@ -537,8 +537,9 @@ export class InvariantChecker {
       const what = disk === null ? "nothing on its disk (term 0, no vote, an empty log)" : `term ${term}, votedFor ${votedFor ?? "null"}, log ${showLog(saved)} on its disk`;
       const wrong: string[] = [];
       // start() may already stand for election (a newer term, its own vote); nothing else changes at boot.
+      // Every field that differs from the disk, not only the first.
       if (after.currentTerm < term) wrong.push(`currentTerm ${after.currentTerm}`);
-      else if (after.currentTerm === term && after.votedFor !== votedFor) wrong.push(`votedFor ${after.votedFor ?? "null"}`);
+      if (after.currentTerm <= term && after.votedFor !== votedFor) wrong.push(`votedFor ${after.votedFor ?? "null"}`);
       const came = { log };
       const kept = { log: saved };
       let same = lastIndex(came) === lastIndex(kept);

@@ -155,8 +155,13 @@ export function recordStep(sink: TraceSink, step: NodeStep): void {
 }
 
 /**
- * The trace events of one node step, in the order a reader wants them:
- * what came in, how the node's state changed, then what it did.
+ * The trace events of one node step, in the order they happened: what came
+ * in, then how the node's state changed and what it did. The world sees
+ * the state only after the call, but a save shows when part of it changed:
+ * a new term or vote comes just before the first save that holds it, new
+ * entries just before the first save that holds them, a commit just before
+ * the first entry applied. What no save or apply places comes first (a
+ * node without a disk, before Chapter 6).
  */
 export function stepEvents(sink: TraceSink, step: NodeStep): void {
   const { node, time, input, before, after } = step;
@@ -173,18 +178,43 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
     case "boot":
       break;
   }
+  // The state's changes, each with the position (in the effects) it goes before.
+  const effects = step.effects;
+  const firstSave = (holds: (state: { currentTerm: number; votedFor: NodeId | null; log: readonly unknown[] }) => boolean): number => {
+    for (let i = 0; i < effects.length; i++) {
+      const effect = effects[i]!;
+      if (effect.kind === "save" && holds(effect.state)) return i;
+    }
+    return 0;
+  };
+  const changes: { at: number; event: TraceEvent }[] = [];
   if (before !== null) {
-    if (after.currentTerm !== before.currentTerm) sink.record({ time, kind: "term", node, from: before.currentTerm, to: after.currentTerm });
-    if (after.role !== before.role) sink.record({ time, kind: "role", node, from: before.role, to: after.role, term: after.currentTerm });
+    const termChanged = after.currentTerm !== before.currentTerm;
+    const termAt = termChanged ? firstSave((s) => s.currentTerm === after.currentTerm) : 0;
+    if (termChanged) changes.push({ at: termAt, event: { time, kind: "term", node, from: before.currentTerm, to: after.currentTerm } });
+    // A role changes with its term (a newer term makes a follower, a candidate takes a new one); a leader's win saves nothing.
+    if (after.role !== before.role) changes.push({ at: termAt, event: { time, kind: "role", node, from: before.role, to: after.role, term: after.currentTerm } });
     if (after.votedFor !== null && (after.votedFor !== before.votedFor || after.currentTerm !== before.currentTerm)) {
-      sink.record({ time, kind: "vote", node, votedFor: after.votedFor, term: after.currentTerm });
+      const voteAt = firstSave((s) => s.currentTerm === after.currentTerm && s.votedFor === after.votedFor);
+      changes.push({ at: Math.max(voteAt, termAt), event: { time, kind: "vote", node, votedFor: after.votedFor, term: after.currentTerm } });
     }
   }
-  if (step.log !== undefined && (before !== null || step.log.oldLength > 0)) {
-    sink.record({ time, kind: "log", node, from: step.log.from, oldLength: step.log.oldLength, newLength: step.log.newLength, lastTerm: step.log.lastTerm });
+  const log = step.log;
+  if (log !== undefined && (before !== null || log.oldLength > 0)) {
+    changes.push({ at: firstSave((s) => s.log.length === log.newLength), event: { time, kind: "log", node, from: log.from, oldLength: log.oldLength, newLength: log.newLength, lastTerm: log.lastTerm } });
   }
-  if (before !== null && after.commitIndex !== before.commitIndex) sink.record({ time, kind: "commit", node, commitIndex: after.commitIndex });
-  for (const effect of step.effects) effectEvents(sink, node, time, effect);
+  if (before !== null && after.commitIndex !== before.commitIndex) {
+    let applyAt = effects.findIndex((e) => e.kind === "apply");
+    if (applyAt === -1) applyAt = 0;
+    changes.push({ at: applyAt, event: { time, kind: "commit", node, commitIndex: after.commitIndex } });
+  }
+  changes.sort((a, b) => a.at - b.at);
+  let next = 0;
+  for (let i = 0; i < effects.length; i++) {
+    while (next < changes.length && changes[next]!.at <= i) sink.record(changes[next++]!.event);
+    effectEvents(sink, node, time, effects[i]!);
+  }
+  while (next < changes.length) sink.record(changes[next++]!.event);
 }
 
 /** The trace events of one thing a node did at `time`. */

@@ -113,6 +113,14 @@ export function nodeIds(count: number): NodeId[] {
   return LETTERS.slice(0, count).split("");
 }
 
+/** Where an error thrown while a world booted keeps that world (see worldOfFailedBoot). */
+const UNFINISHED_WORLD: unique symbol = Symbol("the world a boot failed in");
+
+/** The world an error was thrown from while it booted its nodes, if it was. */
+export function worldOfFailedBoot(error: unknown): World | undefined {
+  return error instanceof Error ? (error as Error & { [UNFINISHED_WORLD]?: World })[UNFINISHED_WORLD] : undefined;
+}
+
 export class World {
   readonly seed: number;
   readonly nodes: readonly NodeId[];
@@ -169,7 +177,13 @@ export class World {
     for (const [index, id] of this.nodes.entries()) {
       this.hosts.set(id, new NodeHost(id, index, scripted.has(id), services, options.createNode, { ...this.timing, ...options.nodeTiming?.[id] }, options.saved?.[id], options.randomDraws?.[id]));
     }
-    for (const host of this.hosts.values()) if (!host.scripted) this.boot(host, false);
+    try {
+      for (const host of this.hosts.values()) if (!host.scripted) this.boot(host, false);
+    } catch (error) {
+      // A node that fails as it boots: the world it failed in goes with the error, so that a replay can draw it.
+      if (error instanceof Error) Object.defineProperty(error, UNFINISHED_WORLD, { value: this });
+      throw error;
+    }
   }
 
   // -------------------------------------------------------------------------

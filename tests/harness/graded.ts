@@ -22,7 +22,7 @@ import { OutOfMemory } from "../../world/node-code.ts";
 import { NodeProcessFailed } from "../../world/node-process.ts";
 import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
 import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
-import { ContractBroken, NodeFailure, RunawayNode, World, type WorldOptions } from "../../world/world.ts";
+import { ContractBroken, NodeFailure, RunawayNode, World, worldOfFailedBoot, type WorldOptions } from "../../world/world.ts";
 import { listChapters } from "../../scripts/chapters.mjs";
 import { errorText } from "../../scripts/report.mjs";
 import { readSettings } from "../../scripts/settings.mjs";
@@ -34,7 +34,7 @@ import { RULE } from "./rules.ts";
 const NOTHING_HAPPENED: readonly string[] = [RULE.liveness, RULE.logsConverge, RULE.commitMajority, RULE.replicate, RULE.freshTimeout];
 
 /** What kind of failure a test met, so the report can fold and order them. */
-export type FailureKind = "load" | "stopped" | "threw" | "contract" | "node rule" | "guarantee" | "rule" | "runaway" | "not written" | "other";
+export type FailureKind = "load" | "stopped" | "threw" | "contract" | "node rule" | "guarantee" | "rule" | "runaway" | "no progress" | "not written" | "other";
 
 export interface FailureMeta {
   readonly kind: FailureKind;
@@ -106,6 +106,11 @@ function stepLine(error?: unknown): string | undefined {
   const short = chapterOf(expect.getState().testPath);
   const chapter = listChapters().find((c) => c.short === short);
   if (!chapter) return undefined;
+  // A stop or a flood says which handler ran, not which step's code: say so rather than guess.
+  if (error instanceof RealTimeLimitExceeded || error instanceof OutOfMemory || error instanceof RunawayNode) {
+    const aimed = chapter.steps.find((s) => s.number === stepOfThisTest);
+    return `Step:        not known (a stop does not tell which step's code was running${aimed ? `; this test is aimed at step ${aimed.number}, ${aimed.title}` : ""})`;
+  }
   const keeper = error instanceof InvariantViolation ? chapter.steps.find((s) => s.rules.includes(error.guarantee)) : undefined;
   const step = keeper ?? chapter.steps.find((s) => s.number === stepOfThisTest);
   if (!step) return undefined;
@@ -139,8 +144,16 @@ export function world(options: WorldOptions): World {
   seedOfThisTest = options.seed;
   // Noted at once: if node code takes the test process down (out of
   // memory), the launcher still tells how to replay what it was running.
-  if (nameOfThisTest !== undefined) noteProgress({ event: "replay", test: nameOfThisTest, lines: replayLines(stepLine()) });
-  const built = new World(options);
+  if (nameOfThisTest !== undefined) noteProgress({ event: "replay", test: nameOfThisTest, lines: replayLines(stepLine(new OutOfMemory())) });
+  let built: World;
+  try {
+    built = new World(options);
+  } catch (error) {
+    // A node that failed as it booted (a step not written yet, say): its world is drawn all the same.
+    const unfinished = worldOfFailedBoot(error);
+    if (unfinished) worldsOfThisTest.push(unfinished);
+    throw error;
+  }
   worldsOfThisTest.push(built);
   return built;
 }
@@ -362,7 +375,11 @@ function failureMeta(error: unknown): FailureMeta {
     // One mistake breaks a rule in many tests with other numbers, nodes and logs: fold them by the shape of what happened.
     return { kind, key: `${kind}:${error.guarantee}:${shapeOf(error.detail)}`, summary: firstLine(error.message) };
   }
-  if (error instanceof RuleBroken) return { kind: "rule", key: `rule:${error.message}`, summary: firstLine(error.message) };
+  if (error instanceof RuleBroken) {
+    // No leader, no commit, logs that never agreed: what happened is nothing, which many causes lead to.
+    const kind: FailureKind = NOTHING_HAPPENED.some((rule) => error.message.startsWith(rule)) ? "no progress" : "rule";
+    return { kind, key: `${kind}:${error.message}`, summary: firstLine(error.message) };
+  }
   const message = error instanceof Error ? error.message : String(error);
   return { kind: "other", key: `other:${message}`, summary: firstLine(message) };
 }
