@@ -371,21 +371,27 @@ steps.push({
     const problems: string[] = [];
     const lines: string[] = [];
     try {
+      const mutantFile = (name: string): string => writeMutant(MUTANTS.find((m) => m.name === name)!, path.join(CACHE, "mutants"));
       const cases: { label: string; quiet: () => TestOutcome[]; loaded: () => Promise<TestOutcome[]> }[] = [
         {
-          label: "conflict-index-not-walked-back on chapter7, isolated (quiet: in the test process)",
-          quiet: () => readResults(`mutant-conflict-index-not-walked-back`),
-          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter7"), ["--node", writeMutant(MUTANTS.find((m) => m.name === "conflict-index-not-walked-back")!, path.join(CACHE, "mutants"))], "loaded-conflict", { RAFT_EXPERIMENT_ROOT: "solutions" }, false),
+          label: "conflict-index-not-walked-back on chapter7",
+          quiet: () => readResults("mutant-conflict-index-not-walked-back"),
+          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter7"), ["--node", mutantFile("conflict-index-not-walked-back")], "loaded-conflict"),
         },
         {
           label: "heartbeat-on-every-reply (a flood) on chapter4",
-          quiet: () => readResults(`mutant-heartbeat-on-every-reply`),
-          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter4"), ["--node", writeMutant(MUTANTS.find((m) => m.name === "heartbeat-on-every-reply")!, path.join(CACHE, "mutants"))], "loaded-flood"),
+          quiet: () => readResults("mutant-heartbeat-on-every-reply"),
+          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter4"), ["--node", mutantFile("heartbeat-on-every-reply")], "loaded-flood"),
         },
         {
           label: "the chapter7 reference, 1000 randomized runs",
           quiet: () => solutionOutcomes.filter((t) => t.name.startsWith("chapter7:")),
           loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter7"), ["--solutions"], "loaded-reference", { RAFT_RANDOM_RUNS: CHECK_RANDOM_RUNS }),
+        },
+        {
+          label: "half-is-majority on chapter2, isolated as a grade runs it (quiet: in the test process)",
+          quiet: () => readResults("mutant-half-is-majority"),
+          loaded: () => runSuites(listChapters().filter((c) => c.short === "chapter2"), ["--node", mutantFile("half-is-majority")], "loaded-isolated", {}, false),
         },
       ];
       for (const c of cases) {

@@ -395,7 +395,7 @@ export class ScoreReporter {
   allLeftOut = 0;
 
   /**
-   * @param {{ print: boolean, subject?: string, listTests?: boolean, filtered?: boolean, after?: (chapters: ChapterResult[]) => string }} options
+   * @param {{ print: boolean, echo?: boolean, subject?: string, listTests?: boolean, filtered?: boolean, after?: (chapters: ChapterResult[]) => string }} options
    */
   constructor(options) {
     this.options = options;
@@ -410,6 +410,8 @@ export class ScoreReporter {
 
   /** @param {import("vitest").UserConsoleLog} log */
   onUserConsoleLog(log) {
+    // A replay prints what it draws as it draws it.
+    if (this.options.echo) (log.type === "stderr" ? process.stderr : process.stdout).write(log.content);
     const key = log.taskId ?? "";
     let own = this.printed.get(key);
     if (!own) {

@@ -217,7 +217,7 @@ export async function runSuites(chapters, options) {
       const runChapters = chapters.filter((c) => todo.has(c.short));
       const names = [...todo.values()].flat();
       const pattern = firstRound ? options.testNamePattern : new RegExp(`^(?:${names.map(escapeRegExp).join("|")})$`);
-      const reporter = new ScoreReporter({ print: false });
+      const reporter = new ScoreReporter({ print: false, echo: options.settings.draw === true });
       const errors = new ChildErrors();
       for (const c of runChapters) rmSync(path.join(progressDir, `${c.dir}.jsonl`), { force: true });
       const vitest = await startVitest(

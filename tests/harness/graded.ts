@@ -76,7 +76,12 @@ let aTestWasStopped = false;
 
 /** Thrown by expectRule: a rule of the paper was broken. */
 export class RuleBroken extends Error {
-  constructor(rule: string, instead: string) {
+  constructor(
+    rule: string,
+    instead: string,
+    /** The step whose code keeps this rule, when it is not the step the test is aimed at. */
+    readonly step?: number,
+  ) {
     super(`${rule}\nInstead:     ${instead}`);
     this.name = "Rule broken";
   }
@@ -111,7 +116,13 @@ function stepLine(error?: unknown): string | undefined {
     const aimed = chapter.steps.find((s) => s.number === stepOfThisTest);
     return `Step:        not known (a stop does not tell which step's code was running${aimed ? `; this test is aimed at step ${aimed.number}, ${aimed.title}` : ""})`;
   }
-  const keeper = error instanceof InvariantViolation ? chapter.steps.find((s) => s.rules.includes(error.guarantee)) : undefined;
+  // The step whose code keeps the rule broken, when the harness knows it (a node rule's keeper, or a check that says).
+  const keeper =
+    error instanceof InvariantViolation
+      ? chapter.steps.find((s) => s.rules.includes(error.guarantee))
+      : error instanceof RuleBroken && error.step !== undefined
+        ? chapter.steps.find((s) => s.number === error.step)
+        : undefined;
   const step = keeper ?? chapter.steps.find((s) => s.number === stepOfThisTest);
   if (!step) return undefined;
   const nodeRule = error instanceof InvariantViolation && NODE_RULES.has(error.guarantee);
@@ -162,9 +173,9 @@ export function world(options: WorldOptions): World {
  * Check one rule. `instead` describes what the node did; it is only
  * computed when the check fails.
  */
-export function expectRule(ok: boolean, rule: string, instead: () => string): asserts ok {
+export function expectRule(ok: boolean, rule: string, instead: () => string, keptBy?: { readonly step: number }): asserts ok {
   if (ok) return;
-  const error = new RuleBroken(rule, instead());
+  const error = new RuleBroken(rule, instead(), keptBy?.step);
   // No stack: the message says everything, and the test's own lines are not the learner's to debug.
   error.stack = `${error.name}: ${error.message}`;
   throw error;
