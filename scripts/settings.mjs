@@ -19,6 +19,7 @@
  * @property {number | undefined} seed              replay: run each many-seed test with this one seed
  * @property {string | undefined} fcPath            replay: the fast-check path of a randomized run
  * @property {boolean} draw                         replay: draw every world a test builds
+ * @property {boolean} timeline                     replay: draw each world's whole timeline (not its summary)
  * @property {string | undefined} mermaidFile       replay: also write the run as a Mermaid diagram here
  * @property {number | undefined} randomRuns        how many randomized runs a randomized test makes
  * @property {string | undefined} seedBase          the instructor's base seed: every graded seed is a hash of it (none: the published seeds)
@@ -38,6 +39,7 @@ export const VARIABLES = {
   seed: "RAFT_SEED",
   fcPath: "RAFT_FC_PATH",
   draw: "RAFT_DRAW",
+  timeline: "RAFT_TIMELINE",
   mermaidFile: "RAFT_MERMAID",
   randomRuns: "RAFT_RANDOM_RUNS",
   seedBase: "RAFT_GRADE_SEED",
@@ -90,6 +92,7 @@ export function readSettings(env = process.env) {
     seed: wholeNumber(text("seed"), VARIABLES.seed),
     fcPath: text("fcPath"),
     draw: text("draw") === "1",
+    timeline: text("timeline") === "1",
     mermaidFile: text("mermaidFile"),
     randomRuns: wholeNumber(text("randomRuns"), VARIABLES.randomRuns),
     seedBase: baseSeed(text("seedBase")),

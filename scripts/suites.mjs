@@ -82,6 +82,7 @@ export const COMMANDS = {
       seed: { type: "string", value: "N", help: "the seed to replay (required)" },
       test: { type: "string", short: "t", value: "NAME", help: "the test's name, or part of it, as the failure printed it (required)" },
       path: { type: "string", value: "PATH", help: "for a randomized (fast-check) test: the path of the failing run, as printed" },
+      timeline: { type: "boolean", help: "draw the whole run as a timeline (by default a long run is summed up: who led, what committed, how a failed run ended)" },
       mermaid: { type: "string", value: "FILE", help: "also write the run as a Mermaid sequence diagram to this file" },
       svg: { type: "string", value: "FILE", help: "also draw the run as a sequence diagram in SVG (needs Chromium, as npm run diagrams does)" },
     },
@@ -322,6 +323,7 @@ function main(name) {
         throw new UsageError(`Replay needs one chapter, a --seed and a --test name.\n\n${spec.usage}`);
       }
       settings.draw = true;
+      if (values.timeline === true) settings.timeline = true;
       if (typeof values.mermaid === "string") settings.mermaidFile = path.resolve(process.cwd(), values.mermaid);
       // An SVG is drawn from the Mermaid text (written beside it when no --mermaid file was asked for).
       if (typeof values.svg === "string" && !settings.mermaidFile) settings.mermaidFile = path.resolve(process.cwd(), `${values.svg.replace(/\.svg$/i, "")}.mmd`);

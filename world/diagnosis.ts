@@ -250,3 +250,72 @@ function describeShort(message: Message): string {
       return `RequestVoteReply(term ${message.term}, ${message.voteGranted ? "granted" : "refused"})`;
   }
 }
+
+/**
+ * A run in a few lines, for a replay (the whole timeline is on request):
+ * who led in which term and when, crashes and restarts, what the network
+ * went through, how far commits got, and how many messages went and were
+ * lost.
+ */
+export function runSummary(trace: readonly TraceEvent[], nodes: readonly NodeId[], atTheEnd?: readonly { readonly node: NodeId; readonly role: string; readonly term: number; readonly commitIndex: number; readonly up: boolean }[]): string {
+  const leaders: string[] = [];
+  const faults: string[] = [];
+  let sent = 0;
+  let lost = 0;
+  let committed = 0;
+  let firstCommit: number | undefined;
+  let lastCommit: number | undefined;
+  const leading = new Map<NodeId, { term: number; since: number }>();
+  const closeLeadership = (node: NodeId, time: number, why: string): void => {
+    const open = leading.get(node);
+    if (open === undefined) return;
+    leading.delete(node);
+    leaders.push(`term ${open.term}: ${node}, ${open.since} to ${time} ms (${why})`);
+  };
+  for (const event of trace) {
+    switch (event.kind) {
+      case "role":
+        if (event.to === "leader") leading.set(event.node, { term: event.term, since: event.time });
+        else if (event.from === "leader") closeLeadership(event.node, event.time, `then ${event.to} in term ${event.term}`);
+        break;
+      case "crash":
+        closeLeadership(event.node, event.time, "crashed");
+        faults.push(`${event.time} ms: ${event.node} crashed${event.during ? ` (${event.during})` : ""}`);
+        break;
+      case "boot":
+        if (event.restart) faults.push(`${event.time} ms: ${event.node} restarted`);
+        break;
+      case "network":
+        faults.push(`${event.time} ms: ${event.description}`);
+        break;
+      case "send":
+        sent++;
+        break;
+      case "drop":
+        lost++;
+        break;
+      case "commit":
+        if (event.commitIndex > committed) {
+          committed = event.commitIndex;
+          firstCommit ??= event.time;
+          lastCommit = event.time;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  const end = trace.at(-1)?.time ?? 0;
+  for (const [node, open] of leading) leaders.push(`term ${open.term}: ${node}, from ${open.since} ms (still leading at ${end} ms)`);
+  const lines = [
+    `Leaders: ${leaders.length === 0 ? (trace[0] !== undefined && trace[0].time > 0 ? "none elected in the events kept" : "none") : ""}`,
+    ...leaders.map((l) => `  ${l}`),
+    ...(faults.length > 0 ? ["Crashes, restarts and the network:", ...faults.slice(0, 30).map((f) => `  ${f}`), ...(faults.length > 30 ? [`  … ${faults.length - 30} more`] : [])] : []),
+    `Commits: ${committed === 0 ? "none" : `up to index ${committed} (the first at ${firstCommit} ms, the last at ${lastCommit} ms)`}`,
+    `Messages: ${sent} sent, ${lost} lost; ${trace.length} events in all among ${nodes.join(", ")}${trace[0] !== undefined && trace[0].time > 0 ? ` (the trace keeps the events from ${trace[0].time} ms on)` : ""}`,
+    ...(atTheEnd !== undefined && atTheEnd.length > 0
+      ? [`At the end (${end} ms): ${atTheEnd.map((n) => (n.up ? `${n.node} ${n.role} t${n.term}, commit ${n.commitIndex}` : `${n.node} down`)).join("; ")}`]
+      : []),
+  ];
+  return lines.join("\n");
+}

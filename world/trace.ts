@@ -283,15 +283,21 @@ export function shortMessage(message: Message): string {
     case "AppendEntries":
       return `AE t${message.term} p${message.prevLogIndex}/${message.prevLogTerm}${message.entries.length > 0 ? ` +${message.entries.length}` : ""} c${message.leaderCommit}`;
     case "AppendEntriesReply":
-      return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}${message.conflictIndex === undefined ? "" : ` c${message.conflictIndex}${message.conflictTerm === undefined ? "" : `/${message.conflictTerm}`}`}`;
+      // "h" for the hint: "c" is leaderCommit's letter, and one letter means one thing.
+      return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}${message.conflictIndex === undefined ? "" : ` h${message.conflictIndex}${message.conflictTerm === undefined ? "" : `/${message.conflictTerm}`}`}`;
   }
 }
 
-/** What the timeline's short forms mean. */
+/**
+ * What the timeline's short forms mean: the same messages as the failure
+ * texts and diagrams write out in the contract's words, each letter with
+ * one meaning (t term, l last log index/term, p prevLogIndex/prevLogTerm,
+ * c leaderCommit, m matchIndex, h the conflict hint).
+ */
 export const TIMELINE_LEGEND = [
-  "→X sent to X, ←X received from X.  RV t2 l3/1: RequestVote, term 2, last log index 3 of term 1.",
-  "vote t2 yes|no: its reply.  AE t2 p3/1 +2 c1: AppendEntries, term 2, prevLogIndex 3, prevLogTerm 1, 2 entries (none: a heartbeat), leaderCommit 1.",
-  "ok t2 m5: success, matchIndex 5.  no t2 l3: refused, the follower's last log index is 3 (c2/1: its hint, conflictIndex 2 of conflictTerm 1).",
+  "→X sent to X, ←X received from X; messages as the failures write them, shortened.  RV t2 l3/1: RequestVote(term 2, last log 3/1).",
+  "vote t2 yes|no: Vote(term 2, granted|refused).  AE t2 p3/1 +2 c1: AppendEntries(term 2, 2 entries (none: a heartbeat), prev 3/1, commit 1).",
+  "ok t2 m5: AppendOk(term 2, match 5).  no t2 l3 h2/1: AppendRefused(term 2, last 3, conflict at 2 (term 1)), the hint being conflictIndex/conflictTerm.",
 ].join("\n");
 
 /** One event in one line, as the node it happened on would tell it. */
@@ -456,11 +462,11 @@ export function formatMermaid(events: readonly TraceEvent[], nodes: readonly Nod
       case "apply":
       case "propose":
       case "vote":
-        lines.push(`  Note over ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
+        lines.push(`  Note right of ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
         break;
       case "timer-set":
         // Election timeouts are the story of the early chapters; heartbeat timers would drown it.
-        if (event.timer === "election") lines.push(`  Note over ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
+        if (event.timer === "election") lines.push(`  Note right of ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
         break;
       case "network":
         lines.push(`  Note over ${nodes[0]},${nodes[nodes.length - 1]}: ${mermaidText(event.description)} @${at}`);
@@ -473,6 +479,6 @@ export function formatMermaid(events: readonly TraceEvent[], nodes: readonly Nod
 }
 
 function mermaidText(text: string): string {
-  // Mermaid treats ; and # specially inside messages.
-  return text.replace(/[;#]/g, ",");
+  // Mermaid treats ; and # specially inside messages; the alarm clock has no glyph in the diagrams' font.
+  return text.replace(/[;#]/g, ",").replace(/⏰ /g, "");
 }

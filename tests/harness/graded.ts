@@ -20,7 +20,7 @@ import { InvariantViolation, NODE_RULES } from "../../world/invariants.ts";
 import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../world/sandbox.ts";
 import { OutOfMemory } from "../../world/node-code.ts";
 import { NodeProcessFailed } from "../../world/node-process.ts";
-import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
+import { electionDiary, runawayDiagnosis, runSummary } from "../../world/diagnosis.ts";
 import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
 import { ContractBroken, NodeFailure, RunawayNode, World, worldOfFailedBoot, type WorldOptions } from "../../world/world.ts";
 import { listChapters } from "../../scripts/chapters.mjs";
@@ -296,8 +296,13 @@ function explain(error: unknown): unknown {
   return explained;
 }
 
+/** What the summary says of a node at the end of a run. */
+function pick(view: { role: string; currentTerm: number; commitIndex: number }): { role: string; term: number; commitIndex: number } {
+  return { role: view.role, term: view.currentTerm, commitIndex: view.commitIndex };
+}
+
 /** When replaying, draw every world the test built. */
-function drawWorlds(): void {
+function drawWorlds(failed: boolean): void {
   if (!settings.draw) return;
   for (const built of worldsOfThisTest) {
     const real = built.nodes.filter((id) => !built.scripted.includes(id));
@@ -307,7 +312,19 @@ function drawWorlds(): void {
         ? `\n${built.scripted.join(", ")} ${built.scripted.length === 1 ? "is" : "are"} played by the test (scripted); what ${built.scripted.length === 1 ? "it sends and receives" : "they send and receive"} shows in ${real.join(", ")}'s column as ←${built.scripted[0]} and →${built.scripted[0]}.`
         : "";
     const keep = runawayBeganAt !== undefined ? { keepFrom: runawayBeganAt } : {};
-    console.log(`\n${heading}\n${"=".repeat(heading.length)}${legend}\n${formatTimeline(built.trace, real, { showTimerSets: true, ...keep })}\n`);
+    const trace = built.trace;
+    if (settings.timeline || trace.length <= 120) {
+      console.log(`\n${heading}\n${"=".repeat(heading.length)}${legend}\n${formatTimeline(trace, real, { showTimerSets: true, ...keep })}\n`);
+    } else {
+      // A long run: what happened in a few lines, then (when it failed) how it ended; the whole timeline on request.
+      const from = runawayBeganAt !== undefined ? trace.findIndex((e) => e.time >= runawayBeganAt!) : -1;
+      const end = failed ? trace.slice(from >= 0 ? Math.max(0, from - 20) : -60).slice(0, 160) : [];
+      console.log(
+        `\n${heading}\n${"=".repeat(heading.length)}\n${runSummary(trace, built.nodes, real.map((id) => (built.isUp(id) ? { node: id, up: true, ...pick(built.view(id)) } : { node: id, up: false, role: "", term: 0, commitIndex: 0 })))}\n` +
+          (end.length > 0 ? `\n${from >= 0 ? "Where the repeating exchange began" : "How it ended"} (the last ${end.length} of ${trace.length} events):${legend}\n${formatTimeline(end, real, { showTimerSets: true })}\n` : "") +
+          `\n(The whole run, ${trace.length} events: add --timeline to this command.)\n`,
+      );
+    }
     const mermaidFile = settings.mermaidFile;
     if (mermaidFile) writeFileSync(mermaidFile, formatMermaid(built.trace, built.nodes));
   }
@@ -428,6 +445,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
     // Shown beside the test in vitest's browser UI (npm test -- chapterN --ui).
     await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
     const limit = aTestWasStopped ? REAL_TIME_LIMIT_AFTER_A_HANG_MS : REAL_TIME_LIMIT_MS;
+    let failedHere = false;
     try {
       // Node code in this process is watched by runWithRealTimeLimit; node
       // code in a process of its own, by the wait for its answers
@@ -435,6 +453,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
       const result = runWithRealTimeLimit(limit, body, BACKSTOP_MS);
       if (result instanceof Promise) await result;
     } catch (error) {
+      failedHere = true;
       if (error instanceof RealTimeLimitExceeded) aTestWasStopped = true;
       const scope = worldsOfThisTest.length > 0 && worldsOfThisTest.every((w) => w.scripted.length > 0) ? "node" : "cluster";
       const unwritten = stepsNotWritten(error);
@@ -452,7 +471,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
       noteProgress({ event: "end", test: name, points, state: "failed", output, failure });
       throw explained;
     } finally {
-      drawWorlds();
+      drawWorlds(failedHere);
     }
     noteProgress({ event: "end", test: name, points, state: "passed" });
   });
