@@ -13,7 +13,7 @@
  * Core code (no Node.js): it runs wherever the world does.
  */
 import type { Message, NodeId, RequestVote } from "./contract.ts";
-import type { TraceEvent } from "./trace.ts";
+import { describeMessage, type TraceEvent } from "./trace.ts";
 
 interface Tracked {
   term: number;
@@ -233,23 +233,11 @@ export function runawayDiagnosis(events: readonly TraceEvent[], node: NodeId, no
   const text =
     `What repeats: ${node} → ${peer} ${kind}, sent ${sent} times in ${Math.max(1, last.time - beganAt)} ms, ${since}` +
     (answer ? `; ${peer} answered with ${answer[0]} ${answer[1]} times in that while` : "") +
-    `. The first of them: ${describeShort(first.message)}. ` +
+    `. The first of them: ${describeMessage(first.message)}. ` +
     (answer ? `Look at what ${node} does when it receives ${answer[0]}: each one seems to make it send again at once.` : `Look at what makes ${node} send it again and again without waiting for a timer.`);
   return { text, beganAt };
 }
 
-function describeShort(message: Message): string {
-  switch (message.type) {
-    case "AppendEntries":
-      return `AppendEntries(term ${message.term}, prevLogIndex ${message.prevLogIndex}, prevLogTerm ${message.prevLogTerm}, ${message.entries.length} entries, leaderCommit ${message.leaderCommit})`;
-    case "AppendEntriesReply":
-      return `AppendEntriesReply(term ${message.term}, ${message.success ? "success" : "refused"}, matchIndex ${message.matchIndex}, lastLogIndex ${message.lastLogIndex})`;
-    case "RequestVote":
-      return `RequestVote(term ${message.term}, last log ${message.lastLogIndex}/${message.lastLogTerm})`;
-    case "RequestVoteReply":
-      return `RequestVoteReply(term ${message.term}, ${message.voteGranted ? "granted" : "refused"})`;
-  }
-}
 
 /**
  * A run in a few lines, for a replay (the whole timeline is on request):

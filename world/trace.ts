@@ -255,21 +255,26 @@ function conflictText(message: AppendEntriesReply): string {
   return `, conflict at ${message.conflictIndex ?? "?"}${message.conflictTerm === undefined ? " (log too short)" : ` (term ${message.conflictTerm})`}`;
 }
 
-/** A message in a few words: `RequestVote(term 4, C, last 0/0)`. */
+/**
+ * A message in a few words and the contract's names, as failures, replays
+ * and diagrams all write it: `RequestVote(term 4, last log 0/0)`,
+ * `AppendEntriesReply(term 4, refused, last 5, conflict at 3 (term 2))`.
+ * The timeline's narrow columns shorten it (see TIMELINE_LEGEND).
+ */
 export function describeMessage(message: Message): string {
   switch (message.type) {
     case "RequestVote":
       return `RequestVote(term ${message.term}, last log ${message.lastLogIndex}/${message.lastLogTerm})`;
     case "RequestVoteReply":
-      return `Vote(term ${message.term}, ${message.voteGranted ? "granted" : "refused"})`;
+      return `RequestVoteReply(term ${message.term}, ${message.voteGranted ? "granted" : "refused"})`;
     case "AppendEntries": {
       const what = message.entries.length === 0 ? "heartbeat" : `${message.entries.length} entr${message.entries.length === 1 ? "y" : "ies"}`;
       return `AppendEntries(term ${message.term}, ${what}, prev ${message.prevLogIndex}/${message.prevLogTerm}, commit ${message.leaderCommit})`;
     }
     case "AppendEntriesReply":
       return message.success
-        ? `AppendOk(term ${message.term}, match ${message.matchIndex})`
-        : `AppendRefused(term ${message.term}, last ${message.lastLogIndex}${conflictText(message)})`;
+        ? `AppendEntriesReply(term ${message.term}, success, match ${message.matchIndex})`
+        : `AppendEntriesReply(term ${message.term}, refused, last ${message.lastLogIndex}${conflictText(message)})`;
   }
 }
 
@@ -296,8 +301,8 @@ export function shortMessage(message: Message): string {
  */
 export const TIMELINE_LEGEND = [
   "→X sent to X, ←X received from X; messages as the failures write them, shortened.  RV t2 l3/1: RequestVote(term 2, last log 3/1).",
-  "vote t2 yes|no: Vote(term 2, granted|refused).  AE t2 p3/1 +2 c1: AppendEntries(term 2, 2 entries (none: a heartbeat), prev 3/1, commit 1).",
-  "ok t2 m5: AppendOk(term 2, match 5).  no t2 l3 h2/1: AppendRefused(term 2, last 3, conflict at 2 (term 1)), the hint being conflictIndex/conflictTerm.",
+  "vote t2 yes|no: RequestVoteReply(term 2, granted|refused).  AE t2 p3/1 +2 c1: AppendEntries(term 2, 2 entries (none: a heartbeat), prev 3/1, commit 1).",
+  "ok t2 m5: AppendEntriesReply(term 2, success, match 5).  no t2 l3 h2/1: AppendEntriesReply(term 2, refused, last 3, conflict at 2 (term 1)): conflictIndex/conflictTerm.",
 ].join("\n");
 
 /** One event in one line, as the node it happened on would tell it. */
