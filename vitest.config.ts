@@ -1,6 +1,7 @@
+// vitest's settings for the graded suites and the world's own tests.
 import { defineConfig } from "vitest/config";
 
-// The graded suites are run by scripts/suites.mjs (npm test, npm run grade,
+// The graded suites are run by scripts/learner/suites.mjs (npm test, npm run grade,
 // npm run replay), which adds the score report; `npx vitest` works too, with
 // vitest's own report.
 export default defineConfig({

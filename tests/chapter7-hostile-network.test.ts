@@ -13,7 +13,7 @@ import fc from "fast-check";
 import type { AppendEntries, CreateNode, LogEntry, NodeId, PersistentState } from "../world/contract.ts";
 import { commandsOf, lastIndex } from "../world/log.ts";
 import { RandomStream } from "../world/random.ts";
-import { divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../world/fault-scenarios.ts";
+import { divergedTwiceOver, figure8Unreliable, UNRELIABLE } from "../scenarios/fault-scenarios.ts";
 import { World, type NetworkSettings, type WorldOptions } from "../world/world.ts";
 import { drawing, expectRule, graded, randomizedRuns, seeds, seed, world } from "./harness/graded.ts";
 import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";

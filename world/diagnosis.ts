@@ -13,7 +13,8 @@
  * Core code (no Node.js): it runs wherever the world does.
  */
 import type { Message, NodeId, RequestVote } from "./contract.ts";
-import { describeMessage, type TraceEvent } from "./trace.ts";
+import { describeMessage } from "./message-text.ts";
+import type { TraceEvent } from "./trace.ts";
 
 interface Tracked {
   term: number;

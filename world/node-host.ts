@@ -33,7 +33,7 @@ import { checkEntry, checkOutgoing, MalformedMessage, shown, TIMER_NAMES, Traffi
 import { RandomStream } from "./random.ts";
 import type { Scheduled } from "./event-queue.ts";
 import type { DropReason } from "./network.ts";
-import { describeMessage } from "./trace.ts";
+import { describeMessage } from "./message-text.ts";
 
 /**
  * A message on its way: the world's agenda entry for its delivery, which
@@ -206,7 +206,7 @@ export function markCopiesMessages(create: CreateNode): CreateNode {
 
 /**
  * What a node's own process needs to know to act exactly as the world would
- * during a call (world/node-process.ts): read through a symbol of the
+ * during a call (sandbox/node-process.ts): read through a symbol of the
  * world's env object, which node code never holds.
  */
 export const HOST_STATE: unique symbol = Symbol("the host's state, for a node in a process of its own");

@@ -17,7 +17,7 @@
  *
  * The world's core imports nothing from Node.js, so it runs in a browser
  * page as well; running untrusted node code in a sandbox is the Node
- * host's business (world/sandbox.ts).
+ * host's business (sandbox/node-program.ts).
  */
 import type { CreateNode, LogEntry, Message, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
 import { EventQueue, type Scheduled } from "./event-queue.ts";
@@ -181,7 +181,15 @@ export class World {
       for (const host of this.hosts.values()) if (!host.scripted) this.boot(host, false);
     } catch (error) {
       // A node that fails as it boots: the world it failed in goes with the error, so that a replay can draw it.
-      if (error instanceof Error) Object.defineProperty(error, UNFINISHED_WORLD, { value: this });
+      // The same error can come again (a node file that failed to load fails every boot alike), so the
+      // world is replaced, never fixed for good, and an error that takes no property is thrown as it is.
+      if (error instanceof Error) {
+        try {
+          Object.defineProperty(error, UNFINISHED_WORLD, { value: this, configurable: true });
+        } catch {
+          // A frozen error: the replay draws no world, the error still says what went wrong.
+        }
+      }
       throw error;
     }
   }

@@ -17,15 +17,15 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
 import { InvariantViolation, NODE_RULES } from "../../world/invariants.ts";
-import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../world/sandbox.ts";
-import { OutOfMemory } from "../../world/node-code.ts";
-import { NodeProcessFailed } from "../../world/node-process.ts";
+import { NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit } from "../../sandbox/node-program.ts";
+import { OutOfMemory } from "../../sandbox/node-code.ts";
+import { NodeProcessFailed } from "../../sandbox/node-process.ts";
 import { electionDiary, runawayDiagnosis, runSummary } from "../../world/diagnosis.ts";
 import { formatMermaid, formatTimeline, formatTrace } from "../../world/trace.ts";
 import { ContractBroken, NodeFailure, RunawayNode, World, worldOfFailedBoot, type WorldOptions } from "../../world/world.ts";
-import { listChapters } from "../../scripts/chapters.mjs";
-import { errorText } from "../../scripts/report.mjs";
-import { readSettings } from "../../scripts/settings.mjs";
+import { listChapters } from "../../scripts/shared/chapters.mjs";
+import { errorText } from "../../scripts/shared/report.mjs";
+import { readSettings } from "../../scripts/shared/settings.mjs";
 import { gradedSeed } from "./graded-seeds.ts";
 import { freshNodesForNextTest } from "./node-under-test.ts";
 import { RULE } from "./rules.ts";
@@ -449,7 +449,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
     try {
       // Node code in this process is watched by runWithRealTimeLimit; node
       // code in a process of its own, by the wait for its answers
-      // (world/node-process.ts). The same limit either way, per call.
+      // (sandbox/node-process.ts). The same limit either way, per call.
       const result = runWithRealTimeLimit(limit, body, BACKSTOP_MS);
       if (result instanceof Promise) await result;
     } catch (error) {

@@ -8,7 +8,7 @@
  * per chapter) or RAFT_NODE_FILE (one node file for every suite, which is
  * how the check runs earlier chapters' suites against later references).
  *
- * The file runs in the sandbox of world/sandbox.ts: compiled once per
+ * The file runs in the sandbox of sandbox/node-program.ts: compiled once per
  * suite, and evaluated afresh for every test, so nothing a node keeps in
  * module-level variables carries over from one test to the next.
  */
@@ -18,10 +18,10 @@ import { fileURLToPath } from "node:url";
 import { beforeAll } from "vitest";
 import type { CreateNode } from "../../world/contract.ts";
 import type { HostLab } from "../../world/lab.ts";
-import { endNodeProcesses, isolationAvailable, isolationDescription } from "../../world/node-process.ts";
-import { loadNodeProgram, NodeLoadError, type ExperimentModule, type NodeProgram } from "../../world/sandbox.ts";
+import { endNodeProcesses, isolationAvailable, isolationDescription } from "../../sandbox/node-process.ts";
+import { loadNodeProgram, NodeLoadError, type ExperimentModule, type NodeProgram } from "../../sandbox/node-program.ts";
 import { markCopiesMessages } from "../../world/world.ts";
-import { readSettings } from "../../scripts/settings.mjs";
+import { readSettings } from "../../scripts/shared/settings.mjs";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 

@@ -6,7 +6,7 @@ import type { AppendEntries, AppendEntriesReply, CreateNode, LogEntry, Message, 
 import { entriesFrom, type HasLog } from "../../world/log.ts";
 import { nodeIds, type World, type WorldOptions } from "../../world/world.ts";
 import { world } from "./graded.ts";
-import { commitOnAll, currentLeader, proposeEvery } from "../../world/fault-scenarios.ts";
+import { commitOnAll, currentLeader, proposeEvery } from "../../scenarios/fault-scenarios.ts";
 
 export { commitOnAll, currentLeader, proposeEvery };
 

@@ -4,13 +4,13 @@
  * with a message that says where, and nothing outside the node is touched.
  *
  * Each test writes a small node file and loads it the way the graded
- * suites do (world/sandbox.ts).
+ * suites do (sandbox/node-program.ts).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { endNodeProcesses } from "../../world/node-process.ts";
-import { loadNodeProgram, NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit, type NodeProgram } from "../../world/sandbox.ts";
+import { endNodeProcesses } from "../../sandbox/node-process.ts";
+import { loadNodeProgram, NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit, type NodeProgram } from "../../sandbox/node-program.ts";
 import { ContractBroken, NodeFailure, RunawayNode, World } from "../../world/world.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

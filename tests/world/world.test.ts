@@ -8,10 +8,11 @@ import type { CreateNode, LogEntry, Message, NodeEnvironment, NodeId, NodeView, 
 import { InvariantViolation } from "../../world/invariants.ts";
 import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
 import { formatTimeline, formatTrace, type TraceEvent } from "../../world/trace.ts";
-import { NodeFailure, RunawayNode, World } from "../../world/world.ts";
+import { NodeFailure, RunawayNode, World, worldOfFailedBoot } from "../../world/world.ts";
+import { HarnessError } from "../../world/node-host.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { loadNodeProgram } from "../../world/sandbox.ts";
+import { loadNodeProgram } from "../../sandbox/node-program.ts";
 
 /**
  * Two reference nodes, loaded as the suites load them. A student edition
@@ -616,5 +617,27 @@ describe("the world's API for tests", () => {
     const w = new World({ nodes: 1, createNode: p.create, seed: 1 });
     w.runFor(10);
     expect(formatTrace(w.trace)).toMatch(/A  log 3 → 2, cut at 2, \+1/);
+  });
+});
+
+describe("a boot that fails", () => {
+  test("the same error thrown by every boot (a node file that did not load) is thrown again as it is, each time with its world", () => {
+    const once = new HarnessError("node.ts did not load");
+    const failing: CreateNode = () => {
+      throw once;
+    };
+    const thrown = (): unknown => {
+      try {
+        new World({ nodes: 3, createNode: failing, seed: 1 });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const first = thrown();
+    const second = thrown();
+    expect(String(second)).not.toMatch(/redefine/);
+    expect(worldOfFailedBoot(first)).toBeInstanceOf(World);
+    expect(worldOfFailedBoot(second)).toBeInstanceOf(World);
   });
 });

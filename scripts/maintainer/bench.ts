@@ -1,0 +1,94 @@
+/**
+ * npm run bench: how fast the workbook runs on this machine.
+ *
+ *   - the world's speed, in simulated ms per real ms, for five nodes over
+ *     ten simulated minutes, idle and with a client command every 100 ms,
+ *     every guarantee checked after every event (Chapter 5's reference, as
+ *     `npm run experiment -- speed`, and the last chapter's): steady (the
+ *     median of three runs after a first) and the first run, and the
+ *     events the world runs per real second;
+ *   - each chapter's suite through `npm run test:solutions`, wall time,
+ *     with node code in the test process and in a process of its own (as
+ *     grading runs it), and a whole grade of the last chapter with the
+ *     regression section;
+ *   - the paper's Figure 16 experiment (about 10 000 trials);
+ *   - for comparison, a bare vitest run of one trivial test.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import path from "node:path";
+import pc from "picocolors";
+import type { CreateNode } from "../../world/contract.ts";
+import { loadNodeProgram, runWithRealTimeLimit } from "../../sandbox/node-program.ts";
+import { listChapters, PROJECT_ROOT } from "../shared/chapters.mjs";
+import { isMain, parseCommand, runMain } from "../shared/cli.mjs";
+import { figure16Experiment, measureSpeed, SPEED_RUN_MS, speedWorld } from "../learner/experiment.ts";
+import { LATENCY_MS } from "../../scenarios/figure16.ts";
+
+const COMMAND = { usage: "npm run bench", options: {} };
+
+/** The speed runs of `npm run experiment -- speed`, and the events the world runs per real second (counted in one more, identical run, so the timed ones have no listener). */
+function worldSpeed(createNode: CreateNode, everyMs: number | undefined): { first: number; steady: number; eventsPerSecond: number } {
+  const timed = measureSpeed(createNode, everyMs);
+  const counted = speedWorld(createNode, everyMs);
+  let events = 0;
+  counted.afterEveryEvent(() => {
+    events++;
+  });
+  runWithRealTimeLimit(300_000, () => counted.runFor(SPEED_RUN_MS));
+  return { first: timed.first.ratio, steady: timed.steady.ratio, eventsPerSecond: (events / timed.steady.real) * 1000 };
+}
+
+function wallTime(command: string, args: readonly string[]): { seconds: number; ok: boolean } {
+  const started = performance.now();
+  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { seconds: (performance.now() - started) / 1000, ok: result.status === 0 };
+}
+
+async function main(): Promise<number> {
+  parseCommand(COMMAND, process.argv.slice(2));
+  const cpu = cpus();
+  console.log(pc.bold(`npm run bench on ${cpu.length} × ${cpu[0]?.model.trim() ?? "an unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}\n`));
+  const chapters = listChapters();
+  const nodes = [chapters.find((c) => c.number === 5)!, chapters.at(-1)!];
+  console.log("The world, five nodes, ten simulated minutes, every guarantee checked after every event");
+  console.log("(simulated ms per real ms: steady is the median of three runs after a first one, which also compiles the code):");
+  for (const chapter of nodes) {
+    const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), PROJECT_ROOT).instantiate();
+    for (const [label, every] of [["idle", undefined], ["a command every 100 ms", 100]] as const) {
+      const r = worldSpeed(createNode, every);
+      console.log(
+        `  ${`${chapter.short} reference, ${label}:`.padEnd(50)} steady ${String(Math.round(r.steady)).padStart(6)}, first run ${String(Math.round(r.first)).padStart(6)}; ` +
+          `${String(Math.round(r.eventsPerSecond)).padStart(8)} events per real second (steady)`,
+      );
+    }
+  }
+  console.log("\nEach chapter's suite against its reference, wall time: node code in the test process (npm run test:solutions -- chapterN),");
+  console.log("and in a process of its own, as grading runs it (the same with --isolated):");
+  let inProcess = 0;
+  let isolated = 0;
+  for (const chapter of chapters) {
+    const run = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "test", chapter.short, "--solutions"]);
+    const apart = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "test", chapter.short, "--solutions", "--isolated"]);
+    inProcess += run.seconds;
+    isolated += apart.seconds;
+    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s   isolated ${apart.seconds.toFixed(1).padStart(5)} s${run.ok && apart.ok ? "" : pc.red("  (failed)")}`);
+  }
+  console.log(`  ${"all".padEnd(10)} ${inProcess.toFixed(1).padStart(5)} s   isolated ${isolated.toFixed(1).padStart(5)} s (${(isolated / inProcess).toFixed(1)} times as long)`);
+  const graded = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "grade", chapters.at(-1)!.short, "--solutions", "--with-earlier", "--out", path.join(PROJECT_ROOT, ".workbook-cache", "bench-results.json")]);
+  console.log(`  grading ${chapters.at(-1)!.short} --with-earlier (every suite, isolated, as the autograder does): ${graded.seconds.toFixed(1)} s`);
+  const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
+  mkdirSync(trivialDir, { recursive: true });
+  writeFileSync(path.join(trivialDir, "trivial.test.ts"), 'import { expect, test } from "vitest";\n\ntest("one and one", () => {\n  expect(1 + 1).toBe(2);\n});\n');
+  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir]);
+  console.log(`  ${"(bare vitest, one trivial test)".padEnd(10)} ${bare.seconds.toFixed(1).padStart(5)} s`);
+  const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapters.at(-1)!.dir, "node.ts"), PROJECT_ROOT).instantiate();
+  const started = performance.now();
+  const result = figure16Experiment(createNode, 1000, LATENCY_MS);
+  const trials = [...result.top, ...result.bottom].reduce((n, r) => n + r.trials, 0);
+  console.log(`\nFigure 16 (npm run experiment -- figure16): ${trials} trials in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+if (isMain(import.meta.url)) await runMain(main);

@@ -1,0 +1,62 @@
+/**
+ * How a message is written: one notation for failures, replays and
+ * diagrams (the contract's names), and its short form for the timeline's
+ * narrow columns, with the legend that spells the short forms out.
+ */
+import type { AppendEntriesReply, Message } from "./contract.ts";
+
+/** ", conflict at 4 (term 2)": a refusal's hint, when it gives one (Chapter 7). */
+function conflictText(message: AppendEntriesReply): string {
+  if (message.conflictIndex === undefined && message.conflictTerm === undefined) return "";
+  return `, conflict at ${message.conflictIndex ?? "?"}${message.conflictTerm === undefined ? " (log too short)" : ` (term ${message.conflictTerm})`}`;
+}
+
+/**
+ * A message in a few words and the contract's names, as failures, replays
+ * and diagrams all write it: `RequestVote(term 4, last log 0/0)`,
+ * `AppendEntriesReply(term 4, refused, last 5, conflict at 3 (term 2))`.
+ * The timeline's narrow columns shorten it (see TIMELINE_LEGEND).
+ */
+export function describeMessage(message: Message): string {
+  switch (message.type) {
+    case "RequestVote":
+      return `RequestVote(term ${message.term}, last log ${message.lastLogIndex}/${message.lastLogTerm})`;
+    case "RequestVoteReply":
+      return `RequestVoteReply(term ${message.term}, ${message.voteGranted ? "granted" : "refused"})`;
+    case "AppendEntries": {
+      const what = message.entries.length === 0 ? "heartbeat" : `${message.entries.length} entr${message.entries.length === 1 ? "y" : "ies"}`;
+      return `AppendEntries(term ${message.term}, ${what}, prev ${message.prevLogIndex}/${message.prevLogTerm}, commit ${message.leaderCommit})`;
+    }
+    case "AppendEntriesReply":
+      return message.success
+        ? `AppendEntriesReply(term ${message.term}, success, match ${message.matchIndex})`
+        : `AppendEntriesReply(term ${message.term}, refused, last ${message.lastLogIndex}${conflictText(message)})`;
+  }
+}
+
+/** A message in a few characters, for the timeline's narrow columns (see TIMELINE_LEGEND). */
+export function shortMessage(message: Message): string {
+  switch (message.type) {
+    case "RequestVote":
+      return `RV t${message.term} l${message.lastLogIndex}/${message.lastLogTerm}`;
+    case "RequestVoteReply":
+      return `vote t${message.term} ${message.voteGranted ? "yes" : "no"}`;
+    case "AppendEntries":
+      return `AE t${message.term} p${message.prevLogIndex}/${message.prevLogTerm}${message.entries.length > 0 ? ` +${message.entries.length}` : ""} c${message.leaderCommit}`;
+    case "AppendEntriesReply":
+      // "h" for the hint: "c" is leaderCommit's letter, and one letter means one thing.
+      return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}${message.conflictIndex === undefined ? "" : ` h${message.conflictIndex}${message.conflictTerm === undefined ? "" : `/${message.conflictTerm}`}`}`;
+  }
+}
+
+/**
+ * What the timeline's short forms mean: the same messages as the failure
+ * texts and diagrams write out in the contract's words, each letter with
+ * one meaning (t term, l last log index/term, p prevLogIndex/prevLogTerm,
+ * c leaderCommit, m matchIndex, h the conflict hint).
+ */
+export const TIMELINE_LEGEND = [
+  "→X sent to X, ←X received from X; messages as the failures write them, shortened.  RV t2 l3/1: RequestVote(term 2, last log 3/1).",
+  "vote t2 yes|no: RequestVoteReply(term 2, granted|refused).  AE t2 p3/1 +2 c1: AppendEntries(term 2, 2 entries (none: a heartbeat), prev 3/1, commit 1).",
+  "ok t2 m5: AppendEntriesReply(term 2, success, match 5).  no t2 l3 h2/1: AppendEntriesReply(term 2, refused, last 3, conflict at 2 (term 1)): conflictIndex/conflictTerm.",
+].join("\n");
