@@ -6,9 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-major=0
-if command -v node >/dev/null 2>&1; then major=$(node -p 'process.versions.node.split(".")[0]'); fi
-if [ "$major" -lt 20 ]; then
+# New enough: what package.json's engines say (20.19+, 22.13+, or 24 and later).
+new_enough=no
+if command -v node >/dev/null 2>&1; then
+  new_enough=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a >= 24 || (a === 22 && b >= 13) || (a === 20 && b >= 19) ? "yes" : "no"')
+fi
+if [ "$new_enough" != yes ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq ca-certificates curl gnupg
