@@ -120,10 +120,15 @@ export interface AppendEntriesReply {
    */
   readonly conflictTerm?: number;
   /**
-   * Optional, on a refusal (Chapter 7 on): where the leader should look
-   * next. With conflictTerm, the first index of that term in the
-   * follower's log; without it, the index just past the follower's last
-   * entry. The world checks that a hint is honest.
+   * Optional, on a refusal (Chapter 7 on): a place in the follower's log.
+   * With conflictTerm, the first index the follower holds of that term
+   * (where its run of conflictTerm entries begins); without it, the index
+   * just past the follower's last entry (where its log ends). The leader
+   * uses it as its next nextIndex when its own log has no entry of
+   * conflictTerm, or when there is no conflictTerm; when it does have
+   * entries of conflictTerm it goes to just past its own last one and
+   * does not use conflictIndex at all (the Students' Guide to Raft's
+   * search). The world checks that a hint is honest.
    */
   readonly conflictIndex?: number;
 }

@@ -32,6 +32,8 @@ export type Guarantee =
   | "State Machine Safety"
   | "Terms only grow"
   | "Commits only grow"
+  | "Commit only entries you hold"
+  | "Apply only what is committed"
   | "Apply in order, exactly once"
   | "A successful AppendEntries leaves the logs matching"
   | "A vote belongs to one term"
@@ -49,6 +51,8 @@ export type Guarantee =
 export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
   "Terms only grow",
   "Commits only grow",
+  "Commit only entries you hold",
+  "Apply only what is committed",
   "Apply in order, exactly once",
   "A successful AppendEntries leaves the logs matching",
   "A vote belongs to one term",
@@ -75,6 +79,10 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "if a server has applied a log entry at a given index to its state machine, no other server will ever apply a different log entry for the same index (Figure 3, §5.4.3).",
   "Terms only grow": "currentTerm is initialized to 0 on first boot and increases monotonically (Figure 2, State).",
   "Commits only grow": "commitIndex is initialized to 0 and increases monotonically (Figure 2, State).",
+  "Commit only entries you hold":
+    "AppendEntries receiver: 5. If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry) (Figure 2); a leader's N is an index of its own log (Figure 2, Leaders). commitIndex never runs past the end of the node's log: it would commit entries the node does not have.",
+  "Apply only what is committed":
+    "All Servers: if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2). Only entries up to commitIndex are applied: an entry applied before it is committed may still be replaced.",
   "Apply in order, exactly once":
     "if commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state machine (Figure 2, Rules for Servers).",
   "A successful AppendEntries leaves the logs matching":
@@ -303,14 +311,14 @@ export class InvariantChecker {
     // A leader commits only what a majority vouched for, of its own term.
     this.checkLeaderCommit(step, record, log);
 
-    // Commits only grow, and what is committed is recorded once.
+    // Commits only grow, only over entries the node holds, and what is committed is recorded once.
     if (view.commitIndex < record.commitIndex) {
       throw new InvariantViolation("Commits only grow", `node ${node} moved commitIndex back from ${record.commitIndex} to ${view.commitIndex}.`, time);
     }
     const newlyCommitted: number[] = [];
     if (view.commitIndex > record.commitIndex) {
       if (view.commitIndex > lastIndex(record)) {
-        throw new InvariantViolation("Commits only grow", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${lastIndex(record)} entries.`, time);
+        throw new InvariantViolation("Commit only entries you hold", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${lastIndex(record)} entries.`, time);
       }
       for (let index = record.commitIndex + 1; index <= view.commitIndex; index++) {
         const entry = entryAt(record, index)!;
@@ -334,7 +342,7 @@ export class InvariantChecker {
     for (const index of applied) {
       if (index > view.commitIndex) {
         throw new InvariantViolation(
-          "State Machine Safety",
+          "Apply only what is committed",
           `node ${node} applied index ${index} while its commitIndex was ${view.commitIndex}: only committed entries may be applied.`,
           time,
         );

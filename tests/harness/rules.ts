@@ -28,7 +28,7 @@ export const RULE = {
     "A candidate wins an election if it receives votes from a majority of the servers in the full cluster for the same term (§5.2): only replies for its current term count, each voter once.",
   electionSafety: "Election Safety: at most one leader can be elected in a given term (Figure 3, §5.2).",
   liveness:
-    "Raft uses randomized election timeouts to ensure that split votes are rare and that they are resolved quickly (§5.2): a leader must be elected within a bounded time.",
+    "Raft uses randomized election timeouts to ensure that split votes are rare and that they are resolved quickly (§5.2). Raft promises no bound on how long that takes; the bound here is this test's own: on a healthy network, with the timeouts the chapter uses, a leader within the time the test names.",
   heartbeatAtOnce:
     "Leaders: upon election: send initial empty AppendEntries RPCs (heartbeat) to each server (Figure 2).",
   heartbeatsRepeat:
@@ -57,7 +57,7 @@ export const RULE = {
   upToDate:
     "RequestVote receiver: grant only if the candidate's log is at least as up-to-date as the receiver's: if the logs have last entries with different terms, the log with the later term is more up-to-date; if they end with the same term, the longer log is more up-to-date (§5.4.1).",
   staleReplies:
-    "A leader acts only on replies to its own current term, and sets matchIndex from what the reply vouches for (prevLogIndex + entries sent), never from nextIndex or its own log length (Figure 2, §5.3).",
+    "matchIndex[i]: index of highest log entry known to be replicated on server i (Figure 2, State). The Students' Guide to Raft turns that into the rule for replies: a leader acts only on replies of its current term, and sets matchIndex from what the reply vouches for (prevLogIndex + entries sent), never from nextIndex or its own log length, which may have moved since the request left.",
   logsConverge:
     "Log Matching and Leader Completeness (Figure 3): once the network heals and a leader commits an entry of its term, every log agrees with the leader's and every node applies the same commands in the same order.",
   batching:
@@ -73,11 +73,11 @@ export const RULE = {
   voteSurvivesCrash:
     "Each server will vote for at most one candidate in a given term (§5.2); votedFor is persistent state (Figure 2, State), so a vote cast before a crash is still cast after it.",
   survivesCrashes:
-    "Raft guarantees safety under all non-Byzantine conditions, including crashes and restarts (§5): an entry committed before a crash is still committed after every node restarts, and the cluster goes on committing new commands once a majority is back.",
+    "Servers are assumed to fail by stopping; they may later recover from state on stable storage and rejoin the cluster, and the system stays available as long as any majority is operational and can communicate (§2). So an entry committed before a crash is still committed after every node restarts, and the cluster goes on committing new commands once a majority is back.",
   conflictHint:
-    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3); a log too short to hold prevLogIndex says so with the index just past its end.",
+    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3); a log too short to hold prevLogIndex says so with no conflictTerm and the index just past its end (the Students' Guide to Raft, whose names conflictIndex and conflictTerm these are).",
   fastBackup:
-    "If AppendEntries fails because of log inconsistency: decrement nextIndex and retry (Figure 2), with the follower's hint one AppendEntries RPC per term with conflicting entries, rather than one per entry (§5.3). nextIndex never backs up to or below what the follower has confirmed (matchIndex).",
+    "If AppendEntries fails because of log inconsistency: decrement nextIndex and retry (Figure 2), with the follower's hint one AppendEntries RPC per term with conflicting entries, rather than one per entry (§5.3); the leader's search for conflictTerm in its own log is the Students' Guide to Raft's. This workbook's own bound: nextIndex never backs up to or below what the follower has confirmed (matchIndex).",
   budget:
     "Raft's messages are few: an election is a round of RequestVote RPCs, and an idle leader sends only heartbeats, once per heartbeat interval (Figure 2). The best-known Raft lab holds a cluster of three to at most 30 RPCs for an election and 60 for an idle second.",
   probe:

@@ -341,6 +341,21 @@ describe("invariants", () => {
     ).toThrow(InvariantViolation);
   });
 
+  test("commit only entries you hold: commitIndex past the end of the log", () => {
+    const { poke } = worldOf(2);
+    expect(() => poke(0, (n) => Object.assign(n, { currentTerm: 1, log: [{ term: 1, command: "a" }], commitIndex: 2 }))).toThrow(/Commit only entries you hold[\s\S]*set commitIndex to 2 but its log has only 1 entries/);
+  });
+
+  test("apply only what is committed: an entry applied past commitIndex", () => {
+    const { poke } = worldOf(2);
+    expect(() =>
+      poke(0, (n) => {
+        Object.assign(n, { currentTerm: 1, log: [{ term: 1, command: "a" }] });
+        n.env.apply(1, { term: 1, command: "a" });
+      }),
+    ).toThrow(/Apply only what is committed[\s\S]*applied index 1 while its commitIndex was 0/);
+  });
+
   test("terms only grow", () => {
     const { poke } = worldOf(2);
     poke(0, (n) => Object.assign(n, { currentTerm: 3 }));
