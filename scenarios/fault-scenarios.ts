@@ -59,7 +59,7 @@ export function proposeEvery(w: World, schedule: { readonly from: number; readon
   }
 }
 
-/** The best-known lab's unreliable network: 10 % of requests and replies lost, 0 to 26 ms of delay, a few duplicates. */
+/** Modelled on the best-known lab's unreliable network: 10 % of requests and replies lost, 0 to 26 ms of delay; the duplicates are this workbook's own (the lab never duplicates). */
 export const UNRELIABLE: Partial<NetworkSettings> = { dropRate: 0.1, latency: [0, 27], duplicateRate: 0.02 };
 
 /**

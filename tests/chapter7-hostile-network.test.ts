@@ -74,9 +74,10 @@ graded(4, "a follower whose log is too short says so: no conflictTerm, and confl
 graded(6, "a follower whose entry at prevLogIndex has another term reports that term and the first index where it holds it", { step: 1 }, () => {
   const w = nodeAmongScriptedPeers(createNode, 3, seed(2), { currentTerm: 4, votedFor: null, log: logOfTerms([1, 2, 2, 2, 3]) }, PERSISTENCE);
   const cases: [prevLogIndex: number, prevLogTerm: number, conflictTerm: number, conflictIndex: number][] = [
-    [4, 3, 2, 2],
+    // Each a probe a leader of term 4 could send: its log holds that term at that index.
+    [4, 4, 2, 2],
     [5, 4, 3, 5],
-    [1, 9, 1, 1],
+    [1, 4, 1, 1],
     [3, 1, 2, 2],
   ];
   for (const [prevLogIndex, prevLogTerm, conflictTerm, conflictIndex] of cases) {

@@ -103,8 +103,11 @@ export interface AppendEntriesReply {
   /**
    * On success: prevLogIndex + entries.length, the last index at which the
    * follower's log is now known to match the leader's. On failure: 0.
-   * Replies can arrive late, twice, or out of order; this number says which
-   * request the reply answers, so the leader never has to guess.
+   * Replies can arrive late, twice, or out of order; on a success this
+   * number says what the reply vouches for, so the leader never has to
+   * guess which request it answers. A refusal says no such thing (it
+   * carries no request number), which is why a leader bounds what a
+   * refusal may do to nextIndex.
    */
   readonly matchIndex: number;
   /**
