@@ -385,8 +385,8 @@ class Node implements RaftNode {
     // @step 2
     let target: number;
     if (reply.conflictTerm !== undefined) {
-      // Do we hold entries of that term? Then the follower's entries of that
-      // term up to our last one may match ours: try just after our last.
+      // Do we hold entries of that term? Then the follower holds ours up to
+      // our last one (Log Matching: one leader made them all): try just after it.
       // If not, none of its entries of that term can be right: skip them all.
       let last = this.lastLogIndex();
       while (last > 0 && this.termAt(last) !== reply.conflictTerm) last--;
