@@ -35,7 +35,7 @@ import { makeScratchProject } from "../shared/scratch.ts";
 const LEFT_OUT = [
   "solutions",
   "tests/planted",
-  "tests/fixtures",
+  "tests/fixtures/similarity",
   "gradescope",
   "INSTRUCTORS.md",
   "scripts/instructor",

@@ -12,10 +12,11 @@
  *     grading runs it), and a whole grade of the last chapter with the
  *     regression section;
  *   - the paper's Figure 16 experiment (about 10 000 trials);
+ *   - the linearizability checker on the 102 Jepsen etcd histories Porcupine publishes;
  *   - for comparison, a bare vitest run of one trivial test.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
 import pc from "picocolors";
@@ -25,6 +26,7 @@ import { listChapters, PROJECT_ROOT } from "../shared/chapters.mjs";
 import { isMain, parseCommand, runMain } from "../shared/cli.mjs";
 import { figure16Experiment, measureSpeed, SPEED_RUN_MS, speedWorld } from "../learner/experiment.ts";
 import { LATENCY_MS } from "../../scenarios/figure16.ts";
+import { checkLinearizability, parseJepsenRegisterLog, registerModel } from "../../world/linearizability.ts";
 
 const COMMAND = { usage: "npm run bench", options: {} };
 
@@ -44,6 +46,23 @@ function wallTime(command: string, args: readonly string[]): { seconds: number; 
   const started = performance.now();
   const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   return { seconds: (performance.now() - started) / 1000, ok: result.status === 0 };
+}
+
+/** Every Jepsen history with a known verdict, checked four times: the first run, and the median of three more. */
+function linearizabilityBench(): { histories: number; first: number; steady: number; agreed: number } {
+  const dir = path.join(PROJECT_ROOT, "tests", "fixtures", "porcupine-jepsen");
+  const verdicts = JSON.parse(readFileSync(path.join(dir, "verdicts.json"), "utf8")) as Record<string, string>;
+  const logs = Object.keys(verdicts).map((name) => ({ name, text: readFileSync(path.join(dir, name), "utf8") }));
+  const times: number[] = [];
+  let agreed = 0;
+  for (let round = 0; round < 4; round++) {
+    const started = performance.now();
+    agreed = 0;
+    for (const log of logs) if (checkLinearizability(registerModel, parseJepsenRegisterLog(log.text)).verdict === verdicts[log.name]) agreed++;
+    times.push(performance.now() - started);
+  }
+  const steady = times.slice(1).sort((a, b) => a - b)[1]!;
+  return { histories: logs.length, first: times[0]!, steady, agreed };
 }
 
 async function main(): Promise<number> {
@@ -88,6 +107,11 @@ async function main(): Promise<number> {
   const result = figure16Experiment(createNode, 1000, LATENCY_MS);
   const trials = [...result.top, ...result.bottom].reduce((n, r) => n + r.trials, 0);
   console.log(`\nFigure 16 (npm run experiment -- figure16): ${trials} trials in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const checker = linearizabilityBench();
+  console.log(
+    `\nThe linearizability checker on Porcupine's ${checker.histories} Jepsen etcd histories (parsing included): first run ${checker.first.toFixed(0)} ms, ` +
+      `steady ${checker.steady.toFixed(0)} ms (median of three more); ${checker.agreed} of ${checker.histories} verdicts as known`,
+  );
   return 0;
 }
 

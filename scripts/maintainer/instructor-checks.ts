@@ -342,7 +342,7 @@ export async function checkStudentEdition(): Promise<CheckResult> {
  * hidden) and the instructor's report (with them), and the share of the
  * reference's own text in each: a copy of the reference, its step markers
  * removed, is all of it; a Chapter 2 node a helper wrote from the reading
- * and the hints alone (tests/fixtures) is little of it.
+ * and the hints alone (tests/fixtures/similarity) is little of it.
  */
 export async function checkClassGrading(): Promise<CheckResult> {
   const base = path.join(CACHE, "class");
@@ -350,7 +350,7 @@ export async function checkClassGrading(): Promise<CheckResult> {
   const submissions = path.join(base, "submissions");
   const reference = readFileSync(path.join(PROJECT_ROOT, "solutions", "chapter2-request-vote", "node.ts"), "utf8");
   const files: Record<string, string> = {
-    "ada.ts": readFileSync(path.join(PROJECT_ROOT, "tests", "fixtures", "chapter2-written-from-the-reading.ts.txt"), "utf8"),
+    "ada.ts": readFileSync(path.join(PROJECT_ROOT, "tests", "fixtures", "similarity", "chapter2-written-from-the-reading.ts.txt"), "utf8"),
     "ben/chapters/chapter2-request-vote/node.ts": reference.replace(/^ *\/\/ @(step \d+|end)\n/gm, ""),
     "cy/node.ts": mutant("half-is-majority"),
     "dee/notes.txt": "I forgot to hand in my node.",
