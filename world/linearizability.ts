@@ -502,11 +502,19 @@ function escapeXml(text: string): string {
 export function historySvg<S, I, O>(model: Model<S, I, O>, part: PartVerdict<I, O>, unit = "ms"): string {
   const ops = part.operations;
   const clients = [...new Set(ops.map((o) => String(o.client)))].sort((a, b) => (Number(a) - Number(b)) || a.localeCompare(b));
-  const finite = ops.flatMap((o) => [o.call, o.return]).filter(Number.isFinite);
-  const start = Math.min(...finite, 0);
-  const end = Math.max(...finite, start + 1);
+  // Where it went wrong: the operations that fit, the one that cannot be
+  // placed and those it overlaps. A long history is cut to their stretch
+  // of time (bars running past its edges are cut there too).
+  const stuck = part.unplaceable !== undefined ? ops[part.unplaceable] : undefined;
+  const relevant = stuck ? [...part.longestPrefix.map((i) => ops[i]!), stuck, ...ops.filter((o) => o.call < stuck.return && o.return > stuck.call)] : ops;
+  const finite = relevant.flatMap((o) => [o.call, o.return]).filter(Number.isFinite);
+  const first = Math.min(...finite);
+  const last = Math.max(...finite, first + 1);
+  const margin = (last - first) * 0.05;
+  const start = stuck ? Math.max(first >= 0 ? 0 : -Infinity, first - margin) : Math.min(first, 0);
+  const end = stuck ? last + margin : last;
   const [left, width, rowHeight, top] = [110, 900, 34, 56];
-  const x = (t: number): number => left + ((Math.min(Number.isFinite(t) ? t : end, end) - start) / (end - start)) * width;
+  const x = (t: number): number => left + ((Math.max(start, Math.min(Number.isFinite(t) ? t : end, end)) - start) / (end - start)) * width;
   const order = new Map(part.longestPrefix.map((id, place) => [id, place + 1]));
   const height = top + clients.length * rowHeight + 40;
   const title = part.name === "" ? "the history" : `key ${JSON.stringify(part.name)}`;
@@ -521,6 +529,7 @@ export function historySvg<S, I, O>(model: Model<S, I, O>, part: PartVerdict<I, 
     out.push(`<text x="10" y="${y + 20}">client ${escapeXml(client)}</text>`, `<line x1="${left}" y1="${y + rowHeight - 2}" x2="${left + width}" y2="${y + rowHeight - 2}" stroke="#eee"/>`);
   });
   ops.forEach((o, i) => {
+    if (o.return < start || o.call > end) return;
     const row = clients.indexOf(String(o.client));
     const y = top + row * rowHeight + 4;
     const [x1, x2] = [x(o.call), Math.max(x(o.return), x(o.call) + 3)];
@@ -532,6 +541,6 @@ export function historySvg<S, I, O>(model: Model<S, I, O>, part: PartVerdict<I, 
       `<text x="${(x1 + 3).toFixed(1)}" y="${y + 16}" font-size="10">${escapeXml(label.length * 5.5 > x2 - x1 ? label.slice(0, Math.max(0, Math.floor((x2 - x1) / 5.5))) : label)}</text></g>`,
     );
   });
-  out.push(`<text x="${left}" y="${height - 12}" fill="#555">${start} ${escapeXml(unit)}</text>`, `<text x="${left + width - 60}" y="${height - 12}" fill="#555">${end} ${escapeXml(unit)}</text>`, "</svg>");
+  out.push(`<text x="${left}" y="${height - 12}" fill="#555">${Math.round(start)} ${escapeXml(unit)}</text>`, `<text x="${left + width - 60}" y="${height - 12}" fill="#555">${Math.round(end)} ${escapeXml(unit)}</text>`, "</svg>");
   return `${out.join("\n")}\n`;
 }
