@@ -257,7 +257,7 @@ function checkPart<S, I, O>(model: Model<S, I, O>, operations: readonly Operatio
       entry = entry.next;
     } else {
       // A return whose operation is not placed yet: what is placed so far cannot go on. Step back.
-      if (callEntries.length > longest.length) {
+      if (callEntries.length > longest.length || unplaceable === undefined) {
         longest = callEntries.map((c) => c.id);
         unplaceable = entry.id;
       }

@@ -1,6 +1,7 @@
 // The linearizability checker (world/linearizability.ts): published Jepsen and Porcupine histories with known verdicts, and hand-made ones.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
   checkLinearizability,
@@ -100,6 +101,72 @@ describe("hand-made histories", () => {
       ["a", "linearizable"],
       ["b", "not linearizable"],
     ]);
+  });
+});
+
+/**
+ * A history that is linearizable by construction: operations applied one
+ * by one to a real map, each at an instant, and each given a call before
+ * and a return after its instant (so they overlap at random).
+ */
+const linearizableHistory = fc
+  .array(
+    fc.record({
+      client: fc.integer({ min: 1, max: 4 }),
+      op: fc.constantFrom("get", "put", "append"),
+      key: fc.constantFrom("x", "y"),
+      value: fc.constantFrom("a", "b", "c"),
+      before: fc.integer({ min: 0, max: 30 }),
+      after: fc.integer({ min: 0, max: 30 }),
+    }),
+    { minLength: 1, maxLength: 24 },
+  )
+  .map((steps) => {
+    const map = new Map<string, string>();
+    const busyUntil = new Map<number, number>();
+    const history: Operation<KvInput, KvOutput>[] = [];
+    steps.forEach((s, i) => {
+      const at = i * 10 + 5;
+      // One client calls one operation at a time: its next call comes after its last return.
+      const call = Math.max(at - s.before, (busyUntil.get(s.client) ?? -1) + 1);
+      if (call > at) return;
+      const ret = at + s.after;
+      busyUntil.set(s.client, ret);
+      const now = map.get(s.key) ?? "";
+      if (s.op === "get") history.push({ client: s.client, input: { op: "get", key: s.key }, output: { value: now }, call, return: ret });
+      else {
+        map.set(s.key, s.op === "put" ? s.value : now + s.value);
+        history.push({ client: s.client, input: { op: s.op, key: s.key, value: s.value }, output: {}, call, return: ret });
+      }
+    });
+    return history;
+  });
+
+describe("histories made at random (fast-check)", () => {
+  test("a history made by applying operations one at a time is always linearizable", () => {
+    fc.assert(
+      fc.property(linearizableHistory, (history) => {
+        expect(checkLinearizability(keyValueModel, history).verdict).toBe("linearizable");
+      }),
+      { numRuns: 300, seed: 8 },
+    );
+  });
+
+  test("one get that saw a value nobody ever wrote makes it not linearizable, is never in the order that fits, and an operation that cannot be placed is named", () => {
+    fc.assert(
+      fc.property(linearizableHistory, fc.nat(), (history, pick) => {
+        const gets = history.map((o, i) => ({ o, i })).filter(({ o }) => o.input.op === "get");
+        fc.pre(gets.length > 0);
+        const { i } = gets[pick % gets.length]!;
+        const broken = history.map((o, j) => (j === i ? { ...o, output: { value: "never written" } } : o));
+        const result = checkLinearizability(keyValueModel, broken);
+        expect(result.verdict).toBe("not linearizable");
+        const part = decidingPart(result)!;
+        expect(part.unplaceable).toBeDefined();
+        expect(part.longestPrefix.map((k) => part.operations[k])).not.toContain(broken[i]);
+      }),
+      { numRuns: 300, seed: 9 },
+    );
   });
 });
 
