@@ -159,9 +159,10 @@ export function recordStep(sink: TraceSink, step: NodeStep): void {
  * The trace events of one node step, in the order they happened: what came
  * in, then how the node's state changed and what it did. The world sees
  * the state only after the call, but a save shows when part of it changed:
- * a new term or vote comes just before the first save that holds it, new
- * entries just before the first save that holds them, a commit just before
- * the first entry applied. What no save or apply places comes first (a
+ * a new term or vote comes just before the first save that holds it (the
+ * vote before the role it leads to), new entries just before the first
+ * save that holds them or the first entry applied, whichever is earlier,
+ * and a commit just before the first entry applied, after its entries. What no save or apply places comes first (a
  * node without a disk, before Chapter 6).
  */
 export function stepEvents(sink: TraceSink, step: NodeStep): void {
@@ -193,21 +194,27 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
     const termChanged = after.currentTerm !== before.currentTerm;
     const termAt = termChanged ? firstSave((s) => s.currentTerm === after.currentTerm) : 0;
     if (termChanged) changes.push({ at: termAt, event: { time, kind: "term", node, from: before.currentTerm, to: after.currentTerm } });
-    // A role changes with its term (a newer term makes a follower, a candidate takes a new one); a leader's win saves nothing.
-    if (after.role !== before.role) changes.push({ at: termAt, event: { time, kind: "role", node, from: before.role, to: after.role, term: after.currentTerm } });
+    // A vote comes with its term, before the role it leads to (a candidate votes for itself, then may win at once).
     if (after.votedFor !== null && (after.votedFor !== before.votedFor || after.currentTerm !== before.currentTerm)) {
       const voteAt = firstSave((s) => s.currentTerm === after.currentTerm && s.votedFor === after.votedFor);
       changes.push({ at: Math.max(voteAt, termAt), event: { time, kind: "vote", node, votedFor: after.votedFor, term: after.currentTerm } });
     }
+    // A role changes with its term (a newer term makes a follower, a candidate takes a new one); a leader's win saves nothing.
+    if (after.role !== before.role) changes.push({ at: termAt, event: { time, kind: "role", node, from: before.role, to: after.role, term: after.currentTerm } });
   }
+  // New entries come before the first save that holds them, and before
+  // anything applied: a node that saves late still had the entries first.
+  const firstApply = effects.findIndex((e) => e.kind === "apply");
   const log = step.log;
+  let logAt = 0;
   if (log !== undefined && (before !== null || log.oldLength > 0)) {
-    changes.push({ at: firstSave((s) => s.log.length === log.newLength), event: { time, kind: "log", node, from: log.from, oldLength: log.oldLength, newLength: log.newLength, lastTerm: log.lastTerm } });
+    logAt = firstSave((s) => s.log.length === log.newLength);
+    if (firstApply !== -1) logAt = Math.min(logAt, firstApply);
+    changes.push({ at: logAt, event: { time, kind: "log", node, from: log.from, oldLength: log.oldLength, newLength: log.newLength, lastTerm: log.lastTerm } });
   }
+  // A commit comes just before the first entry applied, and never before the entries it commits.
   if (before !== null && after.commitIndex !== before.commitIndex) {
-    let applyAt = effects.findIndex((e) => e.kind === "apply");
-    if (applyAt === -1) applyAt = 0;
-    changes.push({ at: applyAt, event: { time, kind: "commit", node, commitIndex: after.commitIndex } });
+    changes.push({ at: Math.max(firstApply === -1 ? 0 : firstApply, logAt), event: { time, kind: "commit", node, commitIndex: after.commitIndex } });
   }
   changes.sort((a, b) => a.at - b.at);
   let next = 0;
