@@ -15,7 +15,7 @@ function conflictText(message: AppendEntriesReply): string {
  * A message in a few words and the contract's names, as failures, replays
  * and diagrams all write it: `RequestVote(term 4, last log 0/0)`,
  * `AppendEntriesReply(term 4, refused, last 5, conflict at 3 (term 2))`.
- * The timeline's narrow columns shorten it (see TIMELINE_LEGEND).
+ * The timeline's narrow columns shorten it (see timelineLegend).
  */
 export function describeMessage(message: Message): string {
   switch (message.type) {
@@ -34,7 +34,7 @@ export function describeMessage(message: Message): string {
   }
 }
 
-/** A message in a few characters, for the timeline's narrow columns (see TIMELINE_LEGEND). */
+/** A message in a few characters, for the timeline's narrow columns (see timelineLegend). */
 export function shortMessage(message: Message): string {
   switch (message.type) {
     case "RequestVote":
@@ -55,8 +55,17 @@ export function shortMessage(message: Message): string {
  * one meaning (t term, l last log index/term, p prevLogIndex/prevLogTerm,
  * c leaderCommit, m matchIndex, h the conflict hint).
  */
-export const TIMELINE_LEGEND = [
-  "→X sent to X, ←X received from X; messages as the failures write them, shortened.  RV t2 l3/1: RequestVote(term 2, last log 3/1).",
-  "vote t2 yes|no: RequestVoteReply(term 2, granted|refused).  AE t2 p3/1 +2 c1: AppendEntries(term 2, 2 entries (none: a heartbeat), prev 3/1, commit 1).",
-  "ok t2 m5: AppendEntriesReply(term 2, success, match 5).  no t2 l3 h2/1: AppendEntriesReply(term 2, refused, last 3, conflict at 2 (term 1)): conflictIndex/conflictTerm.",
-].join("\n");
+export function timelineLegend(types: ReadonlySet<Message["type"]>): string {
+  if (types.size === 0) return "";
+  const parts: string[] = [];
+  if (types.has("RequestVote")) parts.push("RV t2 l3/1: RequestVote(term 2, last log 3/1).");
+  if (types.has("RequestVoteReply")) parts.push("vote t2 yes|no: RequestVoteReply(term 2, granted|refused).");
+  if (types.has("AppendEntries")) parts.push("AE t2 p3/1 +2 c1: AppendEntries(term 2, 2 entries (none: a heartbeat), prev 3/1, commit 1).");
+  if (types.has("AppendEntriesReply")) {
+    parts.push("ok t2 m5: AppendEntriesReply(term 2, success, match 5).", "no t2 l3 h2/1: AppendEntriesReply(term 2, refused, last 3, conflict at 2 (term 1)): conflictIndex/conflictTerm.");
+  }
+  // Two short forms a line, after the arrows: the legend of the messages this timeline has, and no other.
+  const lines = ["→X sent to X, ←X received from X; messages as the failures write them, shortened."];
+  for (let k = 0; k < parts.length; k += 2) lines.push(parts.slice(k, k + 2).join("  "));
+  return lines.join("\n");
+}

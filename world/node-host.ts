@@ -296,12 +296,13 @@ export function describeInput(input: StepInput): string {
   switch (input.kind) {
     case "boot":
       return input.restart ? "restarting (createNode and start)" : "booting (createNode and start)";
+    // Each names the contract's method the node was in, the one place the world can name in any node.
     case "deliver":
-      return `handling ${describeMessage(input.message)} from ${input.from}`;
+      return `handling ${describeMessage(input.message)} from ${input.from} in receive()`;
     case "timer":
-      return `handling its ${input.timer} timer`;
+      return `handling its ${input.timer} timer in timerFired()`;
     case "propose":
-      return `handling a client's command "${input.command}"`;
+      return `handling a client's command "${input.command}" in propose()`;
   }
 }
 

@@ -6,7 +6,7 @@
  * Mermaid sequence diagram.
  */
 import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
-import { describeMessage, shortMessage, TIMELINE_LEGEND } from "./message-text.ts";
+import { describeMessage, shortMessage, timelineLegend } from "./message-text.ts";
 import type { DropReason } from "./network.ts";
 import type { Effect, NodeStep } from "./node-host.ts";
 
@@ -354,7 +354,10 @@ export function formatTimeline(
   // About 110 characters in all: a column of its own each for five nodes, wide lines for one or two.
   const width = options.columnWidth ?? Math.max(24, Math.min(72, Math.floor(110 / Math.max(1, nodes.length)) - 1));
   const header = `${"time".padStart(10)}  ${nodes.map((n) => n.padEnd(width)).join(" ")}`.trimEnd();
-  const lines = [TIMELINE_LEGEND, "", header, "-".repeat(header.length)];
+  const types = new Set<Message["type"]>();
+  for (const event of events) if (event.kind === "send" || event.kind === "deliver" || event.kind === "drop") types.add(event.message.type);
+  const legend = timelineLegend(types);
+  const lines = [...(legend === "" ? [] : [legend, ""]), header, "-".repeat(header.length)];
   /** The first line at or after options.keepFrom: a long run cut short keeps the moment that matters. */
   let keepLine: number | undefined;
   for (const event of events) {

@@ -306,7 +306,7 @@ function drawWorlds(failed: boolean): void {
   if (!settings.draw) return;
   for (const built of worldsOfThisTest) {
     const real = built.nodes.filter((id) => !built.scripted.includes(id));
-    const heading = `Run with seed ${built.seed}, ${built.nodes.length} nodes, ${built.now} ms of simulated time`;
+    const heading = `Run with seed ${built.seed}, ${built.nodes.length} node${built.nodes.length === 1 ? "" : "s"}, ${built.now} ms of simulated time`;
     const legend =
       built.scripted.length > 0
         ? `\n${built.scripted.join(", ")} ${built.scripted.length === 1 ? "is" : "are"} played by the test (scripted); what ${built.scripted.length === 1 ? "it sends and receives" : "they send and receive"} shows in ${real.join(", ")}'s column as ←${built.scripted[0]} and →${built.scripted[0]}.`

@@ -166,7 +166,7 @@ describe(mode, () => {
       }
       expect(Date.now() - started).toBeLessThan(2000);
       expect(error).toBeInstanceOf(RealTimeLimitExceeded);
-      expect((error as Error).message).toMatch(/^node B did not return from handling RequestVote\(term 1, last log 0\/0\) from A at \d+ ms of simulated time, and the test was stopped after 0\.3 s of real time\. An endless loop\?/);
+      expect((error as Error).message).toMatch(/^node B did not return from handling RequestVote\(term 1, last log 0\/0\) from A in receive\(\) at \d+ ms of simulated time, and the test was stopped after 0\.3 s of real time\. An endless loop\?/);
     });
 
     test("a run that is merely long is not stopped: real time stops only node code that does not return", () => {
