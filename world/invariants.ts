@@ -689,7 +689,7 @@ export class InvariantChecker {
     const fail = (why: string): never => {
       throw new InvariantViolation(
         "A refusal's hint is honest",
-        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log: ${shown}${last > 12 ? `, the last 12 of ${last}` : ""}).`,
+        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log, as term:command from index ${Math.max(1, last - 11)}: ${shown}${last > 12 ? `, the last 12 of ${last}` : ""}).`,
         time,
       );
     };

@@ -5,7 +5,7 @@
  *
  *   - every test with its points (✓, ✗, or - when not run);
  *   - the failures, most specific first, with identical ones folded into
- *     one ("8 tests stopped at the same place: ..."), so an untouched
+ *     one ("8 tests failed the same way: ..."), so an untouched
  *     chapter fits on one screen and the first thing to fix comes first;
  *   - a score table per chapter;
  *   - for `grade`, a results.json in Gradescope's format, with the reason
@@ -200,7 +200,7 @@ export function failuresText(chapters) {
     if (group.tests.length === 1) {
       lines.push(pc.red(`${i + 1}. ${first.chapter}: "${first.name}" (${first.points} point${first.points === 1 ? "" : "s"})`));
     } else {
-      lines.push(pc.red(`${i + 1}. ${group.tests.length} tests (${points} points) stopped at the same place:`));
+      lines.push(pc.red(`${i + 1}. ${group.tests.length} tests (${points} points) failed the same way:`));
       // The summary, unless the report in full below begins with it (a rule's text is printed once).
       const summary = first.failure?.summary ?? first.output.split("\n")[0] ?? "";
       if (!(first.output.split("\n")[0] ?? "").endsWith(summary)) lines.push(indent(summary, "     "));

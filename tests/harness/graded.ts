@@ -363,7 +363,7 @@ function shapeOf(detail: string): string {
   return detail
     .replace(/\((while|reporting|booting|restarting)[^()]*(\([^()]*\)[^()]*)*\)/g, "(…)")
     .replace(/while handling [^,]*( from [A-Z])?/g, "while …")
-    .replace(/\(its log: [^)]*\)/g, "(its log)")
+    .replace(/\(its log[,:][^)]*\)/g, "(its log)")
     .replace(/\[[^\]]*\]/g, "[…]")
     .replace(/"[^"]*"/g, '"…"')
     .replace(/\b[A-Z]\b/g, "N")
