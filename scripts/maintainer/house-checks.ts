@@ -10,11 +10,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
 import { PROJECT_ROOT } from "../shared/chapters.mjs";
-
-interface CheckResult {
-  readonly ok: boolean;
-  readonly summary: string;
-}
+import type { CheckResult } from "./learner-checks.ts";
 
 /** The folders that hold the project's own code (chapters/ and solutions/ are the learner's and the reference's). */
 const CODE_FOLDERS = ["world", "sandbox", "scenarios", "scripts", "tests/harness", "tests/world"];

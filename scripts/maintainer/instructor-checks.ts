@@ -21,13 +21,9 @@ import { gradeClass } from "../instructor/grade-class.ts";
 import { similarity } from "../instructor/similarity.ts";
 import { LEARNER_SCRIPT_FOLDERS, makeStudentEdition } from "../instructor/student-edition.ts";
 import { makeChapterSkeletons } from "../shared/skeletons.ts";
+import type { CheckResult } from "./learner-checks.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache", "instructors");
-
-export interface CheckResult {
-  readonly ok: boolean;
-  readonly summary: string;
-}
 
 interface Run {
   readonly status: number;
