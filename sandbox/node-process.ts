@@ -50,7 +50,7 @@ import {
   type LoadOutcome,
 } from "./node-code.ts";
 import { BadSnapshot, rebuildObject, rebuildPerPeer, rebuildValue } from "./node-values.ts";
-import { FLAGS, PROPOSE, RECEIVE, START, TIMER } from "./sandbox-realm.ts";
+import { CLIENT_REQUEST, FLAGS, PROPOSE, RECEIVE, START, TIMER } from "./sandbox-realm.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 type Message = { [key: string]: Json | undefined };
@@ -590,6 +590,9 @@ class Session {
       case "save":
         env.save(this.savedState(instance, args[0]) as PersistentState);
         return {};
+      case "replyToClient":
+        env.replyToClient(rebuildValue(args[0]) as string, rebuildObject(args[1]) as never);
+        return {};
     }
     throw new NodeProcessFailed(`made an env call of no known kind (${printable(method, 40)})`);
   }
@@ -813,6 +816,7 @@ export function isolatedCreateNode(compiled: CompiledNodeFile): CreateNode {
     return {
       start: () => handle(START, undefined, undefined),
       receive: (from, message) => handle(RECEIVE, from, message as unknown as Json),
+      clientRequest: (from, request) => handle(CLIENT_REQUEST, from, request as unknown as Json),
       timerFired: (timer) => handle(TIMER, timer, undefined),
       propose(command): ProposeResult {
         const reply = proc.request({ op: "enter", p, i, k: PROPOSE, a: command, t: env.now(), timing: { ...env.timing }, h: hostStateOf(env) });

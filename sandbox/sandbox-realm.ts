@@ -138,6 +138,8 @@ const PRELUDE = String.raw`(function (host) {
         if (m.conflictIndex !== undefined) reply.conflictIndex = m.conflictIndex;
         return reply;
       }
+      case "ClientRequest":
+        return { type: m.type, clientId: m.clientId, sequence: m.sequence, operation: m.operation, key: m.key, value: m.value };
     }
     throw new ErrorType("unknown message type " + StringType(m.type));
   }
@@ -202,6 +204,9 @@ const PRELUDE = String.raw`(function (host) {
       save: function save(state) {
         try { outer.save(state); } catch (error) { throw new ErrorType(failureText(error)); }
       },
+      replyToClient: function replyToClient(to, reply) {
+        try { outer.replyToClient(to, reply); } catch (error) { throw new ErrorType(failureText(error)); }
+      },
       note: function note(text) {
         try { outer.note(show(text)); } catch (error) { throw new ErrorType(failureText(error)); }
       },
@@ -228,6 +233,12 @@ const PRELUDE = String.raw`(function (host) {
         break;
       case 3:
         return node.propose(a);
+      case 4:
+        if (typeof node.clientRequest !== "function") {
+          throw new ErrorType("a client sent this node a ClientRequest, and the node has no clientRequest(from, request) method: from Chapter 8 on a server answers clients (world/contract.ts)");
+        }
+        node.clientRequest(a, copyMessage(b));
+        break;
     }
     phase[0] = 1;
     if (onInspect !== undefined) {
@@ -348,6 +359,7 @@ export const START = 0;
 export const RECEIVE = 1;
 export const TIMER = 2;
 export const PROPOSE = 3;
+export const CLIENT_REQUEST = 4;
 
 export interface SandboxHelpers {
   /** The node's environment, built inside the sandbox around the world's (which it never hands over). */

@@ -136,7 +136,52 @@ export interface AppendEntriesReply {
   readonly conflictIndex?: number;
 }
 
-/** Every message a node can send or receive. */
+// ---------------------------------------------------------------------------
+// Clients (Chapter 8 on): a key-value service on top of the log
+// ---------------------------------------------------------------------------
+
+/** A client is named "c1", "c2"...: lower case, so it never looks like a node. */
+export type ClientId = string;
+
+/** What a client asks of the key-value service (Chapter 8). */
+export type KeyValueOperation = "put" | "append" | "get";
+
+/**
+ * Sent by a client's clerk to a server (Chapter 8): run one operation of
+ * the key-value service. A clerk numbers its requests 1, 2, 3... and
+ * sends the same number again when it retries, so that a server can tell
+ * a retry from a new request (exactly once; thesis §6.3).
+ */
+export interface ClientRequest {
+  readonly type: "ClientRequest";
+  /** Who is asking. */
+  readonly clientId: ClientId;
+  /** The clerk's number for this request: the same on every retry of it. */
+  readonly sequence: number;
+  readonly operation: KeyValueOperation;
+  readonly key: string;
+  /** What put writes or append adds; "" for get. */
+  readonly value: string;
+}
+
+/** A server's answer to {@link ClientRequest} (Chapter 8). */
+export interface ClientReply {
+  readonly type: "ClientReply";
+  /** The request this answers (a late reply to an older request can arrive). */
+  readonly sequence: number;
+  /**
+   * True: the operation is committed and applied, and `value` is its
+   * result. False: this server could not do it (it is not the leader, or
+   * lost its leadership before the request was committed); try another.
+   */
+  readonly success: boolean;
+  /** On success, what get read ("" for a key never written); "" for put and append. */
+  readonly value: string;
+  /** On a refusal, the leader this server knows of, if any: try it next. */
+  readonly leaderId: NodeId | null;
+}
+
+/** Every message a node sends another node (Figure 2's RPCs). */
 export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply;
 
 /** The `type` field of each message, for switches and for traces. */
@@ -190,6 +235,12 @@ export interface NodeEnvironment {
 
   /** Send a message to another node. It may arrive late, twice, or never. */
   send(to: NodeId, message: Message): void;
+
+  /**
+   * Optional to use, Chapter 8 on: answer a client that sent this node a
+   * ClientRequest. Like a message, the reply may arrive late, twice, or never.
+   */
+  replyToClient(to: ClientId, reply: ClientReply): void;
 
   /**
    * Start the named timer: `timerFired(name)` is called after `delayMs`.
@@ -254,12 +305,69 @@ export interface RaftNode {
   start(): void;
   /** A message from another node has arrived. */
   receive(from: NodeId, message: Message): void;
+  /**
+   * Optional, Chapter 8 on: a client's request has arrived (a server of the
+   * key-value service answers it with env.replyToClient, now or later).
+   */
+  clientRequest?(from: ClientId, request: ClientRequest): void;
   /** A timer set with `env.setTimer` has fired. */
   timerFired(timer: TimerName): void;
   /** A client asks this node to add a command to the replicated log. */
   propose(command: string): ProposeResult;
   /** Your state, as the tests and the trace see it. Must not change anything. */
   inspect(): NodeView;
+}
+
+// ---------------------------------------------------------------------------
+// The clerk (Chapter 8 on): the client's side of the service, in clerk.ts
+// ---------------------------------------------------------------------------
+
+/** One call a client makes through its clerk. */
+export interface ClientCall {
+  readonly operation: KeyValueOperation;
+  readonly key: string;
+  /** What put writes or append adds; "" for get. */
+  readonly value: string;
+}
+
+/**
+ * What a clerk function returns: the clerk's new state (plain data: the
+ * world keeps it and hands it back next time), and what the world should
+ * do for it. A clerk never acts itself; it says what to do, and the world
+ * does it, so a clerk is a pure function of its state and what happened.
+ */
+export interface ClerkStep<Clerk> {
+  /** The clerk's state from now on. */
+  readonly clerk: Clerk;
+  /** A request to send, if any. */
+  readonly send?: { readonly to: NodeId; readonly request: ClientRequest };
+  /**
+   * (Re)start the clerk's retry timer: `clerkTimeout` is called after this
+   * many ms unless a later step sets the timer again or the call finishes.
+   */
+  readonly retryAfterMs?: number;
+  /**
+   * The call is finished: its result ("" for put and append, the value read
+   * for get). The world answers the client, stops the retry timer, and
+   * the client may make its next call.
+   */
+  readonly result?: string;
+}
+
+/**
+ * What every `clerk.ts` exports (Chapter 8 on). The world keeps each
+ * client's clerk state and calls these with it; everything goes in and
+ * out as plain data (JSON).
+ */
+export interface ClerkFunctions<Clerk> {
+  /** A new clerk for a client, knowing the servers' ids. */
+  newClerk(clientId: ClientId, servers: readonly NodeId[]): Clerk;
+  /** The client calls an operation (only when its previous call has finished). */
+  clerkCall(clerk: Clerk, call: ClientCall): ClerkStep<Clerk>;
+  /** A server's reply has arrived. */
+  clerkReceive(clerk: Clerk, from: NodeId, reply: ClientReply): ClerkStep<Clerk>;
+  /** The retry timer fired. */
+  clerkTimeout(clerk: Clerk): ClerkStep<Clerk>;
 }
 
 /**

@@ -12,7 +12,8 @@
  *
  * Core code (no Node.js): it runs wherever the world does.
  */
-import type { Message, NodeId, RequestVote } from "./contract.ts";
+import type { NodeId, RequestVote } from "./contract.ts";
+import type { WireMessage } from "./messages.ts";
 import { describeMessage } from "./message-text.ts";
 import type { TraceEvent } from "./trace.ts";
 
@@ -91,7 +92,7 @@ export function electionDiary(events: readonly TraceEvent[], nodes: readonly Nod
     }
     return t;
   };
-  const isVote = (m: Message): m is RequestVote => m.type === "RequestVote";
+  const isVote = (m: WireMessage): m is RequestVote => m.type === "RequestVote";
   for (const e of events) {
     switch (e.kind) {
       case "boot": {
@@ -179,7 +180,7 @@ export function electionDiary(events: readonly TraceEvent[], nodes: readonly Nod
 }
 
 /** "AppendEntries", "AppendEntriesReply (refused)", "RequestVoteReply (granted)" */
-function kindOf(message: Message): string {
+function kindOf(message: WireMessage): string {
   switch (message.type) {
     case "AppendEntriesReply":
       return `AppendEntriesReply (${message.success ? "success" : "refused"})`;

@@ -18,6 +18,7 @@
 import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState } from "./contract.ts";
 import { entriesFrom, entryAt, lastIndex, sameEntry, showLog, termAt, type HasLog } from "./log.ts";
 import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
+import type { WireMessage } from "./messages.ts";
 
 /** "while handling AppendEntries(...) from B" */
 function describeStepInput(step: NodeStep): string {
@@ -617,7 +618,9 @@ export class InvariantChecker {
   }
 
   /** What one message says must already be on the sender's disk. */
-  private checkSavedBeforeSending(node: NodeId, to: NodeId, message: Message, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
+  private checkSavedBeforeSending(node: NodeId, to: NodeId, message: WireMessage, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
+    // A reply to a client carries no term: nothing of it must be on disk first.
+    if (message.type === "ClientReply" || message.type === "ClientRequest") return;
     const disk = mine.disk;
     const diskTerm = disk?.currentTerm ?? 0;
     const diskVote = disk?.votedFor ?? null;

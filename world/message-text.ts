@@ -3,7 +3,13 @@
  * diagrams (the contract's names), and its short form for the timeline's
  * narrow columns, with the legend that spells the short forms out.
  */
-import type { AppendEntriesReply, Message } from "./contract.ts";
+import type { AppendEntriesReply } from "./contract.ts";
+import type { WireMessage } from "./messages.ts";
+
+/** A long value cut short for a line of text. */
+function shorten(text: string, most = 24): string {
+  return text.length <= most ? text : `${text.slice(0, most - 1)}…`;
+}
 
 /** ", conflict at 4 (term 2)": a refusal's hint, when it gives one (Chapter 7). */
 function conflictText(message: AppendEntriesReply): string {
@@ -17,8 +23,14 @@ function conflictText(message: AppendEntriesReply): string {
  * `AppendEntriesReply(term 4, refused, last 5, conflict at 3 (term 2))`.
  * The timeline's narrow columns shorten it (see timelineLegend).
  */
-export function describeMessage(message: Message): string {
+export function describeMessage(message: WireMessage): string {
   switch (message.type) {
+    case "ClientRequest":
+      return `ClientRequest(${message.clientId} #${message.sequence}, ${message.operation === "get" ? `get ${JSON.stringify(message.key)}` : `${message.operation} ${JSON.stringify(message.key)} ${JSON.stringify(message.value)}`})`;
+    case "ClientReply":
+      return message.success
+        ? `ClientReply(#${message.sequence}, success${message.value === "" ? "" : `, value ${JSON.stringify(shorten(message.value))}`})`
+        : `ClientReply(#${message.sequence}, refused, leader ${message.leaderId ?? "unknown"})`;
     case "RequestVote":
       return `RequestVote(term ${message.term}, last log ${message.lastLogIndex}/${message.lastLogTerm})`;
     case "RequestVoteReply":
@@ -35,8 +47,12 @@ export function describeMessage(message: Message): string {
 }
 
 /** A message in a few characters, for the timeline's narrow columns (see timelineLegend). */
-export function shortMessage(message: Message): string {
+export function shortMessage(message: WireMessage): string {
   switch (message.type) {
+    case "ClientRequest":
+      return `CR #${message.sequence} ${message.operation} ${shorten(message.key, 6)}`;
+    case "ClientReply":
+      return message.success ? `ans #${message.sequence} ok` : `ans #${message.sequence} no ${message.leaderId ?? "?"}`;
     case "RequestVote":
       return `RV t${message.term} l${message.lastLogIndex}/${message.lastLogTerm}`;
     case "RequestVoteReply":
@@ -55,7 +71,7 @@ export function shortMessage(message: Message): string {
  * one meaning (t term, l last log index/term, p prevLogIndex/prevLogTerm,
  * c leaderCommit, m matchIndex, h the conflict hint).
  */
-export function timelineLegend(types: ReadonlySet<Message["type"]>): string {
+export function timelineLegend(types: ReadonlySet<WireMessage["type"]>): string {
   if (types.size === 0) return "";
   const parts: string[] = [];
   if (types.has("RequestVote")) parts.push("RV t2 l3/1: RequestVote(term 2, last log 3/1).");
@@ -64,6 +80,8 @@ export function timelineLegend(types: ReadonlySet<Message["type"]>): string {
   if (types.has("AppendEntriesReply")) {
     parts.push("ok t2 m5: AppendEntriesReply(term 2, success, match 5).", "no t2 l3 h2/1: AppendEntriesReply(term 2, refused, last 3, conflict at 2 (term 1)): conflictIndex/conflictTerm.");
   }
+  if (types.has("ClientRequest")) parts.push('CR #3 put k: ClientRequest(c1 #3, put "k" …) (a client\'s request, number 3).');
+  if (types.has("ClientReply")) parts.push("ans #3 ok|no B: ClientReply(#3, success|refused, leader B).");
   // Two short forms a line, after the arrows: the legend of the messages this timeline has, and no other.
   const lines = ["→X sent to X, ←X received from X; messages as the failures write them, shortened."];
   for (let k = 0; k < parts.length; k += 2) lines.push(parts.slice(k, k + 2).join("  "));

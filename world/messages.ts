@@ -11,7 +11,10 @@
  * a negative index) is stopped on the spot with the field named, instead
  * of confusing the node that receives it.
  */
-import type { AppendEntriesReply, LogEntry, Message, MessageType, NodeId, TimerName } from "./contract.ts";
+import type { AppendEntriesReply, ClientId, ClientReply, ClientRequest, KeyValueOperation, LogEntry, Message, MessageType, NodeId, TimerName } from "./contract.ts";
+
+/** Everything the network carries: the nodes' messages, and (Chapter 8 on) clients' requests and servers' replies. */
+export type WireMessage = Message | ClientRequest | ClientReply;
 
 /** The timers of the contract; anything else is a typo. */
 export const TIMER_NAMES: readonly TimerName[] = ["election", "heartbeat"];
@@ -183,8 +186,55 @@ export function checkOutgoing(value: unknown, nodes: readonly NodeId[]): Message
   }
 }
 
+const OPERATIONS: readonly KeyValueOperation[] = ["put", "append", "get"];
+const CLIENT_REQUEST_FIELDS = ["clientId", "sequence", "operation", "key", "value"];
+const CLIENT_REPLY_FIELDS = ["sequence", "success", "value", "leaderId"];
+
+function text(value: unknown, type: string, key: string): string {
+  if (typeof value === "string") return value;
+  throw new MalformedMessage(`${type}.${key} is ${value === undefined ? "missing" : show(value)}; it must be a string.`);
+}
+
+function onlyFields(raw: Record<string, unknown>, type: string, fields: readonly string[]): void {
+  for (const key in raw) {
+    if (key !== "type" && !fields.includes(key)) throw new MalformedMessage(`${type} has a field "${key}" that the contract does not have; its fields are ${fields.join(", ")}.`);
+  }
+}
+
+/**
+ * Check a request a clerk asks the world to send (Chapter 8) and return the
+ * world's own copy: its fields as the contract has them, from the client it
+ * says it is from.
+ */
+export function checkClientRequest(value: unknown, clientId: ClientId): ClientRequest {
+  const type = "ClientRequest";
+  if (typeof value !== "object" || value === null) throw new MalformedMessage(`the request is ${show(value)}, not an object { type: "ClientRequest", clientId, sequence, operation, key, value }.`);
+  const raw = value as Record<string, unknown>;
+  if (raw.type !== type) throw new MalformedMessage(`its type is ${show(raw.type)}; a clerk sends "ClientRequest".`);
+  onlyFields(raw, type, CLIENT_REQUEST_FIELDS);
+  const from = text(raw.clientId, type, "clientId");
+  if (from !== clientId) throw new MalformedMessage(`ClientRequest.clientId is ${show(from)}, but this clerk is client ${clientId}'s.`);
+  const operation = raw.operation;
+  if (typeof operation !== "string" || !OPERATIONS.includes(operation as KeyValueOperation)) {
+    throw new MalformedMessage(`ClientRequest.operation is ${operation === undefined ? "missing" : show(operation)}; it must be "put", "append" or "get".`);
+  }
+  return { type, clientId: from, sequence: whole(raw.sequence, type, "sequence"), operation: operation as KeyValueOperation, key: text(raw.key, type, "key"), value: text(raw.value, type, "value") };
+}
+
+/** Check a reply a server sends a client (Chapter 8) and return the world's own copy. */
+export function checkClientReply(value: unknown, nodes: readonly NodeId[]): ClientReply {
+  const type = "ClientReply";
+  if (typeof value !== "object" || value === null) throw new MalformedMessage(`the reply is ${show(value)}, not an object { type: "ClientReply", sequence, success, value, leaderId }.`);
+  const raw = value as Record<string, unknown>;
+  if (raw.type !== type) throw new MalformedMessage(`its type is ${show(raw.type)}; a server answers a client with "ClientReply".`);
+  onlyFields(raw, type, CLIENT_REPLY_FIELDS);
+  const leaderId = raw.leaderId === null ? null : nodeId(raw.leaderId, type, "leaderId", nodes);
+  return { type, sequence: whole(raw.sequence, type, "sequence"), success: flag(raw.success, type, "success"), value: text(raw.value, type, "value"), leaderId };
+}
+
 /** A fresh copy of a message the world already checked: what one receiver is handed. */
-export function copyMessage(message: Message): Message {
+export function copyMessage<M extends WireMessage>(message: M): M;
+export function copyMessage(message: WireMessage): WireMessage {
   if (message.type !== "AppendEntries") return { ...message };
   const source = message.entries;
   const entries: LogEntry[] = new Array(source.length);
@@ -197,8 +247,12 @@ export function copyMessage(message: Message): Message {
  * per flag, 2 per node id, a command's length plus 8 for its term. Good
  * enough to compare nodes and budgets; not any real encoding.
  */
-export function messageBytes(message: Message): number {
+export function messageBytes(message: WireMessage): number {
   switch (message.type) {
+    case "ClientRequest":
+      return 1 + 2 + 8 + 1 + message.key.length + message.value.length;
+    case "ClientReply":
+      return 1 + 8 + 1 + message.value.length + 2;
     case "RequestVote":
       return 1 + 8 + 2 + 8 + 8;
     case "RequestVoteReply":
@@ -231,7 +285,7 @@ export class Traffic {
   private appendReplies = 0;
   private appendReplyBytes = 0;
 
-  count(message: Message): void {
+  count(message: WireMessage): void {
     const bytes = messageBytes(message);
     switch (message.type) {
       case "RequestVote":

@@ -83,11 +83,16 @@ export class Network {
   private readonly isolated = new Set<NodeId>();
   private readonly cuts = new Set<string>();
 
+  /** The nodes a partition splits (the first `servers` endpoints); the rest are clients (Chapter 8). */
+  private readonly servers: readonly NodeId[];
+
   constructor(
     private readonly seed: number,
     private readonly nodes: readonly NodeId[],
     settings: Partial<NetworkSettings> = {},
+    servers = nodes.length,
   ) {
+    this.servers = nodes.slice(0, servers);
     this.global = { ...DEFAULT_NETWORK, ...settings };
     nodes.forEach((id, i) => this.position.set(id, i));
     this.links = nodes.map(() => nodes.map(() => undefined));
@@ -134,7 +139,8 @@ export class Network {
   /** Split the nodes into groups; nodes in no group form one more group together. Replaces any earlier partition. */
   partition(groups: readonly (readonly NodeId[])[]): NodeId[][] {
     const listed = new Set(groups.flat());
-    const rest = this.nodes.filter((id) => !listed.has(id));
+    // The nodes no group names form one more group; a client no group names reaches every node.
+    const rest = this.servers.filter((id) => !listed.has(id));
     const all = (rest.length > 0 ? [...groups, rest] : [...groups]).map((g) => [...g]);
     const groupOf = new Map<NodeId, number>();
     all.forEach((group, i) => group.forEach((id) => groupOf.set(id, i)));
@@ -180,7 +186,7 @@ export class Network {
 
   connectivity(): Connectivity {
     return {
-      groups: this.groups ?? [[...this.nodes]],
+      groups: this.groups ?? [[...this.servers]],
       isolated: this.nodes.filter((id) => this.isolated.has(id)),
       cuts: [...this.cuts].map((link) => link.split(">") as [NodeId, NodeId]),
     };
@@ -214,11 +220,18 @@ export class Network {
     return link;
   }
 
+  /** In different groups of the partition (a client in none is in every group). */
+  private apart(from: NodeId, to: NodeId): boolean {
+    const a = this.groupOf!.get(from);
+    const b = this.groupOf!.get(to);
+    return a !== undefined && b !== undefined && a !== b;
+  }
+
   private recompute(): void {
     this.nodes.forEach((from, i) => {
       this.nodes.forEach((to, j) => {
         this.blocked[i]![j] =
-          this.isolated.has(from) || this.isolated.has(to) || (this.groupOf !== null && this.groupOf.get(from) !== this.groupOf.get(to)) || this.cuts.has(key(from, to));
+          this.isolated.has(from) || this.isolated.has(to) || (this.groupOf !== null && this.apart(from, to)) || this.cuts.has(key(from, to));
       });
     });
   }

@@ -15,6 +15,8 @@
  * followed by a LogMirror that keeps the world's own copies.
  */
 import type {
+  ClientId,
+  ClientReply,
   CreateNode,
   LogEntry,
   Message,
@@ -29,7 +31,7 @@ import type {
   Timing,
 } from "./contract.ts";
 import { firstDifference, LogMirror, MalformedLog, type LogChange } from "./log.ts";
-import { checkEntry, checkOutgoing, MalformedMessage, shown, TIMER_NAMES, Traffic } from "./messages.ts";
+import { checkClientReply, checkEntry, checkOutgoing, MalformedMessage, shown, TIMER_NAMES, Traffic, type WireMessage } from "./messages.ts";
 import { RandomStream } from "./random.ts";
 import type { Scheduled } from "./event-queue.ts";
 import type { DropReason } from "./network.ts";
@@ -46,8 +48,9 @@ export interface Delivery extends Scheduled {
   /** The sender's position in the world's list of nodes. */
   readonly fromIndex: number;
   readonly to: NodeId;
-  readonly host: NodeHost;
-  readonly message: Message;
+  /** The node it goes to; null when it goes to a client (Chapter 8). */
+  readonly host: NodeHost | null;
+  readonly message: WireMessage;
   readonly messageId: number;
   /** The receiver's boot count when it was sent (messages reach the node, whatever life it is in). */
   readonly incarnation: number;
@@ -80,8 +83,8 @@ export type StepInput =
 export type Effect =
   | Delivery
   | TimerEntry
-  | { readonly kind: "lost"; readonly to: NodeId; readonly message: Message; readonly messageId: number; readonly reason: DropReason }
-  | { readonly kind: "to-scripted"; readonly to: NodeId; readonly message: Message; readonly messageId: number }
+  | { readonly kind: "lost"; readonly to: NodeId; readonly message: WireMessage; readonly messageId: number; readonly reason: DropReason }
+  | { readonly kind: "to-scripted"; readonly to: NodeId; readonly message: WireMessage; readonly messageId: number }
   | { readonly kind: "timer-cancel"; readonly timer: TimerName }
   | { readonly kind: "apply"; readonly index: number; readonly entry: LogEntry }
   /** What it wrote to its disk (the world's checked copy). */
@@ -89,7 +92,7 @@ export type Effect =
   | { readonly kind: "note"; readonly text: string };
 
 /** Where a sent message went (for effects that are sends). */
-export function sentTo(effect: Effect): { readonly to: NodeId; readonly message: Message } | undefined {
+export function sentTo(effect: Effect): { readonly to: NodeId; readonly message: WireMessage } | undefined {
   return effect.kind === "deliver" || effect.kind === "lost" || effect.kind === "to-scripted" ? effect : undefined;
 }
 
@@ -282,8 +285,10 @@ export interface HostServices {
   readonly nodes: readonly NodeId[];
   readonly seed: number;
   now(): number;
+  /** The clients of the key-value service (Chapter 8), who may be sent a ClientReply. */
+  readonly clients: readonly ClientId[];
   /** Route a checked copy of a message (and record it as an effect of the sender). */
-  send(from: NodeHost, to: NodeId, message: Message): void;
+  send(from: NodeHost, to: NodeId, message: WireMessage): void;
   /** Put a timer on the agenda. */
   scheduleTimer(entry: TimerEntry, dueAt: number): void;
   /** What a test does through a node's env outside any step goes straight to the trace. */
@@ -298,7 +303,7 @@ export function describeInput(input: StepInput): string {
       return input.restart ? "restarting (createNode and start)" : "booting (createNode and start)";
     // Each names the contract's method the node was in, the one place the world can name in any node.
     case "deliver":
-      return `handling ${describeMessage(input.message)} from ${input.from} in receive()`;
+      return `handling ${describeMessage(input.message)} from ${input.from} in ${input.message.type === "ClientRequest" ? "clientRequest()" : "receive()"}`;
     case "timer":
       return `handling its ${input.timer} timer in timerFired()`;
     case "propose":
@@ -328,7 +333,7 @@ export class NodeHost {
   /** How this node's entries are frozen once the world has seen them (its realm's freeze, for a sandboxed node). */
   private freeze: (value: unknown) => void = (value) => void Object.freeze(value);
   forcedDraws: number[];
-  inbox: { readonly time: number; readonly from: NodeId; readonly message: Message }[] = [];
+  inbox: { readonly time: number; readonly from: NodeId; readonly message: WireMessage }[] = [];
   applied: { index: number; entry: LogEntry }[] = [];
   /** What this node has sent, counted by type. */
   readonly traffic = new Traffic();
@@ -434,7 +439,7 @@ export class NodeHost {
     this.timerGeneration++;
   }
 
-  deliver(delivery: Delivery, copy: Message): NodeStep {
+  deliver(delivery: Delivery, copy: WireMessage): NodeStep {
     this.copy = copy;
     return this.call(delivery);
   }
@@ -451,7 +456,7 @@ export class NodeHost {
   }
 
   /** The message a delivery hands the node (set just before the call). */
-  private copy: Message | undefined;
+  private copy: WireMessage | undefined;
   /** What propose() returned. */
   private answer: unknown;
 
@@ -461,6 +466,15 @@ export class NodeHost {
       case "deliver": {
         const copy = this.copy!;
         this.copy = undefined;
+        if (copy.type === "ClientRequest") {
+          const node = this.node!;
+          if (typeof node.clientRequest !== "function") {
+            this.breach(new ContractBroken(`it has no clientRequest(from, request) method, and client ${input.from} sent it a ClientRequest: from Chapter 8 on a server answers clients (world/contract.ts).`));
+          }
+          node.clientRequest(input.from, copy);
+          return;
+        }
+        if (copy.type === "ClientReply") throw new Error(`a ClientReply was delivered to node ${this.id}; replies go to clients`);
         this.node!.receive(input.from, copy);
         return;
       }
@@ -785,6 +799,22 @@ export class NodeHost {
         host.disk = copy;
         host.effect({ kind: "save", state: copy });
         host.crashAfter("save");
+      },
+      replyToClient(to: ClientId, reply: ClientReply): void {
+        if (!alive()) return;
+        if (typeof to !== "string" || !services.clients.includes(to)) {
+          host.breach(new ContractBroken(`replyToClient(${shown(to)}, …): ${shown(to)} is not one of the clients${services.clients.length > 0 ? ` (${services.clients.join(", ")})` : " (this world has none)"}.`));
+        }
+        let copy: ClientReply;
+        try {
+          copy = checkClientReply(reply, services.nodes);
+        } catch (error) {
+          if (error instanceof MalformedMessage) host.breach(new ContractBroken(`it sent client ${to} a malformed reply: ${error.message}`));
+          throw error;
+        }
+        if (host.crashBefore("send")) return;
+        services.send(host, to, copy);
+        host.crashAfter("send");
       },
       note(text: string): void {
         host.effect({ kind: "note", text: String(text) });

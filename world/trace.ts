@@ -5,7 +5,8 @@
  * whole run as a timeline with one column per node, and can write it as a
  * Mermaid sequence diagram.
  */
-import type { LogEntry, Message, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
+import type { LogEntry, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
+import type { WireMessage } from "./messages.ts";
 import { describeMessage, shortMessage, timelineLegend } from "./message-text.ts";
 import type { DropReason } from "./network.ts";
 import type { Effect, NodeStep } from "./node-host.ts";
@@ -20,7 +21,7 @@ export type TraceEvent =
       readonly kind: "send";
       readonly from: NodeId;
       readonly to: NodeId;
-      readonly message: Message;
+      readonly message: WireMessage;
       readonly messageId: number;
       /** When the network will hand it over; absent when it was lost on the way. */
       readonly arrivesAt?: number;
@@ -31,7 +32,7 @@ export type TraceEvent =
       readonly kind: "deliver";
       readonly from: NodeId;
       readonly to: NodeId;
-      readonly message: Message;
+      readonly message: WireMessage;
       readonly messageId: number;
       /** Handed straight to a node the test plays (its send says the same, so text traces skip it). */
       readonly toScripted?: boolean;
@@ -41,7 +42,7 @@ export type TraceEvent =
       readonly kind: "drop";
       readonly from: NodeId;
       readonly to: NodeId;
-      readonly message: Message;
+      readonly message: WireMessage;
       readonly messageId: number;
       readonly reason: DropReason;
     }
@@ -354,7 +355,7 @@ export function formatTimeline(
   // About 110 characters in all: a column of its own each for five nodes, wide lines for one or two.
   const width = options.columnWidth ?? Math.max(24, Math.min(72, Math.floor(110 / Math.max(1, nodes.length)) - 1));
   const header = `${"time".padStart(10)}  ${nodes.map((n) => n.padEnd(width)).join(" ")}`.trimEnd();
-  const types = new Set<Message["type"]>();
+  const types = new Set<WireMessage["type"]>();
   for (const event of events) if (event.kind === "send" || event.kind === "deliver" || event.kind === "drop") types.add(event.message.type);
   const legend = timelineLegend(types);
   const lines = [...(legend === "" ? [] : [legend, ""]), header, "-".repeat(header.length)];

@@ -19,10 +19,10 @@
  * page as well; running untrusted node code in a sandbox is the Node
  * host's business (sandbox/node-program.ts).
  */
-import type { CreateNode, LogEntry, Message, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
+import type { ClientId, ClientReply, ClientRequest, CreateNode, LogEntry, Message, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
 import { EventQueue, type Scheduled } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
-import { copyMessage, type TrafficCounts } from "./messages.ts";
+import { copyMessage, type TrafficCounts, type WireMessage } from "./messages.ts";
 import { LOST_TO_PARTITION, Network, type Connectivity, type DropReason, type NetworkSettings } from "./network.ts";
 import { copiesMessages, failedStep, NodeHost, RunawayNode, type Delivery, type HostServices, type NodeStep, type PendingTimer, type TimerEntry } from "./node-host.ts";
 import { effectEvents, recordStep, Trace, type TraceEvent, type TraceKind, type TraceSink } from "./trace.ts";
@@ -50,6 +50,13 @@ export interface WorldOptions {
    * send them waits in `inbox(id)`, and the test answers with `sendAs`.
    */
   readonly scripted?: readonly NodeId[];
+  /**
+   * Clients of the key-value service (Chapter 8): "c1", "c2"... They are
+   * on the network like nodes (a partition that does not name a client
+   * leaves it able to reach every node), and a test drives them
+   * (sendFromClient, onClientReply).
+   */
+  readonly clients?: readonly ClientId[];
   readonly network?: Partial<NetworkSettings>;
   readonly timing?: Partial<Timing>;
   /** State on each node's disk before it first boots (e.g. to start in term 3). */
@@ -104,7 +111,7 @@ type Agenda = Delivery | TimerEntry | ({ readonly kind: "action"; readonly descr
 export interface InboxMessage {
   readonly time: number;
   readonly from: NodeId;
-  readonly message: Message;
+  readonly message: WireMessage;
 }
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -128,6 +135,8 @@ export class World {
   readonly limits: RunawayLimits;
   /** The nodes the test plays itself. */
   readonly scripted: readonly NodeId[];
+  /** The key-value service's clients (Chapter 8), if any. */
+  readonly clients: readonly ClientId[];
 
   private clock = 0;
   private readonly agenda = new EventQueue<Agenda>();
@@ -142,6 +151,9 @@ export class World {
   private readonly listeners: ((world: World) => void)[] = [];
   private readonly stepListeners: ((step: NodeStep) => void)[] = [];
   private readonly interceptors: Interceptor[] = [];
+  /** Each client's place in the network (after the nodes), and who hears its replies. */
+  private readonly clientIndex = new Map<ClientId, number>();
+  private readonly clientHandlers = new Map<ClientId, (from: NodeId, reply: ClientReply) => void>();
   /** The node code copies every message it receives itself (the sandbox does). */
   private readonly copiesMessages: boolean;
   /** See WorldOptions.dropMessagesToEarlierLives. */
@@ -152,7 +164,12 @@ export class World {
     this.nodes = typeof options.nodes === "number" ? nodeIds(options.nodes) : [...options.nodes];
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.net = new Network(this.seed, this.nodes, options.network);
+    this.clients = [...(options.clients ?? [])];
+    for (const [i, client] of this.clients.entries()) {
+      if (this.nodes.includes(client) || this.clientIndex.has(client)) throw new Error(`client ${client} has the name of a node or another client`);
+      this.clientIndex.set(client, this.nodes.length + i);
+    }
+    this.net = new Network(this.seed, [...this.nodes, ...this.clients], options.network, this.nodes.length);
     this.checker = new InvariantChecker(this.nodes.length, options.checkPersistence === true ? { saved: options.saved ?? {} } : undefined);
     this.dropMessagesToEarlierLives = options.dropMessagesToEarlierLives === true;
     this.memory = options.trace ? undefined : new Trace(options.traceLimit ?? 0);
@@ -166,6 +183,7 @@ export class World {
     const world = this;
     const services: HostServices = {
       nodes: this.nodes,
+      clients: this.clients,
       seed: this.seed,
       now: () => world.clock,
       send: (from, to, message) => world.send(from, to, message),
@@ -281,7 +299,7 @@ export class World {
         this.fireTimer(event);
         break;
       case "action":
-        this.sink.record({ time: this.clock, kind: "network", description: event.description });
+        if (event.description !== "") this.sink.record({ time: this.clock, kind: "network", description: event.description });
         event.run();
         break;
     }
@@ -411,6 +429,50 @@ export class World {
     const delivery: Delivery = { kind: "deliver", from, fromIndex: this.host(from).index, to, host: target, message, messageId: this.nextMessageId++, incarnation: target.incarnation, sentAt: this.clock, copies: 1, time: this.clock, sequence: 0 };
     effectEvents(this.sink, from, this.clock, delivery);
     this.deliver(delivery);
+  }
+
+  // -------------------------------------------------------------------------
+  // Clients (Chapter 8)
+  // -------------------------------------------------------------------------
+
+  /** Run `run` at `time` without a line in the trace (a client's own timer, say). */
+  schedule(time: number, run: () => void): void {
+    this.agenda.schedule(Math.max(time, this.clock), { kind: "action", description: "", run, time: 0, sequence: 0 });
+  }
+
+  /** Who hears the replies servers send `client`. */
+  onClientReply(client: ClientId, handler: (from: NodeId, reply: ClientReply) => void): void {
+    this.clientIndexOf(client);
+    this.clientHandlers.set(client, handler);
+  }
+
+  /** Client `client` sends `request` (already checked) to node `to`, over the network like any message. */
+  sendFromClient(client: ClientId, to: NodeId, request: ClientRequest): void {
+    const fromIndex = this.clientIndexOf(client);
+    const target = this.host(to);
+    const messageId = this.nextMessageId++;
+    const record = (effect: Parameters<typeof effectEvents>[3]): void => effectEvents(this.sink, client, this.clock, effect);
+    if (target.scripted) {
+      record({ kind: "to-scripted", to, message: request, messageId });
+      target.inbox.push({ time: this.clock, from: client, message: request });
+      return;
+    }
+    const first = this.net.route(fromIndex, target.index);
+    if (first < 0) {
+      record({ kind: "lost", to, message: request, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
+      return;
+    }
+    const second = this.net.duplicateDelay;
+    const delivery: Delivery = { kind: "deliver", from: client, fromIndex, to, host: target, message: request, messageId, incarnation: target.incarnation, sentAt: this.clock, copies: second < 0 ? 1 : 2, time: 0, sequence: 0 };
+    this.agenda.schedule(this.clock + first, delivery);
+    record(delivery);
+    if (second >= 0) this.agenda.schedule(this.clock + second, { ...delivery, copies: 0 });
+  }
+
+  private clientIndexOf(client: ClientId): number {
+    const index = this.clientIndex.get(client);
+    if (index === undefined) throw new Error(`there is no client ${client}; the clients are ${this.clients.join(", ") || "none"}`);
+    return index;
   }
 
   /**
@@ -637,7 +699,11 @@ export class World {
   }
 
   /** A node sends: interceptors first, then the network decides, then the agenda (or a scripted inbox) takes it. */
-  private send(from: NodeHost, to: NodeId, message: Message): void {
+  private send(from: NodeHost, to: NodeId, message: WireMessage): void {
+    if (message.type === "ClientReply" || message.type === "ClientRequest") {
+      this.route(from, to, message);
+      return;
+    }
     if (this.interceptors.length > 0) {
       let messages: readonly Message[] = [message];
       for (const interceptor of this.interceptors) messages = messages.flatMap((m) => interceptor(m, from.id, to) ?? [m]);
@@ -653,9 +719,23 @@ export class World {
     this.route(from, to, message);
   }
 
-  private route(from: NodeHost, to: NodeId, message: Message): void {
+  private route(from: NodeHost, to: NodeId, message: WireMessage): void {
     const messageId = this.nextMessageId++;
     from.traffic.count(message);
+    const clientIndex = this.clientIndex.get(to);
+    if (clientIndex !== undefined) {
+      const first = this.net.route(from.index, clientIndex);
+      if (first < 0) {
+        from.effect({ kind: "lost", to, message, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
+        return;
+      }
+      const second = this.net.duplicateDelay;
+      const delivery: Delivery = { kind: "deliver", from: from.id, fromIndex: from.index, to, host: null, message, messageId, incarnation: 0, sentAt: this.clock, copies: second < 0 ? 1 : 2, time: 0, sequence: 0 };
+      this.agenda.schedule(this.clock + first, delivery);
+      from.effect(delivery);
+      if (second >= 0) this.agenda.schedule(this.clock + second, { ...delivery, copies: 0 });
+      return;
+    }
     const target = this.host(to);
     if (target.scripted) {
       // The test's inbox receives it at once.
@@ -710,6 +790,10 @@ export class World {
 
   private deliver(delivery: Delivery): void {
     const host = delivery.host;
+    if (host === null) {
+      this.deliverToClient(delivery);
+      return;
+    }
     let reason: DropReason | undefined;
     if (!host.up || host.node === null) reason = "crashed";
     else if (host.paused) reason = "paused";
@@ -730,5 +814,17 @@ export class World {
     }
     this.observe(step, host);
   }
-}
 
+  /** A server's reply reaches its client (Chapter 8), unless the network has cut them apart since. */
+  private deliverToClient(delivery: Delivery): void {
+    const client = delivery.to;
+    const index = this.clientIndexOf(client);
+    if (!this.net.canReachAt(delivery.fromIndex, index)) {
+      this.sink.record({ time: this.clock, kind: "drop", from: delivery.from, to: client, message: delivery.message, messageId: delivery.messageId, reason: "partition" });
+      return;
+    }
+    this.sink.record({ time: this.clock, kind: "deliver", from: delivery.from, to: client, message: delivery.message, messageId: delivery.messageId });
+    const handler = this.clientHandlers.get(client);
+    if (handler !== undefined && delivery.message.type === "ClientReply") handler(delivery.from, copyMessage(delivery.message));
+  }
+}

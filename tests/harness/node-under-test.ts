@@ -124,21 +124,21 @@ export interface ExperimentUnderTest {
  * the suite's first test, evaluated afresh for each test, and stopped with
  * a plain message if it does not load.
  */
-export function useExperimentUnderTest(chapterDir: string, functions: readonly string[]): ExperimentUnderTest {
+export function useExperimentUnderTest(chapterDir: string, functions: readonly string[], name = "experiment.ts"): ExperimentUnderTest {
   let program: NodeProgram | undefined;
   let loadError: NodeLoadError | undefined;
   const slot: { instance: ExperimentModule | undefined } = { instance: undefined };
   loadedExperiments.push(slot);
   beforeAll(() => {
-    const file = experimentFileFor(chapterDir);
+    const file = experimentFileFor(chapterDir, name);
     const { nodeFile } = readSettings();
     if (nodeFile && !existsSync(file)) {
       const label = path.relative(PROJECT_ROOT, file);
       loadError = new NodeLoadError(
         file,
         "missing",
-        `${label} is missing. This chapter's experiment tests grade the experiment.ts beside the node file given with --node ` +
-          `(${path.relative(PROJECT_ROOT, path.resolve(PROJECT_ROOT, nodeFile))}); put yours there (a submission: upload experiment.ts with node.ts).`,
+        `${label} is missing. This chapter's tests of ${name} grade the ${name} beside the node file given with --node ` +
+          `(${path.relative(PROJECT_ROOT, path.resolve(PROJECT_ROOT, nodeFile))}); put yours there (a submission: upload ${name} with node.ts).`,
       );
       return;
     }
@@ -152,7 +152,7 @@ export function useExperimentUnderTest(chapterDir: string, functions: readonly s
   return {
     call(name, args, lab) {
       if (loadError) throw loadError;
-      if (!program) throw new Error(`${path.relative(PROJECT_ROOT, experimentFileFor(chapterDir))} was not loaded before the test began.`);
+      if (!program) throw new Error(`${path.relative(PROJECT_ROOT, experimentFileFor(chapterDir, name))} was not loaded before the test began.`);
       slot.instance ??= program.instantiateExperiment(functions);
       return slot.instance.call(name, args, lab);
     },

@@ -82,4 +82,21 @@ export const RULE = {
     "Raft's messages are few: an election is a round of RequestVote RPCs, and an idle leader sends only heartbeats, once per heartbeat interval (Figure 2). The best-known Raft lab holds a cluster of three to at most 30 RPCs for an election and 60 for an idle second.",
   probe:
     "After a refusal, nextIndex is a guess and the next AppendEntries is a probe the follower may refuse again: it carries at most one batch of entries, never the whole rest of the log.",
+  // Chapter 8: clients and the key-value service.
+  serveThroughLog:
+    "Clients of Raft send all of their requests to the leader; if the client contacts a follower, the follower rejects its request and supplies information about the most recent leader it has heard from (§8). The leader appends the command to its log as a new entry (§5.3): reads included, so that no deposed leader answers from state that may be stale (§8).",
+  answerAfterCommit:
+    "Once an entry has been committed, the leader applies the entry to its state machine and returns the result of that execution to the client (§5.3). Not before: an entry that is not committed can still be lost, and a get answered before its entry is committed may come from a leader that was already deposed (§8).",
+  exactlyOnce:
+    "Clients assign unique serial numbers to every command. The state machine tracks the latest serial number processed for each client, along with the associated response. If it receives a command whose serial number has already been executed, it responds immediately without re-executing the request (§8; thesis §6.3).",
+  sessionsInStateMachine:
+    "The table of each client's latest serial number and response is part of the replicated state machine (thesis §6.3): it changes only as entries are applied, so every server that applies the same log holds the same table, a new leader knows every request its predecessors applied, and a restarted server rebuilds it from its log.",
+  tellLostRequest:
+    "A leader that proposed a client's request may never see it committed: it loses its leadership, or the entry at that index turns out to be another one. The client's request must not be left hanging: the server answers it at once with a refusal, and the clerk tries elsewhere (the guidance of the best-known Raft lab).",
+  clerkRetries:
+    "If the client's first choice is not the leader, that server rejects the request and supplies information about the most recent leader it has heard from. If the leader crashes, client requests will time out; clients then try again with other servers (§8). A clerk keeps trying, with the same request, until some leader answers it.",
+  linearizable:
+    "Our goal for Raft is to implement linearizable semantics: each operation appears to execute instantaneously, exactly once, at some point between its invocation and its response (§8). So what the clients saw must fit one order of their operations that respects real time, in which every get reads what the puts and appends before it wrote.",
+  noLostWrites:
+    "A write a client saw acknowledged was committed, and a committed entry stays in the log of every future leader (Leader Completeness, Figure 3) and is applied by every server (State Machine Safety): it is never lost.",
 } as const;

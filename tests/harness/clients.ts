@@ -1,0 +1,204 @@
+/**
+ * Chapter 8's clients in the tests: the learner's clerk.ts loaded like a
+ * node file, simulated clients that call it with a workload, and the
+ * checks on what the clients saw (every history linearizable, no
+ * acknowledged write lost), told first in a failure, before whatever the
+ * cluster did wrong.
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import type { ClientCall, ClientId, ClientReply, NodeId } from "../../world/contract.ts";
+import { clientIds, describeCall, SimulatedClient, type ClerkProgram, type ClientOperation } from "../../world/clients.ts";
+import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyValueModel } from "../../world/linearizability.ts";
+import { RandomStream } from "../../world/random.ts";
+import type { World } from "../../world/world.ts";
+import { readSettings } from "../../scripts/shared/settings.mjs";
+import { drawing, expectRule, RuleBroken } from "./graded.ts";
+import { useExperimentUnderTest } from "./node-under-test.ts";
+import { RULE } from "./rules.ts";
+
+export { clientIds };
+
+const CLERK_FUNCTIONS = ["newClerk", "clerkCall", "clerkReceive", "clerkTimeout"] as const;
+
+/** The clerk.ts under test (beside the node file), as a ClerkProgram. */
+export function useClerkUnderTest(chapterDir: string): ClerkProgram & { call(name: string, args: readonly unknown[]): unknown } {
+  const clerk = useExperimentUnderTest(chapterDir, CLERK_FUNCTIONS, "clerk.ts");
+  return {
+    call: (name, args) => clerk.call(name, args),
+    newClerk: (clientId, servers) => clerk.call("newClerk", [clientId, servers]),
+    clerkCall: (state, call) => clerk.call("clerkCall", [state, call]),
+    clerkReceive: (state, from, reply) => clerk.call("clerkReceive", [state, from, reply]),
+    clerkTimeout: (state) => clerk.call("clerkTimeout", [state]),
+  };
+}
+
+/** Replies a scripted client received, in order: a test plays the client itself. */
+export function scriptedClient(w: World, client: ClientId): { readonly from: NodeId; readonly reply: ClientReply; readonly time: number }[] {
+  const replies: { from: NodeId; reply: ClientReply; time: number }[] = [];
+  w.onClientReply(client, (from, reply) => replies.push({ from, reply, time: w.now }));
+  return replies;
+}
+
+/** A put, an append or a get. */
+export const put = (key: string, value: string): ClientCall => ({ operation: "put", key, value });
+export const append = (key: string, value: string): ClientCall => ({ operation: "append", key, value });
+export const get = (key: string): ClientCall => ({ operation: "get", key, value: "" });
+
+/** What a workload's clients do: keys to use, and how long to keep calling. */
+export interface Workload {
+  readonly keys: readonly string[];
+  /** Simulated ms after which no client starts a new call. */
+  readonly until: number;
+  /** Wait this long between a call's answer and the next call (0: at once). */
+  readonly thinkMs?: number;
+}
+
+/**
+ * Clients that keep calling until `workload.until`: each call a put, an
+ * append or a get of one of the keys, drawn from the world's seed. Every
+ * value written is unique ("c2.7;"), so a write applied twice, or lost,
+ * shows in what a later get reads.
+ */
+export class ClientGroup {
+  readonly clients: SimulatedClient[];
+  private made = 0;
+
+  constructor(
+    private readonly w: World,
+    program: ClerkProgram,
+    private readonly workload: Workload,
+  ) {
+    this.clients = w.clients.map((id) => new SimulatedClient(w, id, program));
+    const random = new RandomStream(w.seed, "clients' workload");
+    const next = (client: SimulatedClient): void => {
+      if (w.now >= workload.until) return;
+      const key = workload.keys[random.int(0, workload.keys.length)]!;
+      const kind = random.int(0, 4);
+      this.made++;
+      const value = `${client.id}.${this.made};`;
+      const call = kind === 0 ? get(key) : kind === 1 ? put(key, value) : kind === 2 ? append(key, value) : get(key);
+      client.call(call, () => {
+        if (workload.thinkMs) w.schedule(w.now + workload.thinkMs, () => next(client));
+        else next(client);
+      });
+    };
+    for (const client of this.clients) next(client);
+  }
+
+  /** Every client's calls, for the checker. */
+  operations(): ClientOperation[] {
+    return this.clients.flatMap((c) => c.operations());
+  }
+
+  /** Calls that returned. */
+  finished(): number {
+    return this.operations().filter((op) => op.return !== Infinity).length;
+  }
+
+  /** Clients whose current call has not returned, with the call. */
+  stuck(): string[] {
+    return this.clients.filter((c) => c.busy).map((c) => `${c.id} (${describeCall(c.callInProgress!)} since ${c.history.at(-1)!.calledAt} ms)`);
+  }
+}
+
+/** The file a replay writes the history's picture to. */
+function historyPictureFile(): string {
+  return path.resolve(readSettings().progressDir ?? process.cwd(), "history.svg");
+}
+
+/**
+ * The clients' history must be linearizable. A failure says which
+ * operations cannot be ordered, in a few lines, and how to see the
+ * picture (a replay writes it as SVG).
+ */
+export function expectLinearizable(operations: readonly ClientOperation[], what: string): void {
+  const result = checkLinearizability(keyValueModel, operations);
+  if (result.verdict === "linearizable") return;
+  const part = decidingPart(result);
+  let picture = "replay this test (the Replay line) to draw the history as a picture";
+  if (part !== undefined && drawing()) {
+    const file = historyPictureFile();
+    writeFileSync(file, historySvg(keyValueModel, part));
+    picture = `the picture: ${file}`;
+  }
+  expectRule(
+    false,
+    RULE.linearizable,
+    () =>
+      result.verdict === "unknown"
+        ? `${what}: the checker could not decide within its budget whether the clients' ${operations.length} operations are linearizable.`
+        : `${what}: what the clients saw cannot be put in any one order.\n${part === undefined ? "" : describeVerdict(keyValueModel, part)}\n(${picture})`,
+  );
+}
+
+/**
+ * Every write a client saw acknowledged is in the final state: each
+ * acknowledged append's value appears in the key's final value (read by
+ * `finalReads`), and a key last acknowledged by a put holds that put's
+ * value or something written after it.
+ */
+export function expectNoLostWrites(operations: readonly ClientOperation[], finalValues: ReadonlyMap<string, string>): void {
+  for (const op of operations) {
+    if (op.return === Infinity || op.input.op !== "append") continue;
+    const final = finalValues.get(op.input.key);
+    if (final === undefined) continue;
+    const value = op.input.value;
+    // A put that may have come after it (one that had not returned when the append was called) may have replaced it.
+    const replaced = operations.some((o) => o.input.key === op.input.key && o.input.op === "put" && o.return > op.call);
+    const count = final.split(value).length - 1;
+    expectRule(
+      replaced || count === 1,
+      count === 0 ? RULE.noLostWrites : RULE.exactlyOnce,
+      () =>
+        count === 0
+          ? `client ${op.client}'s append(${JSON.stringify(op.input.key)}, ${JSON.stringify(value)}) was acknowledged at ${op.return} ms, and the key's final value ${JSON.stringify(final)} does not hold it: an acknowledged write was lost.`
+          : `client ${op.client}'s append(${JSON.stringify(op.input.key)}, ${JSON.stringify(value)}) (acknowledged at ${op.return} ms) is ${count} times in the key's final value ${JSON.stringify(final)}: it was applied more than once.`,
+    );
+  }
+}
+
+/**
+ * Run the world for `ms`; if something breaks on the way (a guarantee of
+ * Figure 3, a node's error), what the clients saw so far is told first,
+ * when it already shows the problem.
+ */
+export function runWithClients(w: World, group: ClientGroup, ms: number, what: string): void {
+  try {
+    w.runFor(ms);
+  } catch (error) {
+    const result = checkLinearizability(keyValueModel, group.operations());
+    if (result.verdict === "not linearizable" && !(error instanceof RuleBroken)) {
+      const part = decidingPart(result);
+      const clientsSaw = `${what}: before the run stopped, what the clients saw could already not be put in any one order.\n${part === undefined ? "" : describeVerdict(keyValueModel, part)}`;
+      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const told = new RuleBroken(RULE.linearizable, `${clientsSaw}\n\nThen, in the cluster: ${cause}`);
+      told.stack = `${told.name}: ${told.message}`;
+      throw told;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Heal the network, restart every crashed node, let the cluster settle,
+ * and read every key with a fresh call of the first client. Returns the
+ * final values (and the reads join the history).
+ */
+export function finalReads(w: World, group: ClientGroup, keys: readonly string[], withinMs = 5000): Map<string, string> {
+  w.heal();
+  for (const id of w.nodes) if (w.isCrashed(id)) w.restart(id);
+  for (const id of w.nodes) if (w.isPaused(id)) w.resume(id);
+  w.setNetwork({ dropRate: 0, duplicateRate: 0, reorderRate: 0 });
+  // Let every call in progress finish first.
+  w.runUntil(() => group.clients.every((c) => !c.busy), withinMs);
+  expectRule(group.clients.every((c) => !c.busy), RULE.clerkRetries, () => `the network healed and every node is back, yet after ${withinMs} ms these calls had still not returned: ${group.stuck().join(", ")}.`);
+  const values = new Map<string, string>();
+  const reader = group.clients[0]!;
+  for (const key of keys) {
+    reader.call(get(key), (value) => values.set(key, value));
+    w.runUntil(() => !reader.busy, withinMs);
+    expectRule(!reader.busy, RULE.clerkRetries, () => `the network healed and every node is back, yet client ${reader.id}'s get(${JSON.stringify(key)}) had not returned after ${withinMs} ms.`);
+  }
+  return values;
+}
