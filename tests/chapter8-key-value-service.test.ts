@@ -33,7 +33,12 @@ function request(client: ClientId, sequence: number, call: ClientCall): ClientRe
   return { type: "ClientRequest", clientId: client, sequence, ...call };
 }
 
-/** Node A leads scripted B and C; clients c1 and c2 are played by the test. */
+/**
+ * Node A leads scripted B and C; clients c1 and c2 are played by the test.
+ * (Until step 3's tests, the two clients' request numbers never repeat one
+ * another, so that no test of an earlier step depends on the sessions
+ * telling clients apart.)
+ */
 function leaderA(s: number, extra: Partial<WorldOptions> = {}): { w: World; term: number; replies: Record<ClientId, ReturnType<typeof scriptedClient>> } {
   const w = nodeAmongScriptedPeers(createNode, 3, s, undefined, { ...PERSISTENCE, clients: ["c1", "c2"], ...extra });
   const term = electA(w);
@@ -91,23 +96,6 @@ graded(4, "a follower refuses a client's request and names the leader it knows; 
   expectRule(log.length === 2, RULE.serveThroughLog, () => `leader A got two requests, a put and a get; its log holds ${log.length} entr${log.length === 1 ? "y" : "ies"}. Every request goes in the log, reads too.`);
 });
 
-graded(4, "the store runs put, append and get in log order, and a node rebuilds it from its log after a restart", { step: 1 }, () => {
-  const { w, term, replies } = leaderA(seed(3));
-  ask(w, "c1", 1, put("k", "a"));
-  ask(w, "c1", 2, append("k", "b"));
-  ask(w, "c1", 3, append("k", "c"));
-  acknowledgeFromB(w, term);
-  expectRule(w.view("A").lastApplied === 3, RULE.applyInOrder, () => `leader A committed its 3 requests and applied ${w.view("A").lastApplied}.`);
-  // A crashes, restarts with an empty store, and wins the next term: its log is all it has.
-  w.crash("A");
-  w.restart("A");
-  const next = electA(w);
-  ask(w, "c2", 1, get("k"));
-  acknowledgeFromB(w, next);
-  const read = replies.c2!.at(-1)?.reply;
-  expectRule(read?.success === true && read.value === "abc", RULE.replayAfterRestart, () => `the log held put("k", "a"), append("k", "b"), append("k", "c"), committed; A restarted and led again; client c2's get("k") was answered ${showReplies(replies.c2!)}; it should read "abc", the store rebuilt from the log.`);
-});
-
 // ---------------------------------------------------------------------------
 // Step 2: Answer the client once its entry is applied
 // ---------------------------------------------------------------------------
@@ -115,7 +103,7 @@ graded(4, "the store runs put, append and get in log order, and a node rebuilds 
 graded(3, "a leader answers a request only once its entry is committed and applied, with what get read", { step: 2 }, () => {
   const { w, term, replies } = leaderA(seed(4));
   w.sendFromClient("c1", "A", request("c1", 1, put("x", "1")));
-  w.sendFromClient("c2", "A", request("c2", 1, get("x")));
+  w.sendFromClient("c2", "A", request("c2", 101, get("x")));
   // No follower has acknowledged anything: nothing is committed, nobody may be answered.
   w.runFor(200);
   const early = [...replies.c1!, ...replies.c2!];
@@ -130,9 +118,9 @@ graded(3, "a leader answers a request only once its entry is committed and appli
 graded(3, "answers follow the log: each client hears its own result, a get of a key never written reads \"\"", { step: 2 }, () => {
   const { w, term, replies } = leaderA(seed(5));
   ask(w, "c1", 1, get("nothing"));
-  ask(w, "c2", 1, append("y", "p"));
-  ask(w, "c1", 2, append("y", "q"));
-  ask(w, "c2", 2, get("y"));
+  ask(w, "c2", 2, append("y", "p"));
+  ask(w, "c1", 3, append("y", "q"));
+  ask(w, "c2", 4, get("y"));
   acknowledgeFromB(w, term);
   const c1 = replies.c1!.map((r) => r.reply);
   const c2 = replies.c2!.map((r) => r.reply);
@@ -141,6 +129,26 @@ graded(3, "answers follow the log: each client hears its own result, a get of a 
     RULE.answerAfterCommit,
     () => `the log held c1 get("nothing"), c2 append("y", "p"), c1 append("y", "q"), c2 get("y"), all committed. c1 heard ${showReplies(replies.c1!)}; c2 heard ${showReplies(replies.c2!)}. c1's get should read "", c2's get "pq".`,
   );
+});
+
+graded(4, "the store runs put, append and get in log order, and a node rebuilds it from its log after a restart", { step: 2 }, () => {
+  const { w, term, replies } = leaderA(seed(3));
+  ask(w, "c1", 1, put("k", "a"));
+  ask(w, "c1", 2, append("k", "b"));
+  ask(w, "c1", 3, append("k", "c"));
+  w.runFor(15);
+  const early = replies.c1!.filter((r) => r.reply.success);
+  expectRule(early.length === 0, RULE.answerAfterCommit, () => `leader A answered ${showReplies(early)} before any follower had its entries: nothing was committed yet (commitIndex ${w.view("A").commitIndex}).`);
+  acknowledgeFromB(w, term);
+  expectRule(w.view("A").lastApplied === 3, RULE.applyInOrder, () => `leader A committed its 3 requests and applied ${w.view("A").lastApplied}.`);
+  // A crashes, restarts with an empty store, and wins the next term: its log is all it has.
+  w.crash("A");
+  w.restart("A");
+  const next = electA(w);
+  ask(w, "c1", 4, get("k"));
+  acknowledgeFromB(w, next);
+  const read = replies.c1!.at(-1)?.reply;
+  expectRule(read?.success === true && read.sequence === 4 && read.value === "abc", RULE.replayAfterRestart, () => `the log held put("k", "a"), append("k", "b"), append("k", "c"), committed; A restarted and led again; client c1's get("k") (its request 4) was answered ${showReplies(replies.c1!.slice(-1))}; it should read "abc", the store rebuilt from the log.`);
 });
 
 // ---------------------------------------------------------------------------
@@ -164,16 +172,18 @@ graded(3, "a retried request is applied once, whether the retry reaches the log 
   expectRule(answers.length >= 1, RULE.exactlyOnce, () => `client c1's request was applied, but c1 was never told: it heard ${showReplies(replies.c1!)}.`);
 });
 
-graded(3, "each client has its own session: two clients' requests with the same numbers are both applied", { step: 3 }, () => {
+graded(3, "each client has its own session: two clients' requests with the same numbers are both applied, and only a true retry is skipped", { step: 3 }, () => {
   const { w, term, replies } = leaderA(seed(7));
   for (const [client, value] of [["c1", "a"], ["c2", "b"]] as const) {
     ask(w, client, 1, append("x", value));
   }
+  // c1 retries its request 1: applied already, it must change nothing.
+  ask(w, "c1", 1, append("x", "a"));
   ask(w, "c1", 2, append("x", "c"));
   ask(w, "c2", 2, get("x"));
   acknowledgeFromB(w, term);
   const read = replies.c2!.at(-1)?.reply;
-  expectRule(read?.success === true && read.value === "abc", RULE.exactlyOnce, () => `c1 appended "a" (its request 1), c2 "b" (its request 1), c1 "c" (its request 2); c2's get("x") then read ${read === undefined ? "nothing (no answer)" : JSON.stringify(read.value)}; it should read "abc": sequence numbers count per client.`);
+  expectRule(read?.success === true && read.value === "abc", RULE.exactlyOnce, () => `c1 appended "a" (its request 1), c2 "b" (its request 1), c1 retried its request 1, then appended "c" (its request 2); c2's get("x") then read ${read === undefined ? "nothing (no answer)" : JSON.stringify(read.value)}; it should read "abc": sequence numbers count per client.`);
 });
 
 graded(2, "the sessions are part of the state machine: a node that restarts, and leads again, still applies a retry once", { step: 3 }, () => {

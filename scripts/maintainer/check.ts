@@ -202,7 +202,7 @@ steps.push({
     const failed = solutionOutcomes.filter((t) => t.status !== "passed");
     const points = solutionOutcomes.reduce((sum, t) => sum + t.max_score, 0);
     return failed.length === 0
-      ? { ok: true, summary: `${solutionOutcomes.length} graded tests, ${points} points, all earned` }
+      ? { ok: true, summary: `${solutionOutcomes.length} graded tests, ${points} points, all earned; each randomized test made ${CHECK_RANDOM_RUNS} runs (Chapter 8's: ${CHECK_RANDOM_RUNS} fault runs with clients, every history linearizable, no acknowledged write lost)` }
       : { ok: false, summary: failed.map((t) => `${t.name}\n${indent(t.output)}`).join("\n") };
   },
 });

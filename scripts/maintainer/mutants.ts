@@ -5,7 +5,7 @@
  * and fails if any mutant keeps every point: a mistake no test notices
  * is a hole in the grading.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../shared/chapters.mjs";
 
@@ -22,6 +22,8 @@ export interface Mutant {
   readonly firstFailureNames?: string;
   /** Exact text to find (it must occur once) and what to put instead. */
   readonly edits: readonly (readonly [find: string, replace: string])[];
+  /** The file the edits go into: node.ts unless said (Chapter 8's clerk.ts). The chapter's other files are the reference's. */
+  readonly file?: string;
 }
 
 export const MUTANTS: readonly Mutant[] = [
@@ -515,24 +517,126 @@ export const MUTANTS: readonly Mutant[] = [
     suites: ["chapter7"],
     edits: [["      if (newMatch > match && this.lastLogIndex() - newMatch >= MAX_ENTRIES_PER_MESSAGE) this.sendAppendEntries(from);\n", ""]],
   },
+  // Chapter 8: the key-value service and its clerk.
+  {
+    name: "no-duplicate-detection",
+    mistake: "applies every request that comes out of the log, retries included, so a retry that reached the log twice is applied twice",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "Clients assign unique serial numbers",
+    edits: [["if (session !== undefined && request.sequence <= session.sequence) answeredBefore = session.value;", ""]],
+  },
+  {
+    name: "one-session-for-all-clients",
+    mistake: "keeps one duplicate table for all clients, so one client's request 1 hides another's",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "Clients assign unique serial numbers",
+    edits: [
+      ["    const session = this.sessions.get(request.clientId);\n    if (session !== undefined && request.sequence <= session.sequence) answeredBefore", "    const session = this.sessions.get(\"every client\");\n    if (session !== undefined && request.sequence <= session.sequence) answeredBefore"],
+      ["this.sessions.set(request.clientId, { sequence: request.sequence, value });", "this.sessions.set(\"every client\", { sequence: request.sequence, value });"],
+    ],
+  },
+  {
+    name: "get-from-own-store",
+    mistake: "a leader answers get at once from its own store, without the log, so a deposed leader that does not know it yet reads stale data",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "reads included",
+    edits: [
+      [
+        "    // Reads go through the log too",
+        "    if (request.operation === \"get\") {\n      this.env.replyToClient(from, { type: \"ClientReply\", sequence: request.sequence, success: true, value: this.store.get(request.key) ?? \"\", leaderId: this.env.id });\n      return;\n    }\n    // Reads go through the log too",
+      ],
+    ],
+  },
+  {
+    name: "acknowledges-before-commit",
+    mistake: "answers a client as soon as its request is in the leader's log, before it is committed",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "Once an entry has been committed",
+    edits: [
+      [
+        "    if (proposed.accepted) this.waiting.set(proposed.index, { clientId: request.clientId, sequence: request.sequence });",
+        "    if (proposed.accepted) this.env.replyToClient(from, { type: \"ClientReply\", sequence: request.sequence, success: true, value: this.store.get(request.key) ?? \"\", leaderId: this.env.id });",
+      ],
+    ],
+  },
+  {
+    name: "waits-forever-for-replaced-entry",
+    mistake: "a server never gives up on a request it proposed: losing its leadership, or finding another entry at that index, it leaves the client waiting",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "A leader that proposed a client's request may never see it committed",
+    edits: [
+      [
+        "    this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: false, value: \"\", leaderId: this.leaderId === this.env.id ? null : this.leaderId });\n",
+        "",
+      ],
+      ["    for (const waiter of this.waiting.values()) {\n      this.env.replyToClient(", "    for (const waiter of [] as { clientId: string; sequence: number }[]) {\n      this.env.replyToClient("],
+    ],
+  },
+  {
+    name: "sessions-outside-state-machine",
+    mistake: "records a client's last request when the leader answers it, not as the entry is applied, so a new leader or a restarted node does not know it",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "part of the replicated state machine",
+    edits: [
+      ["    this.sessions.set(request.clientId, { sequence: request.sequence, value });\n", ""],
+      [
+        "    if (waiter.clientId === applied.clientId && waiter.sequence === applied.sequence) {\n",
+        "    if (waiter.clientId === applied.clientId && waiter.sequence === applied.sequence) {\n      this.sessions.set(applied.clientId, { sequence: applied.sequence, value });\n",
+      ],
+    ],
+  },
+  {
+    name: "clerk-stuck-after-leader-change",
+    mistake: "a clerk that keeps asking the same server: it ignores the leader a refusal names and retries where it was",
+    from: "chapter8-key-value-service",
+    file: "clerk.ts",
+    suites: ["chapter8"],
+    firstFailureNames: "If the client's first choice is not the leader",
+    edits: [
+      ["if (reply.leaderId !== null && reply.leaderId !== from) {", "if (reply.leaderId !== null && reply.leaderId === \"nobody\") {"],
+      ["const next = clerk.servers[(clerk.servers.indexOf(clerk.leader) + 1) % clerk.servers.length]!;", "const next = clerk.leader;"],
+    ],
+  },
 ];
 
-/** The mutant's node.ts: the reference with the mistake planted. */
+/** The file a mutant's edits go into. */
+function mutatedFile(mutant: Mutant): string {
+  return mutant.file ?? "node.ts";
+}
+
+/** The mutated file's text: the reference with the mistake planted. */
 export function mutantSource(mutant: Mutant): string {
-  let text = readFileSync(path.join(PROJECT_ROOT, "solutions", mutant.from, "node.ts"), "utf8");
+  const name = mutatedFile(mutant);
+  let text = readFileSync(path.join(PROJECT_ROOT, "solutions", mutant.from, name), "utf8");
   for (const [find, replace] of mutant.edits) {
     const count = text.split(find).length - 1;
-    if (count !== 1) throw new Error(`mutant ${mutant.name}: expected to find this text once in solutions/${mutant.from}/node.ts, found it ${count} times:\n${find}`);
+    if (count !== 1) throw new Error(`mutant ${mutant.name}: expected to find this text once in solutions/${mutant.from}/${name}, found it ${count} times:\n${find}`);
     text = text.replace(find, replace);
   }
   return `// Mutant "${mutant.name}": ${mutant.mistake}.\n${text}`;
 }
 
-/** Write the mutant's node.ts under `root` and return its path. */
+/**
+ * Write the mutant under `root` and return the path of its node.ts. The
+ * chapter's other files (Chapter 8's clerk.ts) are written beside it, as
+ * the reference has them unless they are what the mutant changes, so
+ * they are graded with it as a learner's would be.
+ */
 export function writeMutant(mutant: Mutant, root: string): string {
   const dir = path.join(root, mutant.name);
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "node.ts");
-  writeFileSync(file, mutantSource(mutant));
-  return file;
+  const mutated = mutatedFile(mutant);
+  for (const name of readdirSync(path.join(PROJECT_ROOT, "solutions", mutant.from))) {
+    if (!name.endsWith(".ts") || name === "experiment.ts") continue;
+    const target = path.join(dir, name);
+    if (name === mutated) writeFileSync(target, mutantSource(mutant));
+    else copyFileSync(path.join(PROJECT_ROOT, "solutions", mutant.from, name), target);
+  }
+  return path.join(dir, "node.ts");
 }
