@@ -295,7 +295,7 @@ export function checkLinearizability<S, I, O>(model: Model<S, I, O>, history: re
 
 /** A key-value service's operations (Chapter 8): put and append write, get reads. */
 export type KvInput = { readonly op: "get"; readonly key: string } | { readonly op: "put" | "append"; readonly key: string; readonly value: string };
-/** A get's answer; puts and appends answer nothing. */
+/** A get's answer (absent when it was never answered); puts and appends answer nothing. */
 export interface KvOutput {
   readonly value?: string;
 }
@@ -316,7 +316,8 @@ export const keyValueModel: Model<string, KvInput, KvOutput> = {
   step: (state, input, output) => {
     switch (input.op) {
       case "get":
-        return output.value === state ? state : REFUSED;
+        // A get never answered (its output unknown) fits any state.
+        return output.value === undefined || output.value === state ? state : REFUSED;
       case "put":
         return input.value;
       case "append":

@@ -741,7 +741,8 @@ export class NodeHost {
       send(to: NodeId, message: Message): void {
         if (!alive()) return;
         if (typeof to !== "string" || !peers.includes(to)) {
-          host.breach(new ContractBroken(`send(${shown(to)}, …): ${shown(to)} is not one of its peers (${peers.join(", ")}).`));
+          const client = typeof to === "string" && services.clients.includes(to) ? ` It is a client: a server answers a client with env.replyToClient(${shown(to)}, reply).` : "";
+          host.breach(new ContractBroken(`send(${shown(to)}, …): ${shown(to)} is not one of its peers (${peers.join(", ")}).${client}`));
         }
         let copy: Message;
         try {

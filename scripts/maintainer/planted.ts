@@ -128,6 +128,20 @@ export const PLANTED: readonly PlantedCase[] = [
     node: { solution: CH1, edits: [['this.env.setTimer("election", this.env.randomInt(', 'this.env.setTimer("elections" as TimerName, this.env.randomInt(']] },
   },
   {
+    name: "reply-with-send",
+    what: "Chapter 8's server answers a client with env.send, as it would a node, instead of env.replyToClient",
+    chapter: "chapter8-key-value-service",
+    node: {
+      solution: "chapter8-key-value-service",
+      edits: [
+        [
+          "      this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });\n      return;",
+          "      this.env.send(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id } as unknown as Message);\n      return;",
+        ],
+      ],
+    },
+  },
+  {
     name: "cheat-patch-the-checker",
     what: "a buggy Chapter 5 node that replaces InvariantChecker.prototype.afterStep with a no-op",
     chapter: CH5,
