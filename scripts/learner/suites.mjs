@@ -85,6 +85,7 @@ export const COMMANDS = {
       timeline: { type: "boolean", help: "draw the whole run as a timeline (by default a long run is summed up: who led, what committed, how a failed run ended)" },
       mermaid: { type: "string", value: "FILE", help: "also write the run as a Mermaid sequence diagram to this file" },
       svg: { type: "string", value: "FILE", help: "also draw the run as a sequence diagram in SVG (needs Chromium, as npm run diagrams does)" },
+      history: { type: "string", value: "FILE", help: "Chapter 8 on: draw the clients' history as an SVG picture (clients as rows, calls as bars, what cannot be ordered in red)" },
     },
   },
 };
@@ -325,6 +326,7 @@ function main(name) {
       settings.draw = true;
       if (values.timeline === true) settings.timeline = true;
       if (typeof values.mermaid === "string") settings.mermaidFile = path.resolve(process.cwd(), values.mermaid);
+      if (typeof values.history === "string") settings.historyFile = path.resolve(process.cwd(), values.history);
       // An SVG is drawn from the Mermaid text (written beside it when no --mermaid file was asked for).
       if (typeof values.svg === "string" && !settings.mermaidFile) settings.mermaidFile = path.resolve(process.cwd(), `${values.svg.replace(/\.svg$/i, "")}.mmd`);
     }

@@ -21,6 +21,7 @@
  * @property {boolean} draw                         replay: draw every world a test builds
  * @property {boolean} timeline                     replay: draw each world's whole timeline (not its summary)
  * @property {string | undefined} mermaidFile       replay: also write the run as a Mermaid diagram here
+ * @property {string | undefined} historyFile       replay: write the clients' history as an SVG picture here (Chapter 8 on)
  * @property {number | undefined} randomRuns        how many randomized runs a randomized test makes
  * @property {string | undefined} seedBase          the instructor's base seed: every graded seed is a hash of it (none: the published seeds)
  * @property {string | undefined} progressDir       where test workers note each test's start and end
@@ -41,6 +42,7 @@ export const VARIABLES = {
   draw: "RAFT_DRAW",
   timeline: "RAFT_TIMELINE",
   mermaidFile: "RAFT_MERMAID",
+  historyFile: "RAFT_HISTORY",
   randomRuns: "RAFT_RANDOM_RUNS",
   seedBase: "RAFT_GRADE_SEED",
   progressDir: "RAFT_PROGRESS_DIR",
@@ -94,6 +96,7 @@ export function readSettings(env = process.env) {
     draw: text("draw") === "1",
     timeline: text("timeline") === "1",
     mermaidFile: text("mermaidFile"),
+    historyFile: text("historyFile"),
     randomRuns: wholeNumber(text("randomRuns"), VARIABLES.randomRuns),
     seedBase: baseSeed(text("seedBase")),
     progressDir: text("progressDir"),

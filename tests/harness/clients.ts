@@ -6,14 +6,13 @@
  * cluster did wrong.
  */
 import { writeFileSync } from "node:fs";
-import path from "node:path";
 import type { ClientCall, ClientId, ClientReply, NodeId } from "../../world/contract.ts";
 import { clientIds, describeCall, SimulatedClient, type ClerkProgram, type ClientOperation } from "../../world/clients.ts";
 import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyValueModel } from "../../world/linearizability.ts";
 import { RandomStream } from "../../world/random.ts";
 import type { World } from "../../world/world.ts";
 import { readSettings } from "../../scripts/shared/settings.mjs";
-import { drawing, expectRule, RuleBroken } from "./graded.ts";
+import { expectRule, RuleBroken } from "./graded.ts";
 import { useExperimentUnderTest } from "./node-under-test.ts";
 import { RULE } from "./rules.ts";
 
@@ -102,11 +101,6 @@ export class ClientGroup {
   }
 }
 
-/** The file a replay writes the history's picture to. */
-function historyPictureFile(): string {
-  return path.resolve(readSettings().progressDir ?? process.cwd(), "history.svg");
-}
-
 /**
  * The clients' history must be linearizable. A failure says which
  * operations cannot be ordered, in a few lines, and how to see the
@@ -116,11 +110,11 @@ export function expectLinearizable(operations: readonly ClientOperation[], what:
   const result = checkLinearizability(keyValueModel, operations);
   if (result.verdict === "linearizable") return;
   const part = decidingPart(result);
-  let picture = "replay this test (the Replay line) to draw the history as a picture";
-  if (part !== undefined && drawing()) {
-    const file = historyPictureFile();
-    writeFileSync(file, historySvg(keyValueModel, part));
-    picture = `the picture: ${file}`;
+  const { historyFile } = readSettings();
+  let picture = "to see it as a picture, add --history history.svg to the Replay line below";
+  if (part !== undefined && historyFile !== undefined) {
+    writeFileSync(historyFile, historySvg(keyValueModel, part));
+    picture = `drawn in ${historyFile}`;
   }
   expectRule(
     false,
