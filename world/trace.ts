@@ -406,7 +406,13 @@ function clip(text: string, width: number): string {
 
 /** The run as a Mermaid sequence diagram, for `npm run replay -- ... --mermaid run.mmd`. */
 export function formatMermaid(events: readonly TraceEvent[], nodes: readonly NodeId[]): string {
-  const lines = ["sequenceDiagram", ...nodes.map((n) => `  participant ${n}`)];
+  // Clients (Chapter 8) after the nodes, in the order they first appear.
+  const clients: string[] = [];
+  for (const event of events) {
+    if (event.kind !== "deliver" && event.kind !== "drop") continue;
+    for (const id of [event.from, event.to]) if (!nodes.includes(id) && !clients.includes(id)) clients.push(id);
+  }
+  const lines = ["sequenceDiagram", ...[...nodes, ...clients].map((n) => `  participant ${n}`)];
   for (const event of events) {
     const at = `${event.time} ms`;
     switch (event.kind) {
@@ -440,6 +446,7 @@ export function formatMermaid(events: readonly TraceEvent[], nodes: readonly Nod
 }
 
 function mermaidText(text: string): string {
-  // Mermaid treats ; and # specially inside messages; the alarm clock has no glyph in the diagrams' font.
-  return text.replace(/[;#]/g, ",").replace(/⏰ /g, "");
+  // Mermaid treats ; and # specially inside messages: written as its entity codes, they show as themselves.
+  // The alarm clock has no glyph in the diagrams' font.
+  return text.replace(/[;#]/g, (c) => (c === ";" ? "#59;" : "#35;")).replace(/⏰ /g, "");
 }

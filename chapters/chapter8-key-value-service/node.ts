@@ -443,7 +443,7 @@ class Node implements RaftNode {
       const request = clientRequestIn(entry);
       if (request === undefined) continue;
       const value = this.runOnStore(request);
-      this.answerWaitingClient(this.lastApplied, request, value);
+      this.answerWaitingClient(this.lastApplied, value);
     }
   }
 
@@ -485,17 +485,24 @@ class Node implements RaftNode {
    * The entry at `index` is applied: if this node proposed a client's
    * request there, the client is waiting for an answer.
    */
-  private answerWaitingClient(index: number, applied: ClientRequest, value: string): void {
+  private answerWaitingClient(index: number, value: string): void {
     const waiter = this.waiting.get(index);
     if (waiter === undefined) return;
     this.waiting.delete(index);
+    // While this node leads, the entry at an index it proposed at is the
+    // one it put there (a leader never overwrites its log), and it stops
+    // waiting for anything once it stops leading (refuseEveryWaitingClient).
+    // So the entry applied here is the waiter's own.
     // TODO Step 2: Answer the client once its entry is applied.
     this.env.note("Chapter 8, step 2 is not written yet: answer the client once its entry is applied");
-    // TODO Step 4: Tell a waiting client when its request is lost.
-    this.env.note("Chapter 8, step 4 is not written yet: tell a waiting client when its request is lost");
   }
 
-  /** This node stopped leading: nothing it proposed and has not answered can be answered by it now. */
+  /**
+   * This node stopped leading: nothing it proposed and has not answered
+   * can be answered by it now. Its entries may still be committed by the
+   * next leader, or replaced by other entries at the same indexes; either
+   * way this node cannot tell its clients, so it says so at once.
+   */
   private refuseEveryWaitingClient(): void {
     // TODO Step 4: Tell a waiting client when its request is lost.
     this.env.note("Chapter 8, step 4 is not written yet: tell a waiting client when its request is lost");

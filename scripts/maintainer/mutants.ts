@@ -565,17 +565,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "waits-forever-for-replaced-entry",
-    mistake: "a server never gives up on a request it proposed: losing its leadership, or finding another entry at that index, it leaves the client waiting",
+    mistake: "a server never gives up on a request it proposed: it stops leading, another entry may take that index, and the client is left waiting",
     from: "chapter8-key-value-service",
     suites: ["chapter8"],
     firstFailureNames: "A leader that proposed a client's request may never see it committed",
-    edits: [
-      [
-        "    this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: false, value: \"\", leaderId: this.leaderId === this.env.id ? null : this.leaderId });\n",
-        "",
-      ],
-      ["    for (const waiter of this.waiting.values()) {\n      this.env.replyToClient(", "    for (const waiter of [] as { clientId: string; sequence: number }[]) {\n      this.env.replyToClient("],
-    ],
+    edits: [["    for (const waiter of this.waiting.values()) {\n      this.env.replyToClient(", "    for (const waiter of [] as { clientId: string; sequence: number }[]) {\n      this.env.replyToClient("]],
   },
   {
     name: "sessions-outside-state-machine",
@@ -586,8 +580,8 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       ["    this.sessions.set(request.clientId, { sequence: request.sequence, value });\n", ""],
       [
-        "    if (waiter.clientId === applied.clientId && waiter.sequence === applied.sequence) {\n",
-        "    if (waiter.clientId === applied.clientId && waiter.sequence === applied.sequence) {\n      this.sessions.set(applied.clientId, { sequence: applied.sequence, value });\n",
+        "    this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });\n",
+        "    this.sessions.set(waiter.clientId, { sequence: waiter.sequence, value });\n    this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });\n",
       ],
     ],
   },

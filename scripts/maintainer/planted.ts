@@ -135,8 +135,8 @@ export const PLANTED: readonly PlantedCase[] = [
       solution: "chapter8-key-value-service",
       edits: [
         [
-          "      this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });\n      return;",
-          "      this.env.send(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id } as unknown as Message);\n      return;",
+          "    this.env.replyToClient(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });\n",
+          "    this.env.send(waiter.clientId, { type: \"ClientReply\", sequence: waiter.sequence, success: true, value, leaderId: this.env.id } as unknown as Message);\n",
         ],
       ],
     },

@@ -442,7 +442,7 @@ class Node implements RaftNode {
       const request = clientRequestIn(entry);
       if (request === undefined) continue;
       const value = this.runOnStore(request);
-      this.answerWaitingClient(this.lastApplied, request, value);
+      this.answerWaitingClient(this.lastApplied, value);
     }
   }
 
@@ -515,28 +515,30 @@ class Node implements RaftNode {
    * The entry at `index` is applied: if this node proposed a client's
    * request there, the client is waiting for an answer.
    */
-  private answerWaitingClient(index: number, applied: ClientRequest, value: string): void {
+  private answerWaitingClient(index: number, value: string): void {
     const waiter = this.waiting.get(index);
     if (waiter === undefined) return;
     this.waiting.delete(index);
+    // While this node leads, the entry at an index it proposed at is the
+    // one it put there (a leader never overwrites its log), and it stops
+    // waiting for anything once it stops leading (refuseEveryWaitingClient).
+    // So the entry applied here is the waiter's own.
     // @step 2
-    if (waiter.clientId === applied.clientId && waiter.sequence === applied.sequence) {
-      this.env.replyToClient(waiter.clientId, { type: "ClientReply", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });
-      return;
-    }
-    // @end
-    // @step 4
-    // Another entry took that index: the request was lost with this
-    // node's leadership. Say so now, rather than leave the client waiting.
-    this.env.replyToClient(waiter.clientId, { type: "ClientReply", sequence: waiter.sequence, success: false, value: "", leaderId: this.leaderId === this.env.id ? null : this.leaderId });
+    this.env.replyToClient(waiter.clientId, { type: "ClientReply", sequence: waiter.sequence, success: true, value, leaderId: this.env.id });
     // @end
   }
 
-  /** This node stopped leading: nothing it proposed and has not answered can be answered by it now. */
+  /**
+   * This node stopped leading: nothing it proposed and has not answered
+   * can be answered by it now. Its entries may still be committed by the
+   * next leader, or replaced by other entries at the same indexes; either
+   * way this node cannot tell its clients, so it says so at once.
+   */
   private refuseEveryWaitingClient(): void {
     // @step 4
+    // No leader to name yet: it has only just heard of a newer term.
     for (const waiter of this.waiting.values()) {
-      this.env.replyToClient(waiter.clientId, { type: "ClientReply", sequence: waiter.sequence, success: false, value: "", leaderId: this.leaderId });
+      this.env.replyToClient(waiter.clientId, { type: "ClientReply", sequence: waiter.sequence, success: false, value: "", leaderId: null });
     }
     this.waiting.clear();
     // @end

@@ -92,7 +92,7 @@ export const RULE = {
   sessionsInStateMachine:
     "The table of each client's latest serial number and response is part of the replicated state machine (thesis §6.3): it changes only as entries are applied, so every server that applies the same log holds the same table, a new leader knows every request its predecessors applied, and a restarted server rebuilds it from its log.",
   tellLostRequest:
-    "A leader that proposed a client's request may never see it committed: it loses its leadership, or the entry at that index turns out to be another one. The client's request must not be left hanging: the server answers it at once with a refusal, and the clerk tries elsewhere (the guidance of the best-known Raft lab).",
+    "A leader that proposed a client's request may never see it committed by itself: once it stops leading, the next leader may commit that entry or replace it, and this node will not learn which in time. The client must not be left hanging: the server refuses the request at once, and the clerk tries elsewhere (the guidance of the best-known Raft lab).",
   clerkRetries:
     "If the client's first choice is not the leader, that server rejects the request and supplies information about the most recent leader it has heard from. If the leader crashes, client requests will time out; clients then try again with other servers (§8). A clerk keeps trying, with the same request, until some leader answers it.",
   linearizable:
