@@ -273,21 +273,25 @@ function serviceWorld(s: number, options: { nodes?: number; clients?: number; ne
   return world({ nodes: options.nodes ?? 5, createNode, seed: s, clients: clientIds(options.clients ?? 1), ...PERSISTENCE, ...(options.network ? { network: options.network } : {}) });
 }
 
+/** Step 3 applies each request once: a write applied twice points there. */
+const EXACTLY_ONCE_STEP = 3;
+
 /** Run a workload to its end, then heal, read every key, and judge what the clients saw. */
 function judge(w: World, group: ClientGroup, keys: readonly string[], what: string, runMs: number): void {
-  runWithClients(w, group, runMs, what);
+  const context = { world: w, exactlyOnceStep: EXACTLY_ONCE_STEP };
+  runWithClients(w, group, runMs, what, context);
   const finals = finalReads(w, group, keys);
   const operations = group.operations();
-  expectLinearizable(operations, what);
-  expectNoLostWrites(operations, finals);
+  expectLinearizable(operations, what, context);
+  expectNoLostWrites(operations, finals, context);
 }
 
 graded(3, "basic: one client's puts, appends and gets read back what it wrote", { step: 5 }, () => {
   const w = serviceWorld(seed(11), { nodes: 3 });
   const group = new ClientGroup(w, clerk, { keys: ["a", "b"], until: 2000 });
-  runWithClients(w, group, 2500, "one client, a healthy cluster of 3");
+  runWithClients(w, group, 2500, "one client, a healthy cluster of 3", { world: w, exactlyOnceStep: EXACTLY_ONCE_STEP });
   expectRule(group.finished() >= 10, RULE.clerkRetries, () => `on a healthy cluster, in 2 s, one client finished ${group.finished()} calls; it should finish at least 10. Still waiting: ${group.stuck().join(", ") || "none"}.`);
-  expectLinearizable(group.operations(), "one client, a healthy cluster of 3");
+  expectLinearizable(group.operations(), "one client, a healthy cluster of 3", { world: w, exactlyOnceStep: EXACTLY_ONCE_STEP });
 });
 
 graded(2, "concurrent clients: five clients on the same keys, every history linearizable", { step: 5 }, () => {
@@ -311,7 +315,7 @@ graded(3, "one partition: the old leader cut off with a client, the majority ser
   for (const s of seeds(3, 18)) {
     const w = serviceWorld(s, { clients: 3 });
     const group = new ClientGroup(w, clerk, { keys: ["a"], until: 4000 });
-    runWithClients(w, group, 700, "before the partition");
+    runWithClients(w, group, 700, "before the partition", { world: w, exactlyOnceStep: EXACTLY_ONCE_STEP });
     const leader = w.leaders()[0];
     expectRule(leader !== undefined, RULE.liveness, () => "a healthy cluster of 5 had no leader after 700 ms.");
     // The leader and one follower, with client c1, on one side; the rest on the other.
@@ -320,7 +324,7 @@ graded(3, "one partition: the old leader cut off with a client, the majority ser
     w.partition([...minority, "c1"], [...majority, "c2", "c3"]);
     w.mark(`partition: ${minority.join(", ")} with c1 | ${majority.join(", ")} with c2, c3`);
     const before = group.finished();
-    runWithClients(w, group, 1500, "during the partition");
+    runWithClients(w, group, 1500, "during the partition", { world: w, exactlyOnceStep: EXACTLY_ONCE_STEP });
     expectRule(group.finished() > before + 2, RULE.clerkRetries, () => `the majority side (${majority.join(", ")}) could serve clients c2 and c3, yet in 1.5 s of partition only ${group.finished() - before} calls finished.`);
     w.heal();
     judge(w, group, ["a"], `a partition, the old leader ${leader} in the minority with c1 (seed ${s})`, 1800);

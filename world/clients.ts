@@ -146,3 +146,35 @@ export class SimulatedClient {
     return { clerk: step.clerk, ...(send === undefined ? {} : { send }), ...(retry === undefined ? {} : { retryAfterMs: retry as number }), ...(result === undefined ? {} : { result: result as string }) };
   }
 }
+
+/** A value that a read shows twice although one call wrote it once: a write applied more than once. */
+export interface RepeatedWrite {
+  /** The get that read it. */
+  readonly read: ClientOperation;
+  /** The value written twice ("c3.29;"). */
+  readonly value: string;
+  /** The call that wrote it, if the history has it. */
+  readonly writer: ClientOperation | undefined;
+}
+
+/**
+ * Find a write applied twice, from what the clients read. Every value a
+ * workload writes is unique and ends with ";" ("c3.29;"), so a read that
+ * holds one value twice shows an append that took effect twice.
+ */
+export function findRepeatedWrite(operations: readonly ClientOperation[]): RepeatedWrite | undefined {
+  for (const read of operations) {
+    if (read.input.op !== "get" || read.return === Infinity) continue;
+    const values = (read.output.value ?? "").split(";").slice(0, -1);
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(v)) {
+        const value = `${v};`;
+        const writer = operations.find((o) => o.input.op !== "get" && o.input.key === read.input.key && o.input.value === value);
+        return { read, value, writer };
+      }
+      seen.add(v);
+    }
+  }
+  return undefined;
+}

@@ -5,9 +5,9 @@
  * append, get) as its state machine, fed by the log, and serves the
  * clients' clerks (clerk.ts). A request goes into the log like any
  * command; the leader answers it once the entry comes out of the log
- * at the index where it proposed it, and tells the client at once when
- * it can no longer answer (it lost its leadership, or another entry took
- * that index). Each client numbers its requests, and the store keeps, for
+ * at the index where it proposed it, and tells its waiting clients at
+ * once when it stops leading and so can no longer answer them. Each
+ * client numbers its requests, and the store keeps, for
  * every client, the last request it applied: a retry of a request that
  * was already applied is answered again, never applied twice.
  *

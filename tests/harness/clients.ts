@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from "node:fs";
 import type { ClientCall, ClientId, ClientReply, NodeId } from "../../world/contract.ts";
-import { clientIds, describeCall, SimulatedClient, type ClerkProgram, type ClientOperation } from "../../world/clients.ts";
+import { clientIds, describeCall, findRepeatedWrite, SimulatedClient, type ClerkProgram, type ClientOperation } from "../../world/clients.ts";
 import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyValueModel } from "../../world/linearizability.ts";
 import { RandomStream } from "../../world/random.ts";
 import type { World } from "../../world/world.ts";
@@ -101,12 +101,50 @@ export class ClientGroup {
   }
 }
 
+/** What a failing history check knows beyond the clients' history: the run, and the step whose code keeps exactly-once. */
+export interface HistoryContext {
+  readonly world?: World;
+  /** The step of this chapter that applies each request once (a write applied twice points there). */
+  readonly exactlyOnceStep?: number;
+}
+
+/** "on node B, at index 12 (140 ms) and again at index 15 (380 ms)": where a value was applied twice, from the trace. */
+function whereAppliedTwice(w: World | undefined, value: string): { readonly text: string; readonly time: number } | undefined {
+  if (w === undefined) return undefined;
+  const byNode = new Map<string, { index: number; time: number }[]>();
+  for (const e of w.traceOf("apply")) {
+    if (!e.entry.command.includes(value)) continue;
+    const list = byNode.get(e.node) ?? [];
+    // A node that restarts applies its log again from index 1: only a second index is a second application.
+    if (!list.some((x) => x.index === e.index)) list.push({ index: e.index, time: e.time });
+    byNode.set(e.node, list);
+    if (list.length === 2) {
+      return { text: `node ${e.node} applied it at index ${list[0]!.index} (${list[0]!.time} ms) and again at index ${list[1]!.index} (${list[1]!.time} ms)`, time: list[1]!.time };
+    }
+  }
+  return undefined;
+}
+
 /**
- * The clients' history must be linearizable. A failure says which
- * operations cannot be ordered, in a few lines, and how to see the
- * picture (a replay writes it as SVG).
+ * The clients' history must be linearizable. A write applied twice is told
+ * first, as what it is; otherwise a failure says which operations cannot
+ * be ordered, in a few lines, and how to see the picture (a replay writes
+ * it as SVG).
  */
-export function expectLinearizable(operations: readonly ClientOperation[], what: string): void {
+export function expectLinearizable(operations: readonly ClientOperation[], what: string, context: HistoryContext = {}): void {
+  const repeated = findRepeatedWrite(operations);
+  if (repeated !== undefined) {
+    const where = whereAppliedTwice(context.world, repeated.value);
+    const by = repeated.writer === undefined ? "" : ` (client ${repeated.writer.client}'s ${repeated.writer.input.op}, called at ${repeated.writer.call} ms)`;
+    expectRule(
+      false,
+      RULE.exactlyOnce,
+      () =>
+        `${what}: client ${repeated.read.client}'s get(${JSON.stringify(repeated.read.input.key)}), answered at ${repeated.read.return} ms, read ${JSON.stringify(repeated.read.output.value)}: ` +
+        `the value ${JSON.stringify(repeated.value)} is in it twice, but one call wrote it once${by}. A request was applied more than once${where === undefined ? "." : `: ${where.text}.`}`,
+      { step: context.exactlyOnceStep ?? "unknown", ...(where === undefined ? {} : { focusTime: where.time }) },
+    );
+  }
   const result = checkLinearizability(keyValueModel, operations);
   if (result.verdict === "linearizable") return;
   const part = decidingPart(result);
@@ -116,6 +154,8 @@ export function expectLinearizable(operations: readonly ClientOperation[], what:
     writeFileSync(historyFile, historySvg(keyValueModel, part));
     picture = `drawn in ${historyFile}`;
   }
+  const unplaceable = part?.unplaceable === undefined ? undefined : part.operations[part.unplaceable];
+  const focusTime = unplaceable === undefined ? undefined : Number.isFinite(unplaceable.return) ? unplaceable.return : unplaceable.call;
   expectRule(
     false,
     RULE.linearizable,
@@ -123,6 +163,7 @@ export function expectLinearizable(operations: readonly ClientOperation[], what:
       result.verdict === "unknown"
         ? `${what}: the checker could not decide within its budget whether the clients' ${operations.length} operations are linearizable.`
         : `${what}: what the clients saw cannot be put in any one order.\n${part === undefined ? "" : describeVerdict(keyValueModel, part)}\n(${picture})`,
+    { step: "unknown", ...(focusTime === undefined ? {} : { focusTime }) },
   );
 }
 
@@ -132,7 +173,7 @@ export function expectLinearizable(operations: readonly ClientOperation[], what:
  * `finalReads`), and a key last acknowledged by a put holds that put's
  * value or something written after it.
  */
-export function expectNoLostWrites(operations: readonly ClientOperation[], finalValues: ReadonlyMap<string, string>): void {
+export function expectNoLostWrites(operations: readonly ClientOperation[], finalValues: ReadonlyMap<string, string>, context: HistoryContext = {}): void {
   for (const op of operations) {
     if (op.return === Infinity || op.input.op !== "append") continue;
     const final = finalValues.get(op.input.key);
@@ -148,6 +189,7 @@ export function expectNoLostWrites(operations: readonly ClientOperation[], final
         count === 0
           ? `client ${op.client}'s append(${JSON.stringify(op.input.key)}, ${JSON.stringify(value)}) was acknowledged at ${op.return} ms, and the key's final value ${JSON.stringify(final)} does not hold it: an acknowledged write was lost.`
           : `client ${op.client}'s append(${JSON.stringify(op.input.key)}, ${JSON.stringify(value)}) (acknowledged at ${op.return} ms) is ${count} times in the key's final value ${JSON.stringify(final)}: it was applied more than once.`,
+      { step: count === 0 ? "unknown" : (context.exactlyOnceStep ?? "unknown") },
     );
   }
 }
@@ -157,16 +199,20 @@ export function expectNoLostWrites(operations: readonly ClientOperation[], final
  * Figure 3, a node's error), what the clients saw so far is told first,
  * when it already shows the problem.
  */
-export function runWithClients(w: World, group: ClientGroup, ms: number, what: string): void {
+export function runWithClients(w: World, group: ClientGroup, ms: number, what: string, context: HistoryContext = {}): void {
   try {
     w.runFor(ms);
   } catch (error) {
     const result = checkLinearizability(keyValueModel, group.operations());
+    if (!(error instanceof RuleBroken) && findRepeatedWrite(group.operations()) !== undefined) {
+      // What the clients saw says it first: a write applied twice.
+      expectLinearizable(group.operations(), `${what}, before the run stopped (then, in the cluster: ${error instanceof Error ? error.message.split("\n")[0] : String(error)})`, { ...context, world: w });
+    }
     if (result.verdict === "not linearizable" && !(error instanceof RuleBroken)) {
       const part = decidingPart(result);
       const clientsSaw = `${what}: before the run stopped, what the clients saw could already not be put in any one order.\n${part === undefined ? "" : describeVerdict(keyValueModel, part)}`;
       const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      const told = new RuleBroken(RULE.linearizable, `${clientsSaw}\n\nThen, in the cluster: ${cause}`);
+      const told = new RuleBroken(RULE.linearizable, `${clientsSaw}\n\nThen, in the cluster: ${cause}`, "unknown");
       told.stack = `${told.name}: ${told.message}`;
       throw told;
     }

@@ -79,8 +79,14 @@ export class RuleBroken extends Error {
   constructor(
     rule: string,
     instead: string,
-    /** The step whose code keeps this rule, when it is not the step the test is aimed at. */
-    readonly step?: number,
+    /**
+     * The step whose code keeps this rule, when it is not the step the test
+     * is aimed at; "unknown" for a symptom any step's code can cause (what
+     * the clients saw, Chapter 8 on).
+     */
+    readonly step?: number | "unknown",
+    /** The simulated time where the failure shows (the report's events end there, not at the end of the run). */
+    readonly focusTime?: number,
   ) {
     super(`${rule}\nInstead:     ${instead}`);
     this.name = "Rule broken";
@@ -116,11 +122,16 @@ function stepLine(error?: unknown): string | undefined {
     const aimed = chapter.steps.find((s) => s.number === stepOfThisTest);
     return `Step:        not known (a stop does not tell which step's code was running${aimed ? `; this test is aimed at step ${aimed.number}, ${aimed.title}` : ""})`;
   }
+  // A symptom any step's code can cause (what the clients saw): say so rather than guess.
+  if (error instanceof RuleBroken && error.step === "unknown") {
+    const aimed = chapter.steps.find((s) => s.number === stepOfThisTest);
+    return `Step:        not known (what the clients saw is a symptom: any step's code, the server's or the clerk's, can cause it; fix the failures of the tests aimed at earlier steps first${aimed ? `; this test is aimed at step ${aimed.number}, ${aimed.title}` : ""})`;
+  }
   // The step whose code keeps the rule broken, when the harness knows it (a node rule's keeper, or a check that says).
   const keeper =
     error instanceof InvariantViolation
       ? chapter.steps.find((s) => s.rules.includes(error.guarantee))
-      : error instanceof RuleBroken && error.step !== undefined
+      : error instanceof RuleBroken && typeof error.step === "number"
         ? chapter.steps.find((s) => s.number === error.step)
         : undefined;
   const step = keeper ?? chapter.steps.find((s) => s.number === stepOfThisTest);
@@ -173,9 +184,9 @@ export function world(options: WorldOptions): World {
  * Check one rule. `instead` describes what the node did; it is only
  * computed when the check fails.
  */
-export function expectRule(ok: boolean, rule: string, instead: () => string, keptBy?: { readonly step: number }): asserts ok {
+export function expectRule(ok: boolean, rule: string, instead: () => string, keptBy?: { readonly step?: number | "unknown"; readonly focusTime?: number }): asserts ok {
   if (ok) return;
-  const error = new RuleBroken(rule, instead(), keptBy?.step);
+  const error = new RuleBroken(rule, instead(), keptBy?.step, keptBy?.focusTime);
   // No stack: the message says everything, and the test's own lines are not the learner's to debug.
   error.stack = `${error.name}: ${error.message}`;
   throw error;
@@ -280,8 +291,17 @@ function explain(error: unknown): unknown {
   // A replay draws the whole run already; elsewhere, show how the run ended.
   // (A node out of memory is told in the same words whichever process it ran
   // in; the test process that ran out can tell no events, so none is told.)
-  const tail = latest?.seed === seedOfThisTest && !settings.draw && !(error instanceof OutOfMemory) ? latest.trace.slice(-14) : [];
-  if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
+  const focus = error instanceof RuleBroken ? error.focusTime : undefined;
+  const shown = latest?.seed === seedOfThisTest && !settings.draw && !(error instanceof OutOfMemory) ? latest.trace : [];
+  if (focus !== undefined && shown.length > 0) {
+    // Where the failure shows, not how the run ended.
+    const end = shown.findIndex((e) => e.time > focus);
+    const tail = shown.slice(0, end < 0 ? shown.length : end).slice(-14);
+    if (tail.length > 0) lines.push("", `The events up to ${focus} ms, where it shows (the replay draws the whole run):`, formatTrace(tail));
+  } else {
+    const tail = shown.slice(-14);
+    if (tail.length > 0) lines.push("", "Last events before the failure (the replay draws the whole run):", formatTrace(tail));
+  }
   const oldHead = `${error.name}: ${error.message}`;
   // The report prints the node's stack frames between what went wrong and how to replay it.
   Object.assign(explained, { baseMessage: error.message, explanation: lines.slice(1).join("\n") });
