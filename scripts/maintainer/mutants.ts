@@ -572,6 +572,14 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [["    for (const waiter of this.waiting.values()) {\n      this.env.replyToClient(", "    for (const waiter of [] as { clientId: string; sequence: number }[]) {\n      this.env.replyToClient("]],
   },
   {
+    name: "waiters-refused-but-kept",
+    mistake: "a leader that steps down refuses its waiting clients but keeps them, so an entry applied later at one of their indexes is answered as theirs",
+    from: "chapter8-key-value-service",
+    suites: ["chapter8"],
+    firstFailureNames: "A leader that proposed a client's request may never see it committed",
+    edits: [["    this.waiting.clear();\n", ""]],
+  },
+  {
     name: "sessions-outside-state-machine",
     mistake: "records a client's last request when the leader answers it, not as the entry is applied, so a new leader or a restarted node does not know it",
     from: "chapter8-key-value-service",
