@@ -12,7 +12,8 @@
  *   6. solutions    every chapter's suite passes against its reference solution
  *   7. experiment   Chapter 3's reading quotes the split-vote experiment as it runs now, and
  *                   Chapter 7's its fast-backup and Figure 8 (unreliable) measurements; Chapter 3's
- *                   appendix, the paper's Figure 16 (tables and graphs)
+ *                   appendix, the paper's Figure 16 (tables and graphs); the failure reports the
+ *                   readings quote are what fresh runs of their mutants print
  *   8. later        each reference also passes every earlier chapter's suite
  *   9. skeletons    every graded test fails against the untouched skeleton
  *  10. mutants      each classic mistake, planted in a copy of the reference, loses points
@@ -40,6 +41,7 @@ import { listChapters, PROJECT_ROOT, runMain, UsageError, type Chapter } from ".
 import { parseCommand } from "../shared/cli.mjs";
 import { findBrowser, NO_BROWSER, renderDiagrams } from "../learner/diagrams.ts";
 import { MUTANTS, writeMutant } from "./mutants.ts";
+import { quotedReports } from "./quoted-reports.ts";
 import { checkPlanted, PLANTED } from "./planted.ts";
 import type { GradescopeResults } from "../shared/report.mjs";
 import { outdatedSkeletons } from "../shared/skeletons.ts";
@@ -247,6 +249,22 @@ steps.push({
     return problems.length === 0
       ? { ok: true, summary: "the fast-backup and Figure 8 (unreliable) lines of Chapters 6 and 7 match fresh runs of npm run experiment" }
       : { ok: false, summary: problems.join("\n") };
+  },
+});
+
+steps.push({
+  name: "the readings quote failure reports as a fresh run prints them (scripts/maintainer/quoted-reports.ts)",
+  run: () => {
+    const quotes = quotedReports();
+    const stale = quotes.filter((q) => q.quoted !== q.fresh);
+    return stale.length === 0
+      ? { ok: true, summary: `${quotes.length} quoted reports (${quotes.map((q) => `${path.basename(path.dirname(q.reading))}: ${q.mutant}`).join(", ")}) are what a fresh run prints` }
+      : {
+          ok: false,
+          summary:
+            stale.map((q) => `${q.reading}: the quote of mutant ${q.mutant}'s failure ${q.failure} differs from a fresh run, which prints:\n${indent(q.fresh)}`).join("\n") +
+            "\nIf the new report is right, rewrite the quotes with: npx tsx scripts/maintainer/quoted-reports.ts --write",
+        };
   },
 });
 
