@@ -1,10 +1,11 @@
 /**
  * Logs, read one way everywhere.
  *
- * Raft numbers log entries from 1. Today a node's `log` array holds every
- * entry, index 1 at `log[0]`; from the snapshot chapter on, a log may
- * begin after a snapshot, and only these helpers will need to know. Tests
- * and the world's checks read logs through them, never with `log[i - 1]`.
+ * Raft numbers log entries from 1. A node's `log` array holds every entry,
+ * index 1 at `log[0]`, until the snapshot chapter: from then on a log may
+ * begin after a snapshot (lastIncludedIndex), and only these helpers need
+ * to know. Tests and the world's checks read logs through them, never
+ * with `log[i - 1]`.
  *
  * The LogMirror is how the world follows a node's log from event to event
  * without trusting or sharing the node's objects: it keeps its own copy of
@@ -13,23 +14,49 @@
 import type { LogEntry } from "./contract.ts";
 import { checkEntry } from "./messages.ts";
 
-/** Anything with a log: a NodeView, a saved state, a scripted node's idea of one. */
+/**
+ * Anything with a log: a NodeView, a saved state, a scripted node's idea of
+ * one. A log that begins after a snapshot (Chapter 9, the paper's §7) says
+ * where: its array then holds the entries from lastIncludedIndex + 1 on,
+ * and the entries up to lastIncludedIndex live only in the snapshot.
+ */
 export interface HasLog {
   readonly log: readonly LogEntry[];
+  /** The index of the last entry the snapshot replaces (absent or 0: no snapshot, the array starts at index 1). */
+  readonly lastIncludedIndex?: number;
+  /** The term of that entry. */
+  readonly lastIncludedTerm?: number;
 }
 
-/** The index of the last entry (0 for an empty log). */
+/** The last index a snapshot replaces: 0 when the log holds everything from index 1. */
+export function snapshotIndex(view: HasLog): number {
+  return view.lastIncludedIndex ?? 0;
+}
+
+/** The first index the log's array holds (1 without a snapshot). */
+export function firstIndex(view: HasLog): number {
+  return snapshotIndex(view) + 1;
+}
+
+/** The index of the last entry (0 for an empty log; a snapshot's last index when nothing follows it). */
 export function lastIndex(view: HasLog): number {
-  return view.log.length;
+  return snapshotIndex(view) + view.log.length;
 }
 
-/** The entry at a Raft index (from 1), or undefined where there is none. */
+/** The entry at a Raft index (from 1), or undefined where there is none (past the end, or inside a snapshot). */
 export function entryAt(view: HasLog, index: number): LogEntry | undefined {
-  return index >= 1 ? view.log[index - 1] : undefined;
+  const base = snapshotIndex(view);
+  return index > base ? view.log[index - base - 1] : undefined;
 }
 
-/** The term of the entry at `index`; 0 at index 0 (before the first entry) and where there is no entry. */
+/**
+ * The term of the entry at `index`; 0 at index 0 (before the first entry)
+ * and where there is no entry. At a snapshot's last index, the snapshot's
+ * term (lastIncludedTerm): what a consistency check or an up-to-date
+ * comparison needs there. Below it, the terms are gone with the entries.
+ */
 export function termAt(view: HasLog, index: number): number {
+  if (index > 0 && index === snapshotIndex(view)) return view.lastIncludedTerm ?? 0;
   return entryAt(view, index)?.term ?? 0;
 }
 
@@ -38,12 +65,12 @@ export function lastTerm(view: HasLog): number {
   return termAt(view, lastIndex(view));
 }
 
-/** The entries from `index` (from 1) to the end. */
+/** The entries from `index` (from 1) to the end; with a snapshot, from its first entry after it at the earliest. */
 export function entriesFrom(view: HasLog, index: number): readonly LogEntry[] {
-  return view.log.slice(Math.max(0, index - 1));
+  return view.log.slice(Math.max(0, index - snapshotIndex(view) - 1));
 }
 
-/** The commands, in log order. */
+/** The commands the log holds, in log order (after a snapshot, those after it). */
 export function commandsOf(view: HasLog): string[] {
   return view.log.map((entry) => entry.command);
 }
