@@ -14,6 +14,7 @@
  */
 import fc from "fast-check";
 import type { ClientCall, ClientId, ClientReply, ClientRequest, CreateNode, NodeId } from "../world/contract.ts";
+import { lastIndex } from "../world/log.ts";
 import { World, type WorldOptions } from "../world/world.ts";
 import { UNRELIABLE } from "../scenarios/fault-scenarios.ts";
 import { append, ClientGroup, clientIds, expectLinearizable, expectNoLostWrites, finalReads, get, put, runWithClients, scriptedClient, useClerkUnderTest } from "./harness/clients.ts";
@@ -63,10 +64,10 @@ function acknowledgeFromB(w: World, term: number): void {
  * sent one after another reach A in that order.
  */
 function ask(w: World, client: ClientId, sequence: number, call: ClientCall, replies?: readonly unknown[]): void {
-  const length = w.view("A").log.length;
+  const length = lastIndex(w.view("A"));
   const heard = replies?.length ?? 0;
   w.sendFromClient(client, "A", request(client, sequence, call));
-  w.runUntil(() => w.isCrashed("A") || w.view("A").log.length > length || (replies?.length ?? 0) > heard, 20);
+  w.runUntil(() => w.isCrashed("A") || lastIndex(w.view("A")) > length || (replies?.length ?? 0) > heard, 20);
 }
 
 /** The last answer a client heard to its request `sequence` (answers can arrive out of order). */
@@ -91,14 +92,14 @@ graded(4, "a follower refuses a client's request and names the leader it knows; 
   w.runFor(15);
   const refusal = replies.at(-1)?.reply;
   expectRule(refusal !== undefined && !refusal.success && refusal.leaderId === "B", RULE.serveThroughLog, () => `follower A (its leader: B) was asked put("x", "1") by client c1 and answered ${showReplies(replies)}; it should refuse, naming leader B.`);
-  expectRule(w.view("A").log.length === 0, RULE.serveThroughLog, () => `follower A put the client's request in its own log: ${w.view("A").log.length} entries.`);
+  expectRule(lastIndex(w.view("A")) === 0, RULE.serveThroughLog, () => `follower A put the client's request in its own log: ${lastIndex(w.view("A"))} entries.`);
   // Now A leads its own term: every operation goes into its log.
   const s = leaderA(seed(2));
   s.w.sendFromClient("c1", "A", request("c1", 1, put("x", "1")));
   s.w.sendFromClient("c2", "A", request("c2", 1, get("x")));
   s.w.runFor(15);
-  const log = s.w.view("A").log;
-  expectRule(log.length === 2, RULE.serveThroughLog, () => `leader A got two requests, a put and a get; its log holds ${log.length} entr${log.length === 1 ? "y" : "ies"}. Every request goes in the log, reads too.`);
+  const held = lastIndex(s.w.view("A"));
+  expectRule(held === 2, RULE.serveThroughLog, () => `leader A got two requests, a put and a get; its log holds ${held} entr${held === 1 ? "y" : "ies"}. Every request goes in the log, reads too.`);
 });
 
 // ---------------------------------------------------------------------------
