@@ -31,7 +31,8 @@ export class NodeLoadError extends HarnessError {
     message: string,
   ) {
     super(message);
-    this.name = "node.ts did not load";
+    // The file's own name: a chapter's other files (experiment.ts, clerk.ts) load the same way.
+    this.name = `${path.basename(file) || "node.ts"} did not load`;
     this.stack = `${this.name}: ${this.message}`;
   }
 }
