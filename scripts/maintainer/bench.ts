@@ -5,11 +5,15 @@
  *     ten simulated minutes, idle and with a client command every 100 ms,
  *     every guarantee checked after every event (Chapter 5's reference, as
  *     `npm run experiment -- speed`, and the last chapter's): steady (the
- *     median of three runs after a first) and the first run, and the
- *     events the world runs per real second;
+ *     median of three runs after a first) and the first run, the events
+ *     the world runs per real second, and how much slower busy is than
+ *     idle; and, for the busy run, the real time of its first simulated
+ *     minute and of its tenth (a world whose cost per event grows with
+ *     the run's history shows it there);
  *   - each chapter's suite through `npm run test:solutions`, wall time,
  *     with node code in the test process and in a process of its own (as
- *     grading runs it), and a whole grade of the last chapter with the
+ *     grading runs it), each as a multiple of a bare vitest run of one
+ *     trivial test, and a whole grade of the last chapter with the
  *     regression section;
  *   - the paper's Figure 16 experiment (about 10 000 trials);
  *   - the linearizability checker on the 102 Jepsen etcd histories Porcupine publishes;
@@ -25,6 +29,9 @@ import { loadNodeProgram, runWithRealTimeLimit } from "../../sandbox/node-progra
 import { listChapters, PROJECT_ROOT } from "../shared/chapters.mjs";
 import { isMain, parseCommand, runMain } from "../shared/cli.mjs";
 import { figure16Experiment, measureSpeed, SPEED_RUN_MS, speedWorld } from "../learner/experiment.ts";
+
+/** One simulated minute, in ms. */
+const MINUTE_MS = 60_000;
 import { LATENCY_MS } from "../../scenarios/figure16.ts";
 import { checkLinearizability, parseJepsenRegisterLog, registerModel } from "../../world/linearizability.ts";
 
@@ -40,6 +47,19 @@ function worldSpeed(createNode: CreateNode, everyMs: number | undefined): { firs
   });
   runWithRealTimeLimit(300_000, () => counted.runFor(SPEED_RUN_MS));
   return { first: timed.first.ratio, steady: timed.steady.ratio, eventsPerSecond: (events / timed.steady.real) * 1000 };
+}
+
+/** The real ms each simulated minute of a busy speed run takes (after one whole run to compile the code). */
+function minuteByMinute(createNode: CreateNode, everyMs: number): number[] {
+  runWithRealTimeLimit(300_000, () => speedWorld(createNode, everyMs).runFor(SPEED_RUN_MS));
+  const w = speedWorld(createNode, everyMs);
+  const minutes: number[] = [];
+  for (let m = 0; m < SPEED_RUN_MS / MINUTE_MS; m++) {
+    const started = performance.now();
+    runWithRealTimeLimit(300_000, () => w.runFor(MINUTE_MS));
+    minutes.push(performance.now() - started);
+  }
+  return minutes;
 }
 
 function wallTime(command: string, args: readonly string[]): { seconds: number; ok: boolean } {
@@ -75,16 +95,30 @@ async function main(): Promise<number> {
   console.log("(simulated ms per real ms: steady is the median of three runs after a first one, which also compiles the code):");
   for (const chapter of nodes) {
     const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), PROJECT_ROOT).instantiate();
+    const steady: number[] = [];
     for (const [label, every] of [["idle", undefined], ["a command every 100 ms", 100]] as const) {
       const r = worldSpeed(createNode, every);
+      steady.push(r.steady);
       console.log(
         `  ${`${chapter.short} reference, ${label}:`.padEnd(50)} steady ${String(Math.round(r.steady)).padStart(6)}, first run ${String(Math.round(r.first)).padStart(6)}; ` +
           `${String(Math.round(r.eventsPerSecond)).padStart(8)} events per real second (steady)`,
       );
     }
+    const minutes = minuteByMinute(createNode, 100);
+    const first = minutes[0]!;
+    const tenth = minutes.at(-1)!;
+    console.log(
+      `  ${`${chapter.short} reference, busy against idle:`.padEnd(50)} ${(steady[1]! / steady[0]!).toFixed(3)} of the idle speed; ` +
+        `the busy run's first simulated minute ${first.toFixed(0)} ms, its tenth ${tenth.toFixed(0)} ms (${(tenth / first).toFixed(1)} times the first)`,
+    );
   }
   console.log("\nEach chapter's suite against its reference, wall time: node code in the test process (npm run test:solutions -- chapterN),");
-  console.log("and in a process of its own, as grading runs it (the same with --isolated):");
+  console.log("as a multiple of a bare vitest run, and in a process of its own, as grading runs it (the same with --isolated):");
+  const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
+  mkdirSync(trivialDir, { recursive: true });
+  writeFileSync(path.join(trivialDir, "trivial.test.ts"), 'import { expect, test } from "vitest";\n\ntest("one and one", () => {\n  expect(1 + 1).toBe(2);\n});\n');
+  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir]);
+  const times = (seconds: number): string => `${(seconds / bare.seconds).toFixed(1)}×`.padStart(6);
   let inProcess = 0;
   let isolated = 0;
   for (const chapter of chapters) {
@@ -92,16 +126,12 @@ async function main(): Promise<number> {
     const apart = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "test", chapter.short, "--solutions", "--isolated"]);
     inProcess += run.seconds;
     isolated += apart.seconds;
-    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s   isolated ${apart.seconds.toFixed(1).padStart(5)} s${run.ok && apart.ok ? "" : pc.red("  (failed)")}`);
+    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s ${times(run.seconds)} bare   isolated ${apart.seconds.toFixed(1).padStart(5)} s${run.ok && apart.ok ? "" : pc.red("  (failed)")}`);
   }
   console.log(`  ${"all".padEnd(10)} ${inProcess.toFixed(1).padStart(5)} s   isolated ${isolated.toFixed(1).padStart(5)} s (${(isolated / inProcess).toFixed(1)} times as long)`);
   const graded = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "grade", chapters.at(-1)!.short, "--solutions", "--with-earlier", "--out", path.join(PROJECT_ROOT, ".workbook-cache", "bench-results.json")]);
   console.log(`  grading ${chapters.at(-1)!.short} --with-earlier (every suite, isolated, as the autograder does): ${graded.seconds.toFixed(1)} s`);
-  const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
-  mkdirSync(trivialDir, { recursive: true });
-  writeFileSync(path.join(trivialDir, "trivial.test.ts"), 'import { expect, test } from "vitest";\n\ntest("one and one", () => {\n  expect(1 + 1).toBe(2);\n});\n');
-  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir]);
-  console.log(`  ${"(bare vitest, one trivial test)".padEnd(10)} ${bare.seconds.toFixed(1).padStart(5)} s`);
+  console.log(`  ${"(bare vitest, one trivial test, run before the suites; ×: each suite's time over it)".padEnd(10)} ${bare.seconds.toFixed(1).padStart(5)} s`);
   const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapters.at(-1)!.dir, "node.ts"), PROJECT_ROOT).instantiate();
   const started = performance.now();
   const result = figure16Experiment(createNode, 1000, LATENCY_MS);
