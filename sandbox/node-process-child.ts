@@ -22,7 +22,7 @@ import type { HostCluster, HostLab } from "../world/lab.ts";
 import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES } from "../world/messages.ts";
 import { RandomStream } from "../world/random.ts";
 import { openRealm, runModule, type Realm, type SandboxEnv } from "./sandbox-realm.ts";
-import { snapshotEntry, snapshotMessage, snapshotObject, snapshotPerPeer, snapshotSavedState, snapshotValue, type LogSnapshot, type ObjectSnapshot, type ViewSnapshot } from "./node-values.ts";
+import { snapshotClientReply, snapshotEntry, snapshotMessage, snapshotPerPeer, snapshotSavedState, snapshotValue, type LogSnapshot, type ObjectSnapshot, type ViewSnapshot } from "./node-values.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 type Message = { [key: string]: Json | undefined };
@@ -333,7 +333,7 @@ function outerEnv(id: string, peers: readonly string[], instance: () => Instance
     },
     replyToClient(to: unknown, reply: unknown): void {
       // Rare (one per client request): always asked, never foreseen.
-      askEnv(instance(), "replyToClient", [snapshotValue(to) as Json, snapshotObject(reply, ["type", "sequence", "success", "value", "leaderId"]) as unknown as Json]);
+      askEnv(instance(), "replyToClient", [snapshotValue(to) as Json, snapshotClientReply(reply) as unknown as Json]);
     },
     note(text: string): void {
       queue({ o: "note", i: instanceId(instance()), t: String(text) });

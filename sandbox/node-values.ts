@@ -178,6 +178,11 @@ export function snapshotMessage(value: unknown): ObjectSnapshot {
   return snapshotObject(value, MESSAGE_NAMES, ["entries"]);
 }
 
+/** A reply a server sends a client (Chapter 8), as the world reads it. */
+export function snapshotClientReply(value: unknown): ObjectSnapshot {
+  return snapshotObject(value, ["type", "sequence", "success", "value", "leaderId"]);
+}
+
 /** A state a node saves, as the world reads it. */
 export function snapshotSavedState(value: unknown): ObjectSnapshot {
   return snapshotObject(value, ["currentTerm", "votedFor"], ["log"]);

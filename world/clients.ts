@@ -43,13 +43,22 @@ function inputOf(call: ClientCall): KvInput {
   return call.operation === "get" ? { op: "get", key: call.key } : { op: call.operation, key: call.key, value: call.value };
 }
 
+/** One call as a client saw it: when it called, and when (Infinity: not yet, or never) and what it was answered. */
+export interface CallRecord {
+  readonly call: ClientCall;
+  readonly calledAt: number;
+  returnedAt: number;
+  result: string | undefined;
+}
+
 /** One simulated client of the service, driving its clerk in a world. */
 export class SimulatedClient {
   private clerk: unknown;
   private timerGeneration = 0;
-  private current: { readonly call: ClientCall; readonly calledAt: number; readonly done: ((result: string) => void) | undefined } | undefined;
+  /** The call in progress (the last of the history), and who hears its result. */
+  private current: { readonly record: CallRecord; readonly done: ((result: string) => void) | undefined } | undefined;
   /** Every call this client made, finished or not, in the order it made them. */
-  readonly history: { readonly call: ClientCall; readonly calledAt: number; returnedAt: number; result: string | undefined }[] = [];
+  readonly history: CallRecord[] = [];
 
   constructor(
     private readonly world: World,
@@ -67,14 +76,15 @@ export class SimulatedClient {
 
   /** The call in progress, if any. */
   get callInProgress(): ClientCall | undefined {
-    return this.current?.call;
+    return this.current?.record.call;
   }
 
   /** Call an operation now; `done` hears its result when the clerk gives it. */
   call(call: ClientCall, done?: (result: string) => void): void {
-    if (this.current !== undefined) throw new Error(`client ${this.id} called ${describeCall(call)} while ${describeCall(this.current.call)} was in progress`);
-    this.current = { call, calledAt: this.world.now, done };
-    this.history.push({ call, calledAt: this.world.now, returnedAt: Infinity, result: undefined });
+    if (this.current !== undefined) throw new Error(`client ${this.id} called ${describeCall(call)} while ${describeCall(this.current.record.call)} was in progress`);
+    const record: CallRecord = { call, calledAt: this.world.now, returnedAt: Infinity, result: undefined };
+    this.history.push(record);
+    this.current = { record, done };
     this.world.mark(`client ${this.id} calls ${describeCall(call)}`);
     this.take(this.program.clerkCall(this.clerk, call), "clerkCall");
   }
@@ -96,14 +106,13 @@ export class SimulatedClient {
     this.clerk = step.clerk;
     if (step.send !== undefined) this.world.sendFromClient(this.id, step.send.to, step.send.request);
     if (step.result !== undefined) {
-      const current = this.current!;
+      const { record, done } = this.current!;
       this.current = undefined;
-      const record = this.history.at(-1)!;
       record.returnedAt = this.world.now;
       record.result = step.result;
       this.timerGeneration++;
-      this.world.mark(`client ${this.id}'s ${describeCall(current.call)} returns${current.call.operation === "get" ? ` ${JSON.stringify(step.result)}` : ""}`);
-      current.done?.(step.result);
+      this.world.mark(`client ${this.id}'s ${describeCall(record.call)} returns${record.call.operation === "get" ? ` ${JSON.stringify(step.result)}` : ""}`);
+      done?.(step.result);
       return;
     }
     if (step.retryAfterMs !== undefined) {

@@ -24,7 +24,7 @@ import { EventQueue, type Scheduled } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import { copyMessage, type TrafficCounts, type WireMessage } from "./messages.ts";
 import { LOST_TO_PARTITION, Network, type Connectivity, type DropReason, type NetworkSettings } from "./network.ts";
-import { copiesMessages, failedStep, NodeHost, RunawayNode, type Delivery, type HostServices, type NodeStep, type PendingTimer, type TimerEntry } from "./node-host.ts";
+import { copiesMessages, failedStep, NodeHost, RunawayNode, type Delivery, type Effect, type HostServices, type NodeStep, type PendingTimer, type TimerEntry } from "./node-host.ts";
 import { effectEvents, recordStep, Trace, type TraceEvent, type TraceKind, type TraceSink } from "./trace.ts";
 
 export { NodeFailure, RunawayNode, ContractBroken, markCopiesMessages, nodeCallInProgress, type NodeStep } from "./node-host.ts";
@@ -449,24 +449,9 @@ export class World {
   /** Client `client` sends `request` (already checked) to node `to`, over the network like any message. */
   sendFromClient(client: ClientId, to: NodeId, request: ClientRequest): void {
     const fromIndex = this.clientIndexOf(client);
-    const target = this.host(to);
-    const messageId = this.nextMessageId++;
-    const record = (effect: Parameters<typeof effectEvents>[3]): void => effectEvents(this.sink, client, this.clock, effect);
-    if (target.scripted) {
-      record({ kind: "to-scripted", to, message: request, messageId });
-      target.inbox.push({ time: this.clock, from: client, message: request });
-      return;
-    }
-    const first = this.net.route(fromIndex, target.index);
-    if (first < 0) {
-      record({ kind: "lost", to, message: request, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
-      return;
-    }
-    const second = this.net.duplicateDelay;
-    const delivery: Delivery = { kind: "deliver", from: client, fromIndex, to, host: target, message: request, messageId, incarnation: target.incarnation, sentAt: this.clock, copies: second < 0 ? 1 : 2, time: 0, sequence: 0 };
-    this.agenda.schedule(this.clock + first, delivery);
-    record(delivery);
-    if (second >= 0) this.agenda.schedule(this.clock + second, { ...delivery, copies: 0 });
+    // Only to a node: a client never sends to another client.
+    this.host(to);
+    this.transmit(null, client, fromIndex, to, request);
   }
 
   private clientIndexOf(client: ClientId): number {
@@ -720,32 +705,29 @@ export class World {
   }
 
   private route(from: NodeHost, to: NodeId, message: WireMessage): void {
-    const messageId = this.nextMessageId++;
     from.traffic.count(message);
-    const clientIndex = this.clientIndex.get(to);
-    if (clientIndex !== undefined) {
-      const first = this.net.route(from.index, clientIndex);
-      if (first < 0) {
-        from.effect({ kind: "lost", to, message, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
-        return;
-      }
-      const second = this.net.duplicateDelay;
-      const delivery: Delivery = { kind: "deliver", from: from.id, fromIndex: from.index, to, host: null, message, messageId, incarnation: 0, sentAt: this.clock, copies: second < 0 ? 1 : 2, time: 0, sequence: 0 };
-      this.agenda.schedule(this.clock + first, delivery);
-      from.effect(delivery);
-      if (second >= 0) this.agenda.schedule(this.clock + second, { ...delivery, copies: 0 });
-      return;
-    }
-    const target = this.host(to);
-    if (target.scripted) {
+    this.transmit(from, from.id, from.index, to, message);
+  }
+
+  /**
+   * One message on its way, whoever sent it (a node, or a client: `sender`
+   * null): a scripted node's inbox takes it at once; otherwise the network
+   * loses it or schedules its delivery, twice when it duplicates it. What
+   * became of it is the sender's effect (a client's goes straight to the trace).
+   */
+  private transmit(sender: NodeHost | null, from: NodeId, fromIndex: number, to: NodeId, message: WireMessage): void {
+    const messageId = this.nextMessageId++;
+    const clientIndex = this.clients.length === 0 ? undefined : this.clientIndex.get(to);
+    const target = clientIndex === undefined ? this.host(to) : null;
+    if (target !== null && target.scripted) {
       // The test's inbox receives it at once.
-      from.effect({ kind: "to-scripted", to, message, messageId });
-      target.inbox.push({ time: this.clock, from: from.id, message });
+      this.sent(sender, from, { kind: "to-scripted", to, message, messageId });
+      target.inbox.push({ time: this.clock, from, message });
       return;
     }
-    const first = this.net.route(from.index, target.index);
+    const first = this.net.route(fromIndex, target === null ? clientIndex! : target.index);
     if (first < 0) {
-      from.effect({ kind: "lost", to, message, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
+      this.sent(sender, from, { kind: "lost", to, message, messageId, reason: first === LOST_TO_PARTITION ? "partition" : "loss" });
       return;
     }
     const second = this.net.duplicateDelay;
@@ -754,21 +736,27 @@ export class World {
     // kept for tests that want to tell them apart).
     const delivery: Delivery = {
       kind: "deliver",
-      from: from.id,
-      fromIndex: from.index,
+      from,
+      fromIndex,
       to,
       host: target,
       message,
       messageId,
-      incarnation: target.incarnation,
+      incarnation: target === null ? 0 : target.incarnation,
       sentAt: this.clock,
       copies: second < 0 ? 1 : 2,
       time: 0,
       sequence: 0,
     };
     this.agenda.schedule(this.clock + first, delivery);
-    from.effect(delivery);
+    this.sent(sender, from, delivery);
     if (second >= 0) this.agenda.schedule(this.clock + second, { ...delivery, copies: 0 });
+  }
+
+  /** What became of a message, recorded as its sender's effect (a node's) or in the trace (a client's). */
+  private sent(sender: NodeHost | null, from: NodeId, effect: Effect): void {
+    if (sender !== null) sender.effect(effect);
+    else effectEvents(this.sink, from, this.clock, effect);
   }
 
   private fireTimer(entry: TimerEntry): void {

@@ -203,12 +203,14 @@ export function runWithClients(w: World, group: ClientGroup, ms: number, what: s
   try {
     w.runFor(ms);
   } catch (error) {
-    const result = checkLinearizability(keyValueModel, group.operations());
-    if (!(error instanceof RuleBroken) && findRepeatedWrite(group.operations()) !== undefined) {
-      // What the clients saw says it first: a write applied twice.
-      expectLinearizable(group.operations(), `${what}, before the run stopped (then, in the cluster: ${error instanceof Error ? error.message.split("\n")[0] : String(error)})`, { ...context, world: w });
+    if (error instanceof RuleBroken) throw error;
+    // What the clients saw is told first when it already shows the problem: a write applied twice, or no order at all.
+    const operations = group.operations();
+    if (findRepeatedWrite(operations) !== undefined) {
+      expectLinearizable(operations, `${what}, before the run stopped (then, in the cluster: ${error instanceof Error ? error.message.split("\n")[0] : String(error)})`, { ...context, world: w });
     }
-    if (result.verdict === "not linearizable" && !(error instanceof RuleBroken)) {
+    const result = checkLinearizability(keyValueModel, operations);
+    if (result.verdict === "not linearizable") {
       const part = decidingPart(result);
       const clientsSaw = `${what}: before the run stopped, what the clients saw could already not be put in any one order.\n${part === undefined ? "" : describeVerdict(keyValueModel, part)}`;
       const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
