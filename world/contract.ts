@@ -181,8 +181,61 @@ export interface ClientReply {
   readonly leaderId: NodeId | null;
 }
 
-/** Every message a node sends another node (Figure 2's RPCs). */
-export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply;
+// ---------------------------------------------------------------------------
+// Snapshots (Chapter 9 on): the log compacted (the paper's §7)
+// ---------------------------------------------------------------------------
+
+/**
+ * A snapshot (Chapter 9): the state machine as it stood once every entry
+ * up to `lastIncludedIndex` was applied, standing in for those entries.
+ */
+export interface Snapshot {
+  /** The index of the last entry the snapshot replaces. */
+  readonly lastIncludedIndex: number;
+  /** The term of that entry. */
+  readonly lastIncludedTerm: number;
+  /** The service's state, written by the service (JSON, say): what `state` holds is its own business. */
+  readonly state: string;
+}
+
+/**
+ * Sent by a leader to a follower too far behind (Chapter 9, the paper's
+ * Figure 13): the entries it needs are gone from the leader's log, so it
+ * gets the leader's snapshot instead. The whole snapshot travels in one
+ * message (no offset or done: the paper's chunks are left out, as in most
+ * teaching labs).
+ */
+export interface InstallSnapshot {
+  readonly type: "InstallSnapshot";
+  /** The leader's term. */
+  readonly term: number;
+  /** So the follower can tell clients who the leader is. */
+  readonly leaderId: NodeId;
+  /** The snapshot replaces all entries up through and including this index. */
+  readonly lastIncludedIndex: number;
+  /** Term of lastIncludedIndex. */
+  readonly lastIncludedTerm: number;
+  /** The service's state as of lastIncludedIndex (the snapshot's `state`). */
+  readonly data: string;
+}
+
+/** A follower's answer to {@link InstallSnapshot}. */
+export interface InstallSnapshotReply {
+  readonly type: "InstallSnapshotReply";
+  /** The follower's currentTerm, for the leader to update itself. */
+  readonly term: number;
+  /**
+   * The lastIncludedIndex of the snapshot this answers: the follower now
+   * holds everything up to it (installed now, or already held). Like an
+   * AppendEntriesReply's matchIndex, it says what the reply vouches for,
+   * so a late or doubled reply never misleads the leader. 0 when the
+   * follower refused (its term is newer than the leader's).
+   */
+  readonly matchIndex: number;
+}
+
+/** Every message a node sends another node (Figure 2's RPCs, and from Chapter 9 Figure 13's). */
+export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply | InstallSnapshot | InstallSnapshotReply;
 
 /** The `type` field of each message, for switches and for traces. */
 export type MessageType = Message["type"];
@@ -208,7 +261,15 @@ export interface Timing {
 export interface PersistentState {
   readonly currentTerm: number;
   readonly votedFor: NodeId | null;
+  /** With a snapshot, the entries after it (from lastIncludedIndex + 1 on); without one, the whole log. */
   readonly log: readonly LogEntry[];
+  /**
+   * Optional, Chapter 9 on: the node's latest snapshot. Saved in the same
+   * save() as the log it shortened, so that a crash can never leave a
+   * disk whose log and snapshot disagree (the thesis's §5.1: a server
+   * writes its snapshot, then discards the log; here the two are one write).
+   */
+  readonly snapshot?: Snapshot;
 }
 
 /** What a node is given by the world. */
@@ -264,6 +325,16 @@ export interface NodeEnvironment {
    */
   save(state: PersistentState): void;
 
+  /**
+   * Optional to use, Chapter 9 on: tell the world your state machine has
+   * just been loaded from this snapshot (one a leader sent you, or your
+   * own from disk when you restart). lastApplied becomes its
+   * lastIncludedIndex, and apply() goes on from the index after it. A
+   * state machine only moves forward: an older snapshot than what you have
+   * applied is a mistake.
+   */
+  applySnapshot(snapshot: Snapshot): void;
+
   /** A note of your own in the run's trace (handy when debugging). */
   note(text: string): void;
 }
@@ -286,7 +357,12 @@ export interface NodeView {
   readonly votedFor: NodeId | null;
   /** The leader this node believes in for currentTerm, or null. */
   readonly leaderId: NodeId | null;
+  /** With a snapshot (Chapter 9), the entries after it; read it through world/log.ts's index helpers. */
   readonly log: readonly LogEntry[];
+  /** Optional, Chapter 9 on: the index of the last entry the node's snapshot replaces (absent or 0: no snapshot). */
+  readonly lastIncludedIndex?: number;
+  /** Optional, Chapter 9 on: the term of that entry. */
+  readonly lastIncludedTerm?: number;
   readonly commitIndex: number;
   readonly lastApplied: number;
   /**
@@ -312,6 +388,14 @@ export interface RaftNode {
   clientRequest?(from: ClientId, request: ClientRequest): void;
   /** A timer set with `env.setTimer` has fired. */
   timerFired(timer: TimerName): void;
+  /**
+   * Optional, Chapter 9 on: the world asks for a snapshot because the
+   * node's saved state has grown too big (only the world starts one).
+   * `index` is the node's lastApplied: snapshot the state machine as it
+   * stands, keep lastIncludedIndex = index and its term, discard the log
+   * through index, and save the state and the snapshot together.
+   */
+  takeSnapshot?(index: number): void;
   /** A client asks this node to add a command to the replicated log. */
   propose(command: string): ProposeResult;
   /** Your state, as the tests and the trace see it. Must not change anything. */

@@ -15,8 +15,8 @@
  * majority acknowledged, of its own term, and its matchIndex never claims
  * more than the replies said; entries are applied in order, exactly once.
  */
-import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState } from "./contract.ts";
-import { entriesFrom, entryAt, lastIndex, sameEntry, showLog, termAt, type HasLog } from "./log.ts";
+import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState, Snapshot } from "./contract.ts";
+import { entriesFrom, entryAt, lastIndex, sameEntry, savedLog, showLog, snapshotIndex, termAt, type HasLog } from "./log.ts";
 import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
 import type { WireMessage } from "./messages.ts";
 
@@ -46,10 +46,12 @@ export type Guarantee =
   | "Save before you answer"
   | "Save before you stand"
   | "Save before you acknowledge"
-  | "A refusal's hint is honest";
+  | "A refusal's hint is honest"
+  | "A snapshot holds only what is applied";
 
 /** The rules a single node breaks on its own (the rest need two nodes to disagree). */
 export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
+  "A snapshot holds only what is applied",
   "Terms only grow",
   "Commits only grow",
   "Commit only entries you hold",
@@ -105,6 +107,8 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "Each server persists new log entries before they are counted towards the entries' commitment; this prevents committed entries from being lost or 'uncommitted' when servers restart (thesis §3.8). A follower's successful AppendEntries reply is counted: the entries it vouches for, in place of any they replaced, must be on its disk when it leaves. A leader counts its own copy: here it must be on its disk before the leader commits it (raises commitIndex, applies it, or sends it as leaderCommit), even where the thesis (§10.2.1) would let followers alone make the majority.",
   "A refusal's hint is honest":
     "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3): conflictTerm is the term of its entry at prevLogIndex and conflictIndex the first index of that term in its log; a log too short to hold prevLogIndex gives no conflictTerm, and conflictIndex just past its last entry (the Students' Guide to Raft's rule and names).",
+  "A snapshot holds only what is applied":
+    "a snapshot replaces the entries up through its last included index with the state machine as it stands after applying them (§7): a server snapshots only committed, applied entries, its lastIncludedTerm is the term of the entry at lastIncludedIndex, and every server's snapshot through an index holds the same state.",
   "Restart from what you saved":
     "Persistent state on all servers: currentTerm, votedFor, log[] (Figure 2, State): a server that restarts comes back with exactly what it saved. commitIndex and lastApplied are volatile state (Figure 2): they start again at 0, and the state machine is rebuilt by applying the log again as the leader says it is committed.",
 };
@@ -134,11 +138,20 @@ interface NodeRecord {
   role: NodeState["role"];
   term: number;
   commitIndex: number;
-  /** prefixHash[i] identifies the whole log up to index i + 1. */
+  /** prefixHash[i] identifies the whole log up to index hashBase + i + 1. */
   prefixHash: number[];
+  /** The snapshot's last index the hashes start after (Chapter 9; 0 without one), and the hash of the log up to it. */
+  hashBase: number;
+  baseHash: number;
   lastApplied: number;
   /** The world's copy of the node's log (read, never kept beyond a step). */
-  log: readonly LogEntry[];
+  log: HasLog;
+}
+
+/** The hash of a node's log up to `index`; undefined for an index inside its snapshot. */
+function hashAt(record: NodeRecord, index: number): number | undefined {
+  if (index === record.hashBase) return record.baseHash;
+  return index < record.hashBase ? undefined : record.prefixHash[index - record.hashBase - 1];
 }
 
 interface CommittedEntry {
@@ -194,13 +207,17 @@ export class InvariantChecker {
   /** An entry's index and term (see entryKey) -> the hash of the log prefix that holds that entry. */
   private readonly prefixOfEntry = new Map<number | string, { hash: number; node: NodeId }>();
   private readonly committed = new Map<number, CommittedEntry>();
+  /** The highest index anyone has committed. */
+  private maxCommitted = 0;
+  /** A snapshot's state through an index, as the first node to make or load it had it (Chapter 9): the same for everyone. */
+  private readonly snapshotStates = new Map<number, { readonly state: string; readonly node: NodeId }>();
   private readonly appliedAt = new Map<number, { entry: LogEntry; node: NodeId }>();
 
   /**
    * Everything a node may have changed in one step. `log` is the world's
    * copy of the node's log after the step.
    */
-  afterStep(step: NodeStep, log: readonly LogEntry[]): void {
+  afterStep(step: NodeStep, log: HasLog): void {
     const node = step.node;
     const time = step.time;
     const view = step.after;
@@ -208,7 +225,7 @@ export class InvariantChecker {
     if (step.input.kind === "boot" || record === undefined) {
       // A node (re)boots: its volatile state starts over, its saved state carries on.
       // Its role starts as follower: a node that boots claiming to lead has become leader, and is checked as one.
-      record = { role: "follower", term: view.currentTerm, commitIndex: 0, prefixHash: [], lastApplied: 0, log, grants: new Map(), acknowledged: undefined, vouched: undefined };
+      record = { role: "follower", term: view.currentTerm, commitIndex: 0, prefixHash: [], hashBase: 0, baseHash: 0, lastApplied: 0, log, grants: new Map(), acknowledged: undefined, vouched: undefined };
       this.records.set(node, record);
     }
     record.log = log;
@@ -217,6 +234,23 @@ export class InvariantChecker {
     // Apply in order, exactly once; and nobody applies something else at an index.
     const applied: number[] = [];
     for (const effect of step.effects) {
+      if (effect.kind === "apply-snapshot") {
+        this.appliedSnapshot(node, record, effect.snapshot, step);
+        continue;
+      }
+      if (effect.kind === "save" && effect.state.snapshot !== undefined) {
+        // Chapter 9: a snapshot saved holds applied entries only, and the same state as everyone's through that index.
+        const snapshot = effect.state.snapshot;
+        if (snapshot.lastIncludedIndex > record.lastApplied) {
+          throw new InvariantViolation(
+            "A snapshot holds only what is applied",
+            `node ${node} saved a snapshot through index ${snapshot.lastIncludedIndex} (${describeStepInput(step)}), but its state machine had applied only up to ${record.lastApplied}.`,
+            time,
+          );
+        }
+        this.sameSnapshotState(node, snapshot, step);
+        continue;
+      }
       if (effect.kind !== "apply") continue;
       const index = effect.index;
       if (index !== record.lastApplied + 1) {
@@ -264,24 +298,29 @@ export class InvariantChecker {
     if (change !== undefined) {
       const firstChange = change.from - 1;
       const wasSameLeader = record.role === "leader" && view.role === "leader" && record.term === view.currentTerm;
-      if (wasSameLeader && firstChange < change.oldLength) {
+      if (wasSameLeader && firstChange < change.oldLength && change.removed.length > 0) {
         const index = change.from;
         const replaced = change.removed[0]!;
         throw new InvariantViolation(
           "Leader Append-Only",
-          index <= lastIndex(record)
-            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(entryAt(record, index)!)}.`
-            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(record)}).`,
+          index <= lastIndex(log)
+            ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(entryAt(log, index)!)}.`
+            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(log)}).`,
           time,
         );
       }
-      record.prefixHash.length = Math.min(record.prefixHash.length, firstChange);
-      let hash = firstChange === 0 ? 0 : record.prefixHash[firstChange - 1]!;
+      let start = firstChange;
+      if (change.newSnapshotIndex !== change.oldSnapshotIndex || change.newSnapshotIndex !== record.hashBase) {
+        // The snapshot moved (Chapter 9): hash again everything after it, from the hash of the log up to it.
+        start = this.snapshotMoved(node, record, step);
+      }
+      record.prefixHash.length = Math.min(record.prefixHash.length, start - record.hashBase);
+      let hash = hashAt(record, start)!;
       let mismatch: { index: number; other: NodeId; entry: LogEntry } | undefined;
-      const last = lastIndex(record);
-      for (let i = firstChange; i < last; i++) {
-        // Raft index i + 1; prefixHash[i] identifies the log up to it.
-        const entry = entryAt(record, i + 1)!;
+      const last = lastIndex(log);
+      for (let i = start; i < last; i++) {
+        // Raft index i + 1; prefixHash[i - hashBase] identifies the log up to it.
+        const entry = entryAt(log, i + 1)!;
         hash = hashStep(hash, entry);
         record.prefixHash.push(hash);
         const key = entryKey(i + 1, entry.term);
@@ -291,7 +330,7 @@ export class InvariantChecker {
       }
       // The node's own mistake first: entries it acknowledged in this term, gone.
       const acked = record.acknowledged;
-      if (acked !== undefined && acked.term === view.currentTerm && change.from <= acked.index && record.prefixHash[acked.index - 1] !== acked.hash) {
+      if (acked !== undefined && acked.term === view.currentTerm && change.from <= acked.index && acked.index >= record.hashBase && hashAt(record, acked.index) !== acked.hash) {
         throw new InvariantViolation(
           "A follower keeps what it acknowledged",
           `node ${node} acknowledged its log up to index ${acked.index} in term ${acked.term}, then (still in term ${acked.term}, ${describeStepInput(step)}) its log went from ${change.oldLength} to ${change.newLength} entries, changed from index ${change.from}: it lost entries it had acknowledged.`,
@@ -318,12 +357,20 @@ export class InvariantChecker {
     }
     const newlyCommitted: number[] = [];
     if (view.commitIndex > record.commitIndex) {
-      if (view.commitIndex > lastIndex(record)) {
-        throw new InvariantViolation("Commit only entries you hold", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${lastIndex(record)} entries.`, time);
+      if (view.commitIndex > lastIndex(log)) {
+        throw new InvariantViolation("Commit only entries you hold", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${lastIndex(log)} entries.`, time);
       }
+      const base = snapshotIndex(log);
       for (let index = record.commitIndex + 1; index <= view.commitIndex; index++) {
-        const entry = entryAt(record, index)!;
+        const entry = entryAt(log, index);
         const known = this.committed.get(index);
+        // Inside its snapshot (Chapter 9): checked to be committed when the snapshot moved there.
+        if (entry === undefined) {
+          if (known === undefined && index <= base && this.maxCommitted > 0) {
+            throw new InvariantViolation("Commit only entries you hold", `node ${node} set commitIndex to ${view.commitIndex}, but index ${index} lies inside its snapshot (through ${base}) and nobody has committed it.`, time);
+          }
+          continue;
+        }
         if (known && !sameEntry(known.entry, entry)) {
           throw new InvariantViolation(
             "State Machine Safety",
@@ -333,6 +380,7 @@ export class InvariantChecker {
         }
         if (!known) {
           this.committed.set(index, { entry, committedInTerm: view.currentTerm, seenBy: node });
+          if (index > this.maxCommitted) this.maxCommitted = index;
           newlyCommitted.push(index);
         }
       }
@@ -348,7 +396,7 @@ export class InvariantChecker {
           time,
         );
       }
-      const own = entryAt(record, index);
+      const own = entryAt(log, index);
       const appliedEntry = this.appliedAt.get(index);
       if (own && appliedEntry && appliedEntry.node === node && !sameEntry(own, appliedEntry.entry)) {
         throw new InvariantViolation(
@@ -373,13 +421,14 @@ export class InvariantChecker {
           continue;
         }
         if (sent !== undefined && sent.to === leader && sent.message.type === "AppendEntriesReply" && sent.message.success) {
-          this.successfulAppend(node, request, sent.message, record, time);
+          this.successfulAppend(node, request, sent.message, log, time);
           // Remember what it vouched for, to hold it to it while the term lasts.
           const index = sent.message.matchIndex;
           const term = sent.message.term;
           const before = record.acknowledged;
           if (index > 0 && (before === undefined || before.term !== term || before.index <= index)) {
-            record.acknowledged = { term, index, hash: record.prefixHash[index - 1]! };
+            const hash = hashAt(record, index);
+            if (hash !== undefined) record.acknowledged = { term, index, hash };
           }
         }
       }
@@ -387,12 +436,98 @@ export class InvariantChecker {
 
     // Leader Completeness: check a new leader against everything committed,
     // and every leader whenever something new is committed.
-    if (becameLeader) this.checkLeaderCompleteness(node, record, this.committed.keys(), time);
+    if (becameLeader) this.checkLeaderCompleteness(node, record, this.committedAfter(snapshotIndex(log)), time);
     if (newlyCommitted.length > 0) {
       for (const [other, otherRecord] of this.records) {
         if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyCommitted, time);
       }
     }
+  }
+
+  /**
+   * Chapter 9: a node's log now begins after a snapshot through another
+   * index. What the snapshot replaces must be committed, with the term it
+   * says, and the hash of the log up to it is everyone's hash of that
+   * committed prefix. Returns where hashing starts again (the snapshot's
+   * index: everything after it is hashed anew, once per snapshot).
+   */
+  private snapshotMoved(node: NodeId, record: NodeRecord, step: NodeStep): number {
+    const log = record.log;
+    const base = snapshotIndex(log);
+    const term = log.lastIncludedTerm ?? 0;
+    if (base > 0) {
+      const known = this.committed.get(base);
+      // A snapshot a test put on a disk before the run can be of nothing the world saw committed.
+      const fromTest = known === undefined && step.input.kind === "boot" && this.maxCommitted < base;
+      if (!fromTest) {
+        if (known === undefined) {
+          throw new InvariantViolation(
+            "A snapshot holds only what is applied",
+            `node ${node}'s log now begins after a snapshot through index ${base} (${describeStepInput(step)}), but ${this.maxCommitted === 0 ? "nothing is committed yet" : `only up to index ${this.maxCommitted} is committed`}: a snapshot stands for entries already applied.`,
+            step.time,
+          );
+        }
+        if (known.entry.term !== term) {
+          throw new InvariantViolation(
+            "A snapshot holds only what is applied",
+            `node ${node}'s snapshot through index ${base} says lastIncludedTerm ${term} (${describeStepInput(step)}), but the entry committed at index ${base} is ${showEntry(known.entry)}.`,
+            step.time,
+          );
+        }
+      }
+    }
+    record.hashBase = base;
+    record.prefixHash = [];
+    record.baseHash = base === 0 ? 0 : (this.prefixOfEntry.get(entryKey(base, term))?.hash ?? hashStep(0, { term, command: `snapshot through ${base}` }));
+    return base;
+  }
+
+  /**
+   * Chapter 9: a node's state machine was loaded from a snapshot. It only
+   * moves forward, stands where the committed log says, and holds what
+   * every other snapshot through that index holds.
+   */
+  private appliedSnapshot(node: NodeId, record: NodeRecord, snapshot: Snapshot, step: NodeStep): void {
+    const index = snapshot.lastIncludedIndex;
+    if (index < record.lastApplied) {
+      throw new InvariantViolation(
+        "Apply in order, exactly once",
+        `node ${node} loaded its state machine from a snapshot through index ${index} (${describeStepInput(step)}), but it had already applied up to ${record.lastApplied}: its state machine went back in time, and the entries after ${index} would be applied a second time.`,
+        step.time,
+      );
+    }
+    const known = this.committed.get(index);
+    if (known !== undefined && known.entry.term !== snapshot.lastIncludedTerm) {
+      throw new InvariantViolation(
+        "A snapshot holds only what is applied",
+        `node ${node} loaded a snapshot through index ${index} with lastIncludedTerm ${snapshot.lastIncludedTerm} (${describeStepInput(step)}), but the entry committed at index ${index} is ${showEntry(known.entry)}.`,
+        step.time,
+      );
+    }
+    this.sameSnapshotState(node, snapshot, step);
+    record.lastApplied = index;
+  }
+
+  /** Every snapshot through one index holds one state: the state machines are deterministic. */
+  private sameSnapshotState(node: NodeId, snapshot: Snapshot, step: NodeStep): void {
+    const index = snapshot.lastIncludedIndex;
+    const earlier = this.snapshotStates.get(index);
+    if (earlier === undefined) {
+      this.snapshotStates.set(index, { state: snapshot.state, node });
+      return;
+    }
+    if (earlier.state === snapshot.state) return;
+    const cut = (text: string): string => JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
+    throw new InvariantViolation(
+      "A snapshot holds only what is applied",
+      `node ${node}'s snapshot through index ${index} (${describeStepInput(step)}) holds the state ${cut(snapshot.state)}, but node ${earlier.node}'s snapshot through index ${index} holds ${cut(earlier.state)}: applying the same entries gives the same state.`,
+      step.time,
+    );
+  }
+
+  /** The committed indexes after `base`, in order. */
+  private *committedAfter(base: number): Iterable<number> {
+    for (let index = base + 1; index <= this.maxCommitted; index++) if (this.committed.has(index)) yield index;
   }
 
   /**
@@ -439,7 +574,7 @@ export class InvariantChecker {
    * majority acknowledged (its own copy included), and its matchIndex (when
    * its view shows it) never claims more than the replies vouched for.
    */
-  private checkLeaderCommit(step: NodeStep, record: NodeRecord, log: readonly LogEntry[]): void {
+  private checkLeaderCommit(step: NodeStep, record: NodeRecord, log: HasLog): void {
     const node = step.node;
     const after = step.after;
     if (after.role !== "leader") {
@@ -452,11 +587,15 @@ export class InvariantChecker {
     if (input.kind === "deliver" && input.message.type === "AppendEntriesReply" && input.message.success && input.message.term === after.currentTerm) {
       vouched.set(input.from, Math.max(vouched.get(input.from) ?? 0, input.message.matchIndex));
     }
+    // Chapter 9: a follower that installed (or already held) the leader's snapshot vouches for it.
+    if (input.kind === "deliver" && input.message.type === "InstallSnapshotReply" && input.message.term === after.currentTerm) {
+      vouched.set(input.from, Math.max(vouched.get(input.from) ?? 0, input.message.matchIndex));
+    }
     const before = step.before;
     const ledBefore = before !== null && before.role === "leader" && before.currentTerm === after.currentTerm;
     if (ledBefore && after.commitIndex > before.commitIndex) {
       const n = after.commitIndex;
-      const term = entryAt({ log }, n)?.term;
+      const term = entryAt(log, n)?.term;
       if (term !== after.currentTerm) {
         throw new InvariantViolation(
           "Commit only what a majority holds, of your own term",
@@ -502,7 +641,11 @@ export class InvariantChecker {
   private successfulAppend(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, view: HasLog, time: number): void {
     // Runs for every acknowledged heartbeat: no closures, nothing allocated unless it fails.
     const prevLogIndex = request.prevLogIndex;
-    if (prevLogIndex > 0) {
+    // Chapter 9: entries up to its snapshot are committed ones; at the snapshot's index its term stands in.
+    const base = snapshotIndex(view);
+    if (prevLogIndex > 0 && prevLogIndex === base) {
+      if (termAt(view, base) !== request.prevLogTerm) this.unmatched(node, request, time, `its snapshot ends at index ${prevLogIndex} with term ${termAt(view, base)}, not ${request.prevLogTerm}.`);
+    } else if (prevLogIndex > base) {
       const prev = entryAt(view, prevLogIndex);
       const last = lastIndex(view);
       if (prev === undefined) this.unmatched(node, request, time, `its log has only ${last} entr${last === 1 ? "y" : "ies"}, so nothing at index ${prevLogIndex} could match.`);
@@ -512,6 +655,7 @@ export class InvariantChecker {
     for (let offset = 0; offset < entries.length; offset++) {
       const sent = entries[offset]!;
       const index = prevLogIndex + 1 + offset;
+      if (index <= base) continue;
       const held = entryAt(view, index);
       if (!held || !sameEntry(held, sent)) this.unmatched(node, request, time, `afterwards its log holds ${held ? showEntry(held) : "nothing"} at index ${index}, where the leader sent ${showEntry(sent)}.`);
     }
@@ -529,7 +673,7 @@ export class InvariantChecker {
    * itself; everything a message says is on disk when it leaves; one vote
    * per term, in every life; a leader counts its own copy only once saved.
    */
-  private checkPersistence(step: NodeStep, log: readonly LogEntry[], durable: Map<NodeId, DurableRecord>): void {
+  private checkPersistence(step: NodeStep, log: HasLog, durable: Map<NodeId, DurableRecord>): void {
     const node = step.node;
     const time = step.time;
     let mine = durable.get(node);
@@ -542,20 +686,25 @@ export class InvariantChecker {
       const disk = mine.disk;
       const term = disk?.currentTerm ?? 0;
       const votedFor = disk?.votedFor ?? null;
-      const saved = disk?.log ?? [];
-      const what = disk === null ? "nothing on its disk (term 0, no vote, an empty log)" : `term ${term}, votedFor ${votedFor ?? "null"}, log ${showLog(saved)} on its disk`;
+      const kept: HasLog = disk === null ? { log: [] } : savedLog(disk);
+      const base = snapshotIndex(kept);
+      const snapshotText = base === 0 ? "" : ` after a snapshot through ${base} (term ${kept.lastIncludedTerm ?? 0})`;
+      const what = disk === null ? "nothing on its disk (term 0, no vote, an empty log)" : `term ${term}, votedFor ${votedFor ?? "null"}, log ${showLog(kept.log)}${snapshotText} on its disk`;
       const wrong: string[] = [];
       // start() may already stand for election (a newer term, its own vote); nothing else changes at boot.
       // Every field that differs from the disk, not only the first.
       if (after.currentTerm < term) wrong.push(`currentTerm ${after.currentTerm}`);
       if (after.currentTerm <= term && after.votedFor !== votedFor) wrong.push(`votedFor ${after.votedFor ?? "null"}`);
-      const came = { log };
-      const kept = { log: saved };
+      const came = log;
+      const cameBase = snapshotIndex(came);
+      if (cameBase !== base || termAt(came, cameBase) !== termAt(kept, base)) wrong.push(cameBase === 0 ? "no snapshot" : `a snapshot through ${cameBase} (term ${termAt(came, cameBase)})`);
       let same = lastIndex(came) === lastIndex(kept);
-      for (let index = 1; same && index <= lastIndex(came); index++) same = sameEntry(entryAt(came, index)!, entryAt(kept, index)!);
-      if (!same) wrong.push(`log ${showLog(log)}`);
-      if (after.commitIndex !== 0) wrong.push(`commitIndex ${after.commitIndex} (the disk does not say what was committed)`);
-      if (after.lastApplied !== 0) wrong.push(`lastApplied ${after.lastApplied} (its state machine starts empty)`);
+      for (let index = Math.max(base, cameBase) + 1; same && index <= lastIndex(came); index++) same = sameEntry(entryAt(came, index)!, entryAt(kept, index)!);
+      if (!same) wrong.push(`log ${showLog(came.log)}`);
+      // With a snapshot, what it holds is committed and applied: commitIndex and lastApplied start there (Chapter 9).
+      if (after.commitIndex !== base) wrong.push(`commitIndex ${after.commitIndex} (${base === 0 ? "the disk does not say what was committed" : `its snapshot says index ${base} is committed, and no more`})`);
+      if (after.lastApplied !== base) wrong.push(`lastApplied ${after.lastApplied} (${base === 0 ? "its state machine starts empty" : `its state machine starts from its snapshot through ${base}`})`);
+      else if (base > 0 && !step.effects.some((e) => e.kind === "apply-snapshot" && e.snapshot.lastIncludedIndex === base)) wrong.push(`its state machine not loaded from its snapshot (env.applySnapshot was not called)`);
       if (wrong.length > 0) {
         throw new InvariantViolation(
           "Restart from what you saved",
@@ -586,7 +735,7 @@ export class InvariantChecker {
       this.checkSavedBeforeSending(node, sent.to, sent.message, step, mine, fail);
       if (leading && sent.message.type === "AppendEntries" && sent.message.leaderCommit > 0) {
         const n = sent.message.leaderCommit;
-        const own = entryAt({ log }, n);
+        const own = entryAt(log, n);
         if (own !== undefined) this.leaderCopyOnDisk(node, after.currentTerm, n, own, `told ${sent.to} leaderCommit ${n}`, step, mine, fail);
       }
     }
@@ -594,10 +743,11 @@ export class InvariantChecker {
     const before = step.before;
     if (after.role === "leader" && before !== null && after.commitIndex > before.commitIndex) {
       const n = after.commitIndex;
-      const own = entryAt({ log }, n);
-      const disk = mine.disk;
+      const own = entryAt(log, n);
+      const disk = mine.disk === null ? null : savedLog(mine.disk);
       const onDisk = disk === null ? undefined : entryAt(disk, n);
-      if (own !== undefined && (onDisk === undefined || !sameEntry(onDisk, own))) {
+      const inSnapshot = disk !== null && n <= snapshotIndex(disk);
+      if (own !== undefined && !inSnapshot && (onDisk === undefined || !sameEntry(onDisk, own))) {
         fail(
           "Save before you acknowledge",
           `leader ${node} of term ${after.currentTerm} set commitIndex to ${n} (${describeStepInput(step)}), counting its own copy of ${showEntry(own)}, but its disk holds ${onDisk === undefined ? `only ${disk === null ? 0 : lastIndex(disk)} entries` : showEntry(onDisk)} there: had it crashed now, it would come back without an entry it counted as stored.`,
@@ -608,9 +758,11 @@ export class InvariantChecker {
 
   /** A leader that shows a commit of index n (applies it, or sends leaderCommit n) holds n on its disk by then. */
   private leaderCopyOnDisk(node: NodeId, term: number, n: number, own: LogEntry, what: string, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
-    const disk = mine.disk;
+    const disk = mine.disk === null ? null : savedLog(mine.disk);
     const onDisk = disk === null ? undefined : entryAt(disk, n);
     if (onDisk !== undefined && sameEntry(onDisk, own)) return;
+    // In the snapshot on its disk (Chapter 9): saved, as part of the committed state.
+    if (disk !== null && n <= snapshotIndex(disk)) return;
     fail(
       "Save before you acknowledge",
       `leader ${node} of term ${term} ${what === "applied" ? `applied index ${n} (${showEntry(own)})` : what} ${describeStepInput(step)}, before that entry was on its disk (${onDisk === undefined ? `it holds ${disk === null ? "nothing" : `only ${lastIndex(disk)} entries`}` : `it holds ${showEntry(onDisk)} there`}): it counted its own copy toward the majority that committed index ${n}, and had it crashed right then, it would come back without it.`,
@@ -653,8 +805,11 @@ export class InvariantChecker {
       vote(message.term, to);
     } else if (message.type === "AppendEntriesReply" && message.success && step.input.kind === "deliver" && step.input.message.type === "AppendEntries") {
       const request = step.input.message;
-      const saved = disk ?? { log: [] as readonly LogEntry[] };
+      const saved: HasLog = disk === null ? { log: [] } : savedLog(disk);
+      const base = snapshotIndex(saved);
       const missing = (index: number, expected: LogEntry | undefined, term: number): string | undefined => {
+        // Up to the snapshot on its disk (Chapter 9): saved; at its index, its term stands for the entry's.
+        if (index < base || (index === base && (expected !== undefined || termAt(saved, base) === term))) return undefined;
         const held = entryAt(saved, index);
         if (held === undefined) return `its disk holds only ${lastIndex(saved)} entr${lastIndex(saved) === 1 ? "y" : "ies"}, nothing at index ${index}`;
         if (expected !== undefined ? !sameEntry(held, expected) : held.term !== term) return `its disk holds ${showEntry(held)} at index ${index}`;
@@ -666,6 +821,12 @@ export class InvariantChecker {
       }
       if (problem !== undefined) {
         fail("Save before you acknowledge", `node ${node} acknowledged its log up to index ${message.matchIndex} to leader ${to} (term ${message.term}), but ${problem}: ${crashNow}, it would come back without entries the leader counts as stored on ${node}.`);
+      }
+    } else if (message.type === "InstallSnapshotReply" && message.matchIndex > 0) {
+      // Chapter 9: a follower vouches for a snapshot only once what it installed is on its disk.
+      const saved: HasLog = disk === null ? { log: [] } : savedLog(disk);
+      if (lastIndex(saved) < message.matchIndex) {
+        fail("Save before you acknowledge", `node ${node} answered leader ${to}'s InstallSnapshot vouching for index ${message.matchIndex} (term ${message.term}), but its disk holds ${snapshotIndex(saved) === 0 ? "no snapshot" : `a snapshot through ${snapshotIndex(saved)}`} and ${saved.log.length} entr${saved.log.length === 1 ? "y" : "ies"} after it: ${crashNow}, it would come back without what the leader counts as stored on ${node}.`);
       }
     }
     // Whatever the message, its term must be on disk.
@@ -681,11 +842,13 @@ export class InvariantChecker {
    * (Chapter 7's hint): the hint must be true of its log, or the leader
    * would skip entries that match, or probe where nothing can.
    */
-  private honestHint(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, log: readonly LogEntry[], time: number): void {
+  private honestHint(node: NodeId, request: AppendEntries, reply: AppendEntriesReply, view: HasLog, time: number): void {
     // A refusal for an old term says nothing about the logs.
     if (reply.term !== request.term) return;
-    const view = { log };
     const last = lastIndex(view);
+    // Chapter 9: below its snapshot a node holds no terms to report; a hint about them says nothing checkable.
+    const base = snapshotIndex(view);
+    if (request.prevLogIndex < base) return;
     const shown = showLog(entriesFrom(view, Math.max(1, last - 11)));
     const { conflictTerm, conflictIndex } = reply;
     const said = `conflictTerm ${conflictTerm ?? "(none)"}, conflictIndex ${conflictIndex ?? "(none)"}`;
@@ -705,7 +868,7 @@ export class InvariantChecker {
     if (conflictTerm === undefined) fail(`it holds an entry at ${request.prevLogIndex}, of term ${held}: that is the conflicting term to report`);
     if (conflictTerm !== held) fail(`its entry at ${request.prevLogIndex} has term ${held}, not ${conflictTerm}`);
     let first = request.prevLogIndex;
-    while (first > 1 && termAt(view, first - 1) === held) first--;
+    while (first > base + 1 && termAt(view, first - 1) === held) first--;
     if (conflictIndex !== first) fail(`the first entry of term ${held} in its log is at index ${first}`);
   }
 
@@ -720,7 +883,9 @@ export class InvariantChecker {
     for (const index of indexes) {
       const committed = this.committed.get(index)!;
       if (committed.committedInTerm >= record.term) continue;
-      const held = entryAt(record, index);
+      // Inside its snapshot: checked to be the committed prefix when the snapshot moved there.
+      if (index <= snapshotIndex(record.log)) continue;
+      const held = entryAt(record.log, index);
       if (!held || !sameEntry(held, committed.entry)) {
         throw new InvariantViolation(
           "Leader Completeness",

@@ -11,7 +11,7 @@
  * without trusting or sharing the node's objects: it keeps its own copy of
  * every entry and reports exactly what changed.
  */
-import type { LogEntry } from "./contract.ts";
+import type { LogEntry, PersistentState } from "./contract.ts";
 import { checkEntry } from "./messages.ts";
 
 /**
@@ -75,6 +75,16 @@ export function commandsOf(view: HasLog): string[] {
   return view.log.map((entry) => entry.command);
 }
 
+/**
+ * A saved state's log, read with the helpers: its `log` after its
+ * snapshot's last index, when it has one (PersistentState names the
+ * snapshot's fields inside `snapshot`).
+ */
+export function savedLog(state: PersistentState): HasLog {
+  const snapshot = state.snapshot;
+  return snapshot === undefined ? state : { log: state.log, lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm };
+}
+
 /** A log in a few words: [1:a 1:b 2:x]. */
 export function showLog(log: readonly LogEntry[]): string {
   let text = "";
@@ -86,14 +96,19 @@ export const sameEntry = (a: LogEntry, b: LogEntry): boolean => a.term === b.ter
 
 /** How a node's log changed during one event. */
 export interface LogChange {
-  /** The first Raft index whose entry changed, appeared or disappeared. */
+  /** The first Raft index whose entry changed, appeared or disappeared (one past the last index when only the snapshot moved). */
   readonly from: number;
+  /** The last index before the change (the log's length, without a snapshot). */
   readonly oldLength: number;
+  /** The last index after the change. */
   readonly newLength: number;
   /** The world's copies of the entries that were there before, from `from` on. */
   readonly removed: readonly LogEntry[];
   /** The term of the last entry after the change (0 for an empty log): what a RequestVote compares. */
   readonly lastTerm: number;
+  /** The snapshot's last index before and after (Chapter 9); equal when it did not move. */
+  readonly oldSnapshotIndex: number;
+  readonly newSnapshotIndex: number;
 }
 
 /** A node's log reported something that is not a log. */
@@ -106,13 +121,21 @@ export class MalformedLog extends Error {}
  * copied, and frozen, because the contract's LogEntry is read-only and a
  * frozen entry cannot change behind the world's back (a node that tries
  * gets an error at the line that tried).
+ *
+ * From Chapter 9 a log may begin after a snapshot: the mirror keeps the
+ * entries after it, and when the snapshot moves forward it lets go of the
+ * entries the snapshot now replaces, so its cost follows the log the node
+ * keeps, not the history of the run.
  */
 export class LogMirror implements HasLog {
-  /** The node's own entry objects, position by position, as last seen. */
+  /** The node's own entry objects, position by position (after the snapshot), as last seen. */
   private seen: unknown[] = [];
   /** The world's copies, position by position. */
-  private readonly copies: LogEntry[] = [];
+  private copies: LogEntry[] = [];
   private frozenCopy: readonly LogEntry[] | null = null;
+  /** The snapshot's last index and term, as last seen (0 and 0: none). */
+  lastIncludedIndex = 0;
+  lastIncludedTerm = 0;
   /** How the node's own entries are frozen (a sandboxed node's: with its realm's freeze). */
   freeze: (value: unknown) => void = (value) => void Object.freeze(value);
 
@@ -134,13 +157,22 @@ export class LogMirror implements HasLog {
   /** Start over from a log the world already trusts (a boot from disk). */
   reset(): void {
     this.seen = [];
-    this.copies.length = 0;
+    this.copies = [];
     this.frozenCopy = null;
+    this.lastIncludedIndex = 0;
+    this.lastIncludedTerm = 0;
   }
 
-  /** Compare the node's log with the last one seen; returns what changed, or undefined. */
-  update(log: unknown): LogChange | undefined {
+  /**
+   * Compare the node's log with the last one seen; returns what changed, or
+   * undefined. `base` and `baseTerm` are its snapshot's last index and term
+   * (0 without one), already checked as whole numbers.
+   */
+  update(log: unknown, base = 0, baseTerm = 0): LogChange | undefined {
     if (!Array.isArray(log)) throw new MalformedLog(`its log is ${log === null ? "null" : typeof log}, not an array of entries.`);
+    const oldBase = this.lastIncludedIndex;
+    const oldLast = oldBase + this.copies.length;
+    if (base !== oldBase || baseTerm !== this.lastIncludedTerm) return this.rebase(log, base, baseTerm, oldBase, oldLast);
     const seen = this.seen;
     const length = log.length;
     const oldLength = seen.length;
@@ -173,7 +205,44 @@ export class LogMirror implements HasLog {
       seen.push(raw);
     }
     this.frozenCopy = null;
-    return { from: from + 1, oldLength, newLength: length, removed, lastTerm: copies.at(-1)?.term ?? 0 };
+    return { from: base + from + 1, oldLength: oldLast, newLength: base + length, removed, lastTerm: copies.at(-1)?.term ?? baseTerm, oldSnapshotIndex: base, newSnapshotIndex: base };
+  }
+
+  /**
+   * The snapshot moved (or a node reported another term for it): the
+   * entries it now replaces are let go of, the rest compared as usual.
+   * Once per snapshot, so a plain copy of what remains is cheap enough.
+   */
+  private rebase(log: unknown[], base: number, baseTerm: number, oldBase: number, oldLast: number): LogChange {
+    const oldCopies = this.copies;
+    const oldSeen = this.seen;
+    // Where the old copies hold the entry the new log puts at its position j (when the snapshot moved forward).
+    const shift = base - oldBase;
+    // The same snapshot index with another term, or a snapshot that went back: nothing before is comparable.
+    const comparable = shift > 0 || (shift === 0 && baseTerm === this.lastIncludedTerm);
+    const copies: LogEntry[] = [];
+    const seen: unknown[] = [];
+    let from = -1;
+    for (let j = 0; j < log.length; j++) {
+      const raw: unknown = log[j];
+      const old = shift + j;
+      const before = comparable && old < oldCopies.length ? oldCopies[old] : undefined;
+      // The same object as before needs no second check.
+      const entry = before !== undefined && oldSeen[old] === raw ? before : adopt(raw, j, this.freeze);
+      copies.push(entry);
+      seen.push(raw);
+      if (from === -1 && (before === undefined || !sameEntry(before, entry))) from = j;
+    }
+    const newLast = base + log.length;
+    // One past the end when every entry the new log holds is the one held before (entries past it may be gone).
+    const first = !comparable ? base + 1 : from === -1 ? newLast + 1 : base + from + 1;
+    const removed = first <= oldLast ? oldCopies.slice(Math.max(0, first - oldBase - 1)) : [];
+    this.copies = copies;
+    this.seen = seen;
+    this.frozenCopy = null;
+    this.lastIncludedIndex = base;
+    this.lastIncludedTerm = baseTerm;
+    return { from: first, oldLength: oldLast, newLength: newLast, removed, lastTerm: copies.at(-1)?.term ?? baseTerm, oldSnapshotIndex: oldBase, newSnapshotIndex: base };
   }
 }
 

@@ -39,6 +39,10 @@ export function describeMessage(message: WireMessage): string {
       const what = message.entries.length === 0 ? "heartbeat" : `${message.entries.length} entr${message.entries.length === 1 ? "y" : "ies"}`;
       return `AppendEntries(term ${message.term}, ${what}, prev ${message.prevLogIndex}/${message.prevLogTerm}, commit ${message.leaderCommit})`;
     }
+    case "InstallSnapshot":
+      return `InstallSnapshot(term ${message.term}, through ${message.lastIncludedIndex}/${message.lastIncludedTerm}, ${message.data.length} chars)`;
+    case "InstallSnapshotReply":
+      return `InstallSnapshotReply(term ${message.term}, match ${message.matchIndex})`;
     case "AppendEntriesReply":
       return message.success
         ? `AppendEntriesReply(term ${message.term}, success, match ${message.matchIndex})`
@@ -59,6 +63,10 @@ export function shortMessage(message: WireMessage): string {
       return `vote t${message.term} ${message.voteGranted ? "yes" : "no"}`;
     case "AppendEntries":
       return `AE t${message.term} p${message.prevLogIndex}/${message.prevLogTerm}${message.entries.length > 0 ? ` +${message.entries.length}` : ""} c${message.leaderCommit}`;
+    case "InstallSnapshot":
+      return `IS t${message.term} s${message.lastIncludedIndex}/${message.lastIncludedTerm}`;
+    case "InstallSnapshotReply":
+      return `snap t${message.term} m${message.matchIndex}`;
     case "AppendEntriesReply":
       // "h" for the hint: "c" is leaderCommit's letter, and one letter means one thing.
       return message.success ? `ok t${message.term} m${message.matchIndex}` : `no t${message.term} l${message.lastLogIndex}${message.conflictIndex === undefined ? "" : ` h${message.conflictIndex}${message.conflictTerm === undefined ? "" : `/${message.conflictTerm}`}`}`;
@@ -80,6 +88,8 @@ export function timelineLegend(types: ReadonlySet<WireMessage["type"]>): string 
   if (types.has("AppendEntriesReply")) {
     parts.push("ok t2 m5: AppendEntriesReply(term 2, success, match 5).", "no t2 l3 h2/1: AppendEntriesReply(term 2, refused, last 3, conflict at 2 (term 1)): conflictIndex/conflictTerm.");
   }
+  if (types.has("InstallSnapshot")) parts.push("IS t2 s40/1: InstallSnapshot(term 2, through 40/1): a snapshot replacing entries up to index 40 (term 1).");
+  if (types.has("InstallSnapshotReply")) parts.push("snap t2 m40: InstallSnapshotReply(term 2, match 40).");
   if (types.has("ClientRequest")) parts.push('CR #3 put k: ClientRequest(c1 #3, put "k" …) (a client\'s request, number 3).');
   if (types.has("ClientReply")) parts.push("ans #3 ok|no B: ClientReply(#3, success|refused, leader B).");
   // Two short forms a line, after the arrows: the legend of the messages this timeline has, and no other.

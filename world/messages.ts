@@ -11,7 +11,7 @@
  * a negative index) is stopped on the spot with the field named, instead
  * of confusing the node that receives it.
  */
-import type { AppendEntriesReply, ClientId, ClientReply, ClientRequest, KeyValueOperation, LogEntry, Message, MessageType, NodeId, TimerName } from "./contract.ts";
+import type { AppendEntriesReply, ClientId, ClientReply, ClientRequest, KeyValueOperation, LogEntry, Message, MessageType, NodeId, Snapshot, TimerName } from "./contract.ts";
 
 /** Everything the network carries: the nodes' messages, and (Chapter 8 on) clients' requests and servers' replies. */
 export type WireMessage = Message | ClientRequest | ClientReply;
@@ -32,6 +32,8 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   RequestVoteReply: ["term", "voteGranted"],
   AppendEntries: ["term", "leaderId", "prevLogIndex", "prevLogTerm", "entries", "leaderCommit"],
   AppendEntriesReply: ["term", "success", "matchIndex", "lastLogIndex"],
+  InstallSnapshot: ["term", "leaderId", "lastIncludedIndex", "lastIncludedTerm", "data"],
+  InstallSnapshotReply: ["term", "matchIndex"],
 };
 
 /** Fields a later chapter added (world/contract.ts): a message may leave them out. */
@@ -40,6 +42,8 @@ const OPTIONAL_FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   RequestVoteReply: [],
   AppendEntries: [],
   AppendEntriesReply: ["conflictTerm", "conflictIndex"],
+  InstallSnapshot: [],
+  InstallSnapshotReply: [],
 };
 
 const WHOLE = "a whole number, 0 or more";
@@ -121,7 +125,7 @@ export function checkOutgoing(value: unknown, nodes: readonly NodeId[]): Message
   if (typeof value !== "object" || value === null) throw new MalformedMessage(`the message is ${show(value)}, not an object with a type.`);
   const raw = value as Record<string, unknown>;
   const type = raw.type;
-  if (type !== "RequestVote" && type !== "RequestVoteReply" && type !== "AppendEntries" && type !== "AppendEntriesReply") {
+  if (type !== "RequestVote" && type !== "RequestVoteReply" && type !== "AppendEntries" && type !== "AppendEntriesReply" && type !== "InstallSnapshot" && type !== "InstallSnapshotReply") {
     throw new MalformedMessage(`its type is ${show(type)}; the contract's messages are ${Object.keys(FIELDS).join(", ")} (world/contract.ts).`);
   }
   // Count the fields (cheap), and look for the stranger only when there are too many.
@@ -161,6 +165,17 @@ export function checkOutgoing(value: unknown, nodes: readonly NodeId[]): Message
       if (raw.conflictIndex !== undefined) reply.conflictIndex = whole(raw.conflictIndex, type, "conflictIndex");
       return reply;
     }
+    case "InstallSnapshot":
+      return {
+        type,
+        term: whole(raw.term, type, "term"),
+        leaderId: nodeId(raw.leaderId, type, "leaderId", nodes),
+        lastIncludedIndex: whole(raw.lastIncludedIndex, type, "lastIncludedIndex"),
+        lastIncludedTerm: whole(raw.lastIncludedTerm, type, "lastIncludedTerm"),
+        data: text(raw.data, type, "data"),
+      };
+    case "InstallSnapshotReply":
+      return { type, term: whole(raw.term, type, "term"), matchIndex: whole(raw.matchIndex, type, "matchIndex") };
     case "AppendEntries": {
       const source = raw.entries;
       if (!Array.isArray(source)) throw new MalformedMessage(`AppendEntries.entries is ${source === undefined ? "missing" : show(source)}; it must be an array of log entries { term, command }.`);
@@ -232,6 +247,22 @@ export function checkClientReply(value: unknown, nodes: readonly NodeId[]): Clie
   return { type, sequence: whole(raw.sequence, type, "sequence"), success: flag(raw.success, type, "success"), value: text(raw.value, type, "value"), leaderId };
 }
 
+/**
+ * Check a snapshot a node hands the world (Chapter 9: saved, or loaded into
+ * its state machine) and return the world's own copy; `where` names it.
+ */
+export function checkSnapshot(value: unknown, where: string): Snapshot {
+  if (typeof value !== "object" || value === null) throw new MalformedMessage(`${where} is ${show(value)}, not a snapshot { lastIncludedIndex, lastIncludedTerm, state }.`);
+  const raw = value as Record<string, unknown>;
+  const index = raw.lastIncludedIndex;
+  const term = raw.lastIncludedTerm;
+  const state = raw.state;
+  if (!isWhole(index) || index < 1) throw new MalformedMessage(`${where}.lastIncludedIndex is ${index === undefined ? "missing" : show(index)}; it must be a whole number, 1 or more.`);
+  if (!isWhole(term)) throw new MalformedMessage(`${where}.lastIncludedTerm is ${term === undefined ? "missing" : show(term)}; it must be ${WHOLE}.`);
+  if (typeof state !== "string") throw new MalformedMessage(`${where}.state is ${state === undefined ? "missing" : show(state)}; it must be a string (the service's state, written as JSON, say).`);
+  return { lastIncludedIndex: index, lastIncludedTerm: term, state };
+}
+
 /** A fresh copy of a message the world already checked: what one receiver is handed. */
 export function copyMessage<M extends WireMessage>(message: M): M;
 export function copyMessage(message: WireMessage): WireMessage {
@@ -259,6 +290,10 @@ export function messageBytes(message: WireMessage): number {
       return 1 + 8 + 1;
     case "AppendEntriesReply":
       return 1 + 8 + 1 + 8 + 8 + (message.conflictTerm === undefined ? 0 : 8) + (message.conflictIndex === undefined ? 0 : 8);
+    case "InstallSnapshot":
+      return 1 + 8 + 2 + 8 + 8 + message.data.length;
+    case "InstallSnapshotReply":
+      return 1 + 8 + 8;
     case "AppendEntries": {
       let bytes = 1 + 8 + 2 + 8 + 8 + 8 + 4;
       for (const entry of message.entries) bytes += 8 + entry.command.length;
@@ -284,6 +319,10 @@ export class Traffic {
   private appendBytes = 0;
   private appendReplies = 0;
   private appendReplyBytes = 0;
+  private installs = 0;
+  private installBytes = 0;
+  private installReplies = 0;
+  private installReplyBytes = 0;
 
   count(message: WireMessage): void {
     const bytes = messageBytes(message);
@@ -304,18 +343,28 @@ export class Traffic {
         this.appendReplies++;
         this.appendReplyBytes += bytes;
         return;
+      case "InstallSnapshot":
+        this.installs++;
+        this.installBytes += bytes;
+        return;
+      case "InstallSnapshotReply":
+        this.installReplies++;
+        this.installReplyBytes += bytes;
+        return;
     }
   }
 
   counts(): TrafficCounts {
     return {
-      messages: this.requestVotes + this.voteReplies + this.appends + this.appendReplies,
-      bytes: this.requestVoteBytes + this.voteReplyBytes + this.appendBytes + this.appendReplyBytes,
+      messages: this.requestVotes + this.voteReplies + this.appends + this.appendReplies + this.installs + this.installReplies,
+      bytes: this.requestVoteBytes + this.voteReplyBytes + this.appendBytes + this.appendReplyBytes + this.installBytes + this.installReplyBytes,
       byType: {
         RequestVote: { messages: this.requestVotes, bytes: this.requestVoteBytes },
         RequestVoteReply: { messages: this.voteReplies, bytes: this.voteReplyBytes },
         AppendEntries: { messages: this.appends, bytes: this.appendBytes },
         AppendEntriesReply: { messages: this.appendReplies, bytes: this.appendReplyBytes },
+        InstallSnapshot: { messages: this.installs, bytes: this.installBytes },
+        InstallSnapshotReply: { messages: this.installReplies, bytes: this.installReplyBytes },
       },
     };
   }

@@ -27,11 +27,12 @@ import type {
   ProposeResult,
   RaftNode,
   Role,
+  Snapshot,
   TimerName,
   Timing,
 } from "./contract.ts";
 import { firstDifference, LogMirror, MalformedLog, type LogChange } from "./log.ts";
-import { checkClientReply, checkEntry, checkOutgoing, MalformedMessage, shown, TIMER_NAMES, Traffic, type WireMessage } from "./messages.ts";
+import { checkClientReply, checkEntry, checkOutgoing, checkSnapshot, MalformedMessage, shown, TIMER_NAMES, Traffic, type WireMessage } from "./messages.ts";
 import { RandomStream } from "./random.ts";
 import type { Scheduled } from "./event-queue.ts";
 import type { DropReason } from "./network.ts";
@@ -73,7 +74,9 @@ export type StepInput =
   | { readonly kind: "boot"; readonly restart: boolean }
   | Delivery
   | TimerEntry
-  | { readonly kind: "propose"; readonly command: string };
+  | { readonly kind: "propose"; readonly command: string }
+  /** The world asks for a snapshot through `index` (Chapter 9): takeSnapshot(index). */
+  | { readonly kind: "snapshot"; readonly index: number };
 
 /**
  * What a node did during a step, in order. Sends and timers are the
@@ -87,6 +90,8 @@ export type Effect =
   | { readonly kind: "to-scripted"; readonly to: NodeId; readonly message: WireMessage; readonly messageId: number }
   | { readonly kind: "timer-cancel"; readonly timer: TimerName }
   | { readonly kind: "apply"; readonly index: number; readonly entry: LogEntry }
+  /** Its state machine was loaded from a snapshot (Chapter 9; the world's checked copy). */
+  | { readonly kind: "apply-snapshot"; readonly snapshot: Snapshot }
   /** What it wrote to its disk (the world's checked copy). */
   | { readonly kind: "save"; readonly state: PersistentState }
   | { readonly kind: "note"; readonly text: string };
@@ -308,11 +313,16 @@ export function describeInput(input: StepInput): string {
       return `handling its ${input.timer} timer in timerFired()`;
     case "propose":
       return `handling a client's command "${input.command}" in propose()`;
+    case "snapshot":
+      return `taking a snapshot through index ${input.index} in takeSnapshot()`;
   }
 }
 
 function copyState(state: PersistentState): PersistentState {
-  return { currentTerm: state.currentTerm, votedFor: state.votedFor, log: state.log.map((e) => ({ term: e.term, command: e.command })) };
+  const log = state.log.map((e) => ({ term: e.term, command: e.command }));
+  const snapshot = state.snapshot;
+  if (snapshot === undefined) return { currentTerm: state.currentTerm, votedFor: state.votedFor, log };
+  return { currentTerm: state.currentTerm, votedFor: state.votedFor, log, snapshot: { lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, state: snapshot.state } };
 }
 
 export class NodeHost {
@@ -335,6 +345,8 @@ export class NodeHost {
   forcedDraws: number[];
   inbox: { readonly time: number; readonly from: NodeId; readonly message: WireMessage }[] = [];
   applied: { index: number; entry: LogEntry }[] = [];
+  /** The snapshot its state machine was last loaded from in this life (Chapter 9), if any. */
+  appliedSnapshot: Snapshot | null = null;
   /** What this node has sent, counted by type. */
   readonly traffic = new Traffic();
   private sendWindowStart = 0;
@@ -415,6 +427,7 @@ export class NodeHost {
     this.timers.clear();
     this.timerGeneration++;
     this.applied = [];
+    this.appliedSnapshot = null;
     this.state = null;
     this.mirror.reset();
     const env = this.environment();
@@ -446,6 +459,11 @@ export class NodeHost {
 
   fireTimer(entry: TimerEntry): NodeStep {
     return this.call(entry);
+  }
+
+  /** The world asks for a snapshot through `index` (its lastApplied): Chapter 9. */
+  takeSnapshot(index: number): NodeStep {
+    return this.call({ kind: "snapshot", index });
   }
 
   propose(command: string): NodeStep {
@@ -484,6 +502,14 @@ export class NodeHost {
       case "propose":
         this.answer = this.node!.propose(input.command);
         return;
+      case "snapshot": {
+        const node = this.node!;
+        if (typeof node.takeSnapshot !== "function") {
+          this.breach(new ContractBroken(`it has no takeSnapshot(index) method, and the world asked it for a snapshot: from Chapter 9 on a node compacts its log when the world asks (world/contract.ts).`));
+        }
+        node.takeSnapshot(input.index);
+        return;
+      }
       case "boot":
         boot!();
         return;
@@ -655,8 +681,22 @@ export class NodeHost {
 
   /** The log of the view readState just read, through the mirror. */
   private readLog(): LogChange | undefined {
+    const view = this.view!;
+    let base = 0;
+    let baseTerm = 0;
+    // Chapter 9's optional fields: a log that begins after a snapshot.
+    const rawIndex = view.lastIncludedIndex;
+    if (rawIndex !== undefined) {
+      base = this.whole(rawIndex, "lastIncludedIndex");
+      const rawTerm = view.lastIncludedTerm;
+      if (base > 0 && rawTerm === undefined) throw new ContractBroken(`inspect() says lastIncludedIndex ${base} but no lastIncludedTerm; a view with a snapshot shows both.`);
+      baseTerm = rawTerm === undefined ? 0 : this.whole(rawTerm, "lastIncludedTerm");
+      if (base === 0 && baseTerm !== 0) throw new ContractBroken(`inspect() says lastIncludedTerm ${baseTerm} with lastIncludedIndex 0; without a snapshot both are 0.`);
+    } else if (view.lastIncludedTerm !== undefined && view.lastIncludedTerm !== 0) {
+      throw new ContractBroken(`inspect() says lastIncludedTerm ${shown(view.lastIncludedTerm)} but no lastIncludedIndex; a view with a snapshot shows both.`);
+    }
     try {
-      return this.mirror.update(this.view!.log);
+      return this.mirror.update(view.log, base, baseTerm);
     } catch (error) {
       if (error instanceof MalformedLog) throw new ContractBroken(`inspect() reports a log the world cannot read: ${error.message}`);
       throw error;
@@ -801,6 +841,18 @@ export class NodeHost {
         host.effect({ kind: "save", state: copy });
         host.crashAfter("save");
       },
+      applySnapshot(snapshot: Snapshot): void {
+        if (!alive()) return;
+        let copy: Snapshot;
+        try {
+          copy = checkSnapshot(snapshot, "applySnapshot(snapshot): snapshot");
+        } catch (error) {
+          if (error instanceof MalformedMessage) host.breach(new ContractBroken(error.message));
+          throw error;
+        }
+        host.appliedSnapshot = copy;
+        host.effect({ kind: "apply-snapshot", snapshot: copy });
+      },
       replyToClient(to: ClientId, reply: ClientReply): void {
         if (!alive()) return;
         if (typeof to !== "string" || !services.clients.includes(to)) {
@@ -835,18 +887,35 @@ export class NodeHost {
     if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${shown(votedFor)}; it must be null or a node id.`);
     if (!Array.isArray(raw.log)) return fail(`log is ${typeof raw.log}; it must be an array of entries.`);
     const source: unknown[] = raw.log;
+    // Chapter 9: the snapshot, saved with the log it shortened.
+    let snapshot: Snapshot | undefined;
+    if (raw.snapshot !== undefined) {
+      try {
+        snapshot = checkSnapshot(raw.snapshot, "snapshot");
+      } catch (error) {
+        return fail(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return this.diskState(term, votedFor as NodeId | null, source, snapshot, fail);
+  }
+
+  /** The log part of checkSaved: the disk's new state, sharing what did not change with the last save. */
+  private diskState(term: number, votedFor: NodeId | null, source: unknown[], snapshot: Snapshot | undefined, fail: (detail: string) => never): PersistentState {
+    const withSnapshot = (log: readonly LogEntry[]): PersistentState => (snapshot === undefined ? { currentTerm: term, votedFor, log } : { currentTerm: term, votedFor, log, snapshot });
+    // A snapshot that moved shifts every position of the saved log: compare nothing with the last save then.
+    if ((this.disk?.snapshot?.lastIncludedIndex ?? 0) !== (snapshot?.lastIncludedIndex ?? 0)) this.savedEntries = [];
     // A node saves its whole log each time, mostly the same entry objects as
     // last time: those were checked, copied and frozen then, so their copies
     // stand. A save of a long log costs a pass of comparisons and one copy of
     // the disk's array (none when no entry changed), not a check per entry.
-    const previous = this.disk?.log;
+    const previous = this.savedEntries.length === 0 ? undefined : this.disk?.log;
     const seen = this.savedEntries;
     const seenLength = seen.length;
     const same = previous === undefined ? 0 : firstDifference(seen, source, Math.min(seenLength, source.length, previous.length));
     // The disk's log is never changed once written: a save that changes no entry keeps it.
     if (previous !== undefined && same === source.length && same === previous.length) {
       seen.length = same;
-      return { currentTerm: term, votedFor: votedFor as NodeId | null, log: previous };
+      return withSnapshot(previous);
     }
     // The entries from the first change on; the disk's new log is then made in one allocation.
     const tail: LogEntry[] = [];
@@ -869,7 +938,7 @@ export class NodeHost {
     }
     seen.length = source.length;
     const log = previous === undefined ? tail : same === previous.length ? previous.concat(tail) : previous.slice(0, same).concat(tail);
-    return { currentTerm: term, votedFor: votedFor as NodeId | null, log };
+    return withSnapshot(log);
   }
 
   /** The node's own entry objects of its last save, position by position (see checkSaved). */

@@ -5,7 +5,7 @@
  * whole run as a timeline with one column per node, and can write it as a
  * Mermaid sequence diagram.
  */
-import type { LogEntry, NodeId, ProposeResult, Role, TimerName } from "./contract.ts";
+import type { LogEntry, NodeId, PersistentState, ProposeResult, Role, TimerName } from "./contract.ts";
 import type { WireMessage } from "./messages.ts";
 import { describeMessage, shortMessage, timelineLegend } from "./message-text.ts";
 import type { DropReason } from "./network.ts";
@@ -14,7 +14,7 @@ import type { Effect, NodeStep } from "./node-host.ts";
 export type { DropReason };
 
 export type TraceEvent =
-  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number; readonly lastLogTerm?: number; readonly votedFor?: NodeId | null }
+  | { readonly time: number; readonly kind: "boot"; readonly node: NodeId; readonly restart: boolean; readonly term: number; readonly logLength: number; readonly lastLogTerm?: number; readonly votedFor?: NodeId | null; readonly snapshotIndex?: number }
   | { readonly time: number; readonly kind: "crash"; readonly node: NodeId; readonly during?: string }
   | {
       readonly time: number;
@@ -64,9 +64,15 @@ export type TraceEvent =
       readonly newLength: number;
       /** The term of the last entry after the change (0: empty). */
       readonly lastTerm?: number;
+      /** Chapter 9: where the snapshot ends now, when it moved in this change (the log begins after it). */
+      readonly snapshotIndex?: number;
     }
   | { readonly time: number; readonly kind: "apply"; readonly node: NodeId; readonly index: number; readonly entry: LogEntry }
-  | { readonly time: number; readonly kind: "save"; readonly node: NodeId; readonly term?: number; readonly votedFor?: NodeId | null; readonly logLength?: number }
+  | { readonly time: number; readonly kind: "save"; readonly node: NodeId; readonly term?: number; readonly votedFor?: NodeId | null; readonly logLength?: number; readonly snapshotIndex?: number }
+  /** Chapter 9: the world asks a node for a snapshot through `index`. */
+  | { readonly time: number; readonly kind: "take-snapshot"; readonly node: NodeId; readonly index: number }
+  /** Chapter 9: a node's state machine was loaded from a snapshot. */
+  | { readonly time: number; readonly kind: "apply-snapshot"; readonly node: NodeId; readonly index: number; readonly term: number }
   | { readonly time: number; readonly kind: "network"; readonly description: string }
   | { readonly time: number; readonly kind: "note"; readonly node: NodeId; readonly text: string };
 
@@ -178,12 +184,15 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
     case "propose":
       sink.record({ time, kind: "propose", node, command: input.command, result: step.result ?? { accepted: false, leaderId: null } });
       break;
+    case "snapshot":
+      sink.record({ time, kind: "take-snapshot", node, index: input.index });
+      break;
     case "boot":
       break;
   }
   // The state's changes, each with the position (in the effects) it goes before.
   const effects = step.effects;
-  const firstSave = (holds: (state: { currentTerm: number; votedFor: NodeId | null; log: readonly unknown[] }) => boolean): number => {
+  const firstSave = (holds: (state: PersistentState) => boolean): number => {
     for (let i = 0; i < effects.length; i++) {
       const effect = effects[i]!;
       if (effect.kind === "save" && holds(effect.state)) return i;
@@ -209,9 +218,10 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
   const log = step.log;
   let logAt = 0;
   if (log !== undefined && (before !== null || log.oldLength > 0)) {
-    logAt = firstSave((s) => s.log.length === log.newLength);
+    logAt = firstSave((s) => (s.snapshot?.lastIncludedIndex ?? 0) + s.log.length === log.newLength);
     if (firstApply !== -1) logAt = Math.min(logAt, firstApply);
-    changes.push({ at: logAt, event: { time, kind: "log", node, from: log.from, oldLength: log.oldLength, newLength: log.newLength, lastTerm: log.lastTerm } });
+    const moved = log.newSnapshotIndex !== log.oldSnapshotIndex ? { snapshotIndex: log.newSnapshotIndex } : {};
+    changes.push({ at: logAt, event: { time, kind: "log", node, from: log.from, oldLength: log.oldLength, newLength: log.newLength, lastTerm: log.lastTerm, ...moved } });
   }
   // A commit comes just before the first entry applied, and never before the entries it commits.
   if (before !== null && after.commitIndex !== before.commitIndex) {
@@ -249,8 +259,13 @@ export function effectEvents(sink: TraceSink, node: NodeId, time: number, effect
     case "apply":
       sink.record({ time, kind: "apply", node, index: effect.index, entry: effect.entry });
       return;
-    case "save":
-      sink.record({ time, kind: "save", node, term: effect.state.currentTerm, votedFor: effect.state.votedFor, logLength: effect.state.log.length });
+    case "save": {
+      const snapshot = effect.state.snapshot;
+      sink.record({ time, kind: "save", node, term: effect.state.currentTerm, votedFor: effect.state.votedFor, logLength: effect.state.log.length, ...(snapshot === undefined ? {} : { snapshotIndex: snapshot.lastIncludedIndex }) });
+      return;
+    }
+    case "apply-snapshot":
+      sink.record({ time, kind: "apply-snapshot", node, index: effect.snapshot.lastIncludedIndex, term: effect.snapshot.lastIncludedTerm });
       return;
     case "note":
       sink.record({ time, kind: "note", node, text: effect.text });
@@ -263,9 +278,10 @@ export function describeEvent(event: TraceEvent, short = false): string {
   const message = short ? shortMessage : describeMessage;
   switch (event.kind) {
     case "boot": {
-      const disk = event.term > 0 || event.logLength > 0 ? ` (term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"})` : "";
+      const after = event.snapshotIndex === undefined ? "" : ` after a snapshot through ${event.snapshotIndex}`;
+      const disk = event.term > 0 || event.logLength > 0 ? ` (term ${event.term}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}${after})` : "";
       if (!event.restart) return `boots${disk}`;
-      return `restarts; its disk holds ${event.term > 0 || event.logLength > 0 ? `term ${event.term}, votedFor ${event.votedFor ?? "null"}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}` : "nothing saved yet"}`;
+      return `restarts; its disk holds ${event.term > 0 || event.logLength > 0 || after !== "" ? `term ${event.term}, votedFor ${event.votedFor ?? "null"}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}${after}` : "nothing saved yet"}`;
     }
     case "crash":
       return event.during === undefined ? "crashes" : `crashes (${event.during}, in the middle of this step)`;
@@ -296,7 +312,13 @@ export function describeEvent(event: TraceEvent, short = false): string {
     case "apply":
       return `applies ${event.index}: "${event.entry.command}" (term ${event.entry.term})`;
     case "save":
-      return event.term === undefined ? "saves state" : `saves term ${event.term}, votedFor ${event.votedFor ?? "null"}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}`;
+      return event.term === undefined
+        ? "saves state"
+        : `saves term ${event.term}, votedFor ${event.votedFor ?? "null"}, ${event.logLength} log entr${event.logLength === 1 ? "y" : "ies"}${event.snapshotIndex === undefined ? "" : ` after a snapshot through ${event.snapshotIndex}`}`;
+    case "take-snapshot":
+      return `world asks for a snapshot through ${event.index}`;
+    case "apply-snapshot":
+      return `state machine loaded from the snapshot through ${event.index} (term ${event.term})`;
     case "network":
       return event.description;
     case "note":
@@ -307,9 +329,14 @@ export function describeEvent(event: TraceEvent, short = false): string {
 /** "log 3 → 1, cut at 2", "log 2 → 3 (+1)", "log 5 → 4, cut at 3, +2" */
 function describeLogChange(event: Extract<TraceEvent, { kind: "log" }>, short: boolean): string {
   const { from, oldLength, newLength } = event;
+  const arrow = short ? "→" : " → ";
+  // Chapter 9: the log now begins after a snapshot (lengths are last indexes).
+  if (event.snapshotIndex !== undefined) {
+    const changed = from <= newLength ? `, new from ${from}` : "";
+    return `log ${oldLength}${arrow}${newLength}, snapshot through ${event.snapshotIndex}${changed}`;
+  }
   const added = newLength - (from - 1);
   const cut = oldLength >= from;
-  const arrow = short ? "→" : " → ";
   if (!cut) return `log ${oldLength}${arrow}${newLength} (+${added})`;
   return `log ${oldLength}${arrow}${newLength}, cut at ${from}${added > 0 ? `, +${added}` : ""}`;
 }
@@ -429,6 +456,8 @@ export function formatMermaid(events: readonly TraceEvent[], nodes: readonly Nod
       case "apply":
       case "propose":
       case "vote":
+      case "take-snapshot":
+      case "apply-snapshot":
         lines.push(`  Note right of ${event.node}: ${mermaidText(describeEvent(event))} @${at}`);
         break;
       case "timer-set":

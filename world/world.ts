@@ -19,7 +19,8 @@
  * page as well; running untrusted node code in a sandbox is the Node
  * host's business (sandbox/node-program.ts).
  */
-import type { ClientId, ClientReply, ClientRequest, CreateNode, LogEntry, Message, NodeId, NodeView, PersistentState, ProposeResult, TimerName, Timing } from "./contract.ts";
+import type { ClientId, ClientReply, ClientRequest, CreateNode, LogEntry, Message, NodeId, NodeView, PersistentState, ProposeResult, Snapshot, TimerName, Timing } from "./contract.ts";
+import { lastTerm, savedLog, snapshotIndex } from "./log.ts";
 import { EventQueue, type Scheduled } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import { copyMessage, type TrafficCounts, type WireMessage } from "./messages.ts";
@@ -89,6 +90,18 @@ export interface WorldOptions {
    * messages. A test turns it on to rule them out.
    */
   readonly dropMessagesToEarlierLives?: boolean;
+  /**
+   * Chapter 9 (the lab's maxraftstate): when what a node has saved, apart
+   * from its snapshot, grows past this many characters (as JSON), the
+   * world asks it for a snapshot through its lastApplied
+   * (takeSnapshot(index)). Only the world starts a snapshot. Absent: never.
+   */
+  readonly savedStateLimit?: number;
+}
+
+/** The size of a saved state that savedStateLimit bounds: its term, vote and log as JSON, the snapshot left out. */
+export function savedStateSize(state: PersistentState): number {
+  return JSON.stringify({ currentTerm: state.currentTerm, votedFor: state.votedFor, log: state.log }).length;
 }
 
 export const DEFAULT_TIMING: Timing = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 };
@@ -158,6 +171,10 @@ export class World {
   private readonly copiesMessages: boolean;
   /** See WorldOptions.dropMessagesToEarlierLives. */
   dropMessagesToEarlierLives: boolean;
+  /** See WorldOptions.savedStateLimit. */
+  readonly savedStateLimit: number | undefined;
+  /** The nodes the world has asked for a snapshot that has not been taken yet. */
+  private readonly snapshotAsked = new Set<NodeHost>();
 
   constructor(options: WorldOptions) {
     this.seed = options.seed;
@@ -172,6 +189,7 @@ export class World {
     this.net = new Network(this.seed, [...this.nodes, ...this.clients], options.network, this.nodes.length);
     this.checker = new InvariantChecker(this.nodes.length, options.checkPersistence === true ? { saved: options.saved ?? {} } : undefined);
     this.dropMessagesToEarlierLives = options.dropMessagesToEarlierLives === true;
+    this.savedStateLimit = options.savedStateLimit;
     this.memory = options.trace ? undefined : new Trace(options.traceLimit ?? 0);
     this.sink = options.trace ?? this.memory!;
     this.copiesMessages = copiesMessages(options.createNode);
@@ -321,8 +339,9 @@ export class World {
     // Tests ask for views after every event (runUntil conditions), mostly of
     // nodes whose state has not changed: the same state gives the same view.
     const cached = host.lastView;
-    if (cached !== undefined && cached.state === state && cached.indexes === indexes) return cached.view;
     const mirror = host.mirror;
+    const base = mirror.lastIncludedIndex;
+    if (cached !== undefined && cached.state === state && cached.indexes === indexes && (cached.view.lastIncludedIndex ?? 0) === base) return cached.view;
     const view: NodeView = Object.freeze({
       role: state.role,
       currentTerm: state.currentTerm,
@@ -334,6 +353,8 @@ export class World {
       get log(): readonly LogEntry[] {
         return mirror.log;
       },
+      // A log that begins after a snapshot (Chapter 9) says where; earlier nodes' views are as they were.
+      ...(base > 0 ? { lastIncludedIndex: base, lastIncludedTerm: mirror.lastIncludedTerm } : {}),
       ...(indexes?.matchIndex ? { matchIndex: indexes.matchIndex } : {}),
       ...(indexes?.nextIndex ? { nextIndex: indexes.nextIndex } : {}),
     });
@@ -385,7 +406,13 @@ export class World {
   /** What is on a node's disk: the state it last saved (or was started with), or null. */
   disk(id: NodeId): PersistentState | null {
     const disk = this.host(id).disk;
-    return disk === null ? null : { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice() };
+    if (disk === null) return null;
+    return disk.snapshot === undefined ? { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice() } : { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice(), snapshot: disk.snapshot };
+  }
+
+  /** The snapshot a node's state machine was last loaded from in this life (Chapter 9), or null: what its applied() entries follow. */
+  appliedSnapshot(id: NodeId): Snapshot | null {
+    return this.host(id).appliedSnapshot;
   }
 
   /** How many times a node has booted (1 after its first boot). */
@@ -652,10 +679,47 @@ export class World {
   /** Trace a node step and check it; a failed step is traced too, for the report. */
   private observe(step: NodeStep, host: NodeHost): void {
     recordStep(this.sink, step);
-    this.checker.afterStep(step, host.mirror.entries);
+    this.checker.afterStep(step, host.mirror);
     if (this.stepListeners.length > 0) for (const listener of this.stepListeners) listener(step);
     // It reached an armed crash point in this step: what it would have done after that point never happened.
-    if (host.dying) this.crashHost(host, host.crashPoint?.description ?? "mid-step");
+    if (host.dying) {
+      this.crashHost(host, host.crashPoint?.description ?? "mid-step");
+      return;
+    }
+    if (this.savedStateLimit !== undefined && host.disk !== null && !this.snapshotAsked.has(host) && step.effects.some((e) => e.kind === "save")) this.maybeAskForSnapshot(host);
+  }
+
+  /**
+   * A node whose saved state grew past the limit is asked for a snapshot
+   * through what it has applied, at the same instant, right after the event
+   * that grew it (as the lab's service snapshots once it has applied).
+   */
+  private maybeAskForSnapshot(host: NodeHost): void {
+    const disk = host.disk!;
+    if (savedStateSize(disk) <= this.savedStateLimit!) return;
+    const incarnation = host.incarnation;
+    this.snapshotAsked.add(host);
+    this.agenda.schedule(this.clock, {
+      kind: "action",
+      description: "",
+      time: 0,
+      sequence: 0,
+      run: () => {
+        this.snapshotAsked.delete(host);
+        // Crashed, paused or restarted since: its next save asks again.
+        if (!host.running || host.incarnation !== incarnation || host.node === null || host.state === null) return;
+        const index = host.state.lastApplied;
+        // Nothing applied past the snapshot it has: nothing to compact yet.
+        if (index <= (host.disk?.snapshot?.lastIncludedIndex ?? 0)) return;
+        let step: NodeStep;
+        try {
+          step = host.takeSnapshot(index);
+        } catch (error) {
+          return this.traceFailure(error);
+        }
+        this.observe(step, host);
+      },
+    });
   }
 
   /** The node stops: out of the checks, its memory and timers gone, and the trace says so. */
@@ -673,7 +737,19 @@ export class World {
 
   private boot(host: NodeHost, restart: boolean): void {
     const disk = host.disk;
-    this.sink.record({ time: this.clock, kind: "boot", node: host.id, restart, term: disk?.currentTerm ?? 0, votedFor: disk?.votedFor ?? null, logLength: disk?.log.length ?? 0, lastLogTerm: disk?.log.at(-1)?.term ?? 0 });
+    const saved = disk === null ? undefined : savedLog(disk);
+    const base = saved === undefined ? 0 : snapshotIndex(saved);
+    this.sink.record({
+      time: this.clock,
+      kind: "boot",
+      node: host.id,
+      restart,
+      term: disk?.currentTerm ?? 0,
+      votedFor: disk?.votedFor ?? null,
+      logLength: disk?.log.length ?? 0,
+      lastLogTerm: saved === undefined ? 0 : lastTerm(saved),
+      ...(base > 0 ? { snapshotIndex: base } : {}),
+    });
     let step: NodeStep;
     try {
       step = host.boot(restart);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import type { LogEntry } from "../../world/contract.ts";
-import { commandsOf, entriesFrom, entryAt, firstIndex, lastIndex, lastTerm, snapshotIndex, termAt, type HasLog } from "../../world/log.ts";
+import { commandsOf, entriesFrom, entryAt, firstIndex, lastIndex, lastTerm, LogMirror, snapshotIndex, termAt, type HasLog } from "../../world/log.ts";
 
 const entries = (spec: string): LogEntry[] =>
   spec
@@ -60,5 +60,45 @@ describe("a log that begins after a snapshot", () => {
   test("a snapshot with nothing after it: the log ends where the snapshot does", () => {
     const bare: HasLog = { log: [], lastIncludedIndex: 5, lastIncludedTerm: 2 };
     expect([lastIndex(bare), lastTerm(bare), firstIndex(bare), entriesFrom(bare, 6).length]).toEqual([5, 2, 6, 0]);
+  });
+});
+
+describe("the world's mirror of a log whose snapshot moves", () => {
+  const entries = (n: number, term = 1): LogEntry[] => Array.from({ length: n }, (_, i) => ({ term, command: `x${i + 1}` }));
+
+  test("a snapshot that moves forward lets go of the entries it replaces and reports no entry changed", () => {
+    const mirror = new LogMirror();
+    const log = entries(10);
+    mirror.update(log);
+    const change = mirror.update(log.slice(6), 6, 1);
+    expect(change).toMatchObject({ from: 11, oldLength: 10, newLength: 10, removed: [], oldSnapshotIndex: 0, newSnapshotIndex: 6 });
+    expect(mirror.entries).toHaveLength(4);
+    expect(entryAt(mirror, 7)).toEqual({ term: 1, command: "x7" });
+    expect(termAt(mirror, 6)).toBe(1);
+    expect(mirror.update(log.slice(6), 6, 1)).toBeUndefined();
+  });
+
+  test("entries appended after a snapshot are reported from their own index", () => {
+    const mirror = new LogMirror();
+    const log = entries(5);
+    mirror.update(log.slice(3), 3, 1);
+    const change = mirror.update([...log.slice(3), { term: 2, command: "y" }], 3, 1);
+    expect(change).toMatchObject({ from: 6, oldLength: 5, newLength: 6, lastTerm: 2 });
+  });
+
+  test("a snapshot installed past the end of a log replaces it: everything after the snapshot is new", () => {
+    const mirror = new LogMirror();
+    mirror.update(entries(3));
+    const change = mirror.update([], 20, 4);
+    expect(change).toMatchObject({ from: 21, oldLength: 3, newLength: 20, lastTerm: 4, newSnapshotIndex: 20 });
+    expect(lastIndex(mirror)).toBe(20);
+  });
+
+  test("a snapshot that goes back, or another term at the same index, leaves nothing comparable", () => {
+    const mirror = new LogMirror();
+    const log = entries(10);
+    mirror.update(log.slice(6), 6, 1);
+    expect(mirror.update(log.slice(2), 2, 1)).toMatchObject({ from: 3, oldSnapshotIndex: 6, newSnapshotIndex: 2 });
+    expect(mirror.update(log.slice(2), 2, 3)).toMatchObject({ from: 3 });
   });
 });
