@@ -22,7 +22,19 @@ import type { HostCluster, HostLab } from "../world/lab.ts";
 import { checkEntry, checkOutgoing, MalformedMessage, TIMER_NAMES } from "../world/messages.ts";
 import { RandomStream } from "../world/random.ts";
 import { openRealm, runModule, type Realm, type SandboxEnv } from "./sandbox-realm.ts";
-import { snapshotClientReply, snapshotEntry, snapshotMessage, snapshotPerPeer, snapshotSavedState, snapshotValue, type LogSnapshot, type ObjectSnapshot, type ViewSnapshot } from "./node-values.ts";
+import {
+  sameRaftSnapshot,
+  snapshotClientReply,
+  snapshotEntry,
+  snapshotMessage,
+  snapshotPerPeer,
+  snapshotRaftSnapshot,
+  snapshotSavedState,
+  snapshotValue,
+  type LogSnapshot,
+  type ObjectSnapshot,
+  type ViewSnapshot,
+} from "./node-values.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 type Message = { [key: string]: Json | undefined };
@@ -158,6 +170,12 @@ interface Instance {
   seen: unknown[];
   /** The node's own entries of its last save, position by position. */
   savedSeen: unknown[];
+  /**
+   * The snapshot (Chapter 9) of the last save the world took, as read then;
+   * undefined when that save had none (or there was none yet). A save of
+   * the same snapshot again is foreseen, and crosses as "the same" (see save).
+   */
+  savedSnapshot: ObjectSnapshot | undefined;
 }
 
 const programs = new Map<number, Program>();
@@ -234,7 +252,11 @@ function whole(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
-/** Whether the world would take this state as it is (world/node-host.ts, checkSaved). */
+/**
+ * Whether the world would take this state as it is (world/node-host.ts,
+ * checkSaved), but for its Chapter 9 snapshot: save() foresees only a
+ * snapshot the world took before, unchanged (or none after none).
+ */
 function savable(state: unknown, nodes: readonly string[]): boolean {
   if (typeof state !== "object" || state === null) return false;
   const record = state as Record<string, unknown>;
@@ -324,16 +346,32 @@ function outerEnv(id: string, peers: readonly string[], instance: () => Instance
     },
     save(state: unknown): void {
       const own = instance();
-      if (foreseeable(own) !== undefined && savable(state, own.nodes)) {
-        queue({ o: "env", i: instanceId(own), m: "save", a: [savedStateChange(own, state)] });
+      // Chapter 9's snapshot, read once. A node saves the same one over and
+      // over between two snapshots: that save is foreseen, and its state
+      // (which can be long) does not cross again. A new snapshot, or none
+      // after one, is rare and the world's rules about it are the world's: asked.
+      const raw = typeof state === "object" && state !== null ? (state as { snapshot?: unknown }).snapshot : undefined;
+      const snapshot = raw === undefined ? undefined : snapshotRaftSnapshot(raw);
+      const taken = own.savedSnapshot;
+      const same = snapshot === undefined ? taken === undefined : taken !== undefined && sameRaftSnapshot(snapshot, taken);
+      if (foreseeable(own) !== undefined && same && savable(state, own.nodes)) {
+        queue({ o: "env", i: instanceId(own), m: "save", a: [savedStateChange(own, state, snapshot === undefined ? undefined : 1)] });
+        // The same values; this reading's state is most likely the very string the next save hands over, compared at once.
+        if (snapshot !== undefined) own.savedSnapshot = snapshot;
       } else {
-        askEnv(own, "save", [savedStateChange(own, state)]);
+        askEnv(own, "save", [savedStateChange(own, state, snapshot === undefined ? undefined : same ? 1 : snapshot)]);
+        // Taken (the world throws when it refuses), on this side as on the world's (sandbox/node-process.ts, save).
+        own.savedSnapshot = snapshot;
       }
       freezeSaved(program, state);
     },
     replyToClient(to: unknown, reply: unknown): void {
       // Rare (one per client request): always asked, never foreseen.
       askEnv(instance(), "replyToClient", [snapshotValue(to) as Json, snapshotClientReply(reply) as unknown as Json]);
+    },
+    applySnapshot(snapshot: unknown): void {
+      // Rare (a snapshot installed, or loaded at a restart): always asked, never foreseen.
+      askEnv(instance(), "applySnapshot", [snapshotRaftSnapshot(snapshot) as unknown as Json]);
     },
     note(text: string): void {
       queue({ o: "note", i: instanceId(instance()), t: String(text) });
@@ -350,8 +388,17 @@ function instanceId(instance: Instance): number {
 /**
  * A saved state as the world reads it, with its log as a change since the
  * last save: the world keeps the same copies for the same entry objects.
+ * Its Chapter 9 snapshot, when it has one, goes beside it as `snap`: as
+ * read, or 1 for the snapshot of the last save the world took.
  */
-function savedStateChange(instance: Instance, state: unknown): Json {
+function savedStateChange(instance: Instance, state: unknown, snapshot: ObjectSnapshot | 1 | undefined): Json {
+  const change = savedLogChange(instance, state);
+  // Only when the state has one: an earlier chapter's save crosses as it always did.
+  if (snapshot !== undefined) change.snap = snapshot as unknown as Json;
+  return change;
+}
+
+function savedLogChange(instance: Instance, state: unknown): Message {
   if (typeof state !== "object" || state === null) return { full: snapshotSavedState(state) as unknown as Json };
   const record = state as Record<string, unknown>;
   const log = record.log;
@@ -390,6 +437,8 @@ function isEntry(value: unknown): boolean {
 function viewSnapshot(program: Program, instance: Instance, view: unknown): ViewSnapshot {
   if (typeof view !== "object" || view === null) return { k: null, v: snapshotValue(view) };
   const record = view as Record<string, unknown>;
+  const lastIncludedIndex = record.lastIncludedIndex;
+  const lastIncludedTerm = record.lastIncludedTerm;
   return {
     k: 1,
     role: snapshotValue(record.role),
@@ -401,6 +450,9 @@ function viewSnapshot(program: Program, instance: Instance, view: unknown): View
     log: logChange(program, instance, record.log),
     matchIndex: snapshotPerPeer(record.matchIndex, instance.peers),
     nextIndex: snapshotPerPeer(record.nextIndex, instance.peers),
+    // Chapter 9's, only when the view has them (JSON leaves out an undefined): an earlier node's view crosses as it always did.
+    lastIncludedIndex: lastIncludedIndex === undefined ? undefined : snapshotValue(lastIncludedIndex),
+    lastIncludedTerm: lastIncludedTerm === undefined ? undefined : snapshotValue(lastIncludedTerm),
   };
 }
 
@@ -499,7 +551,7 @@ function handle(request: Message): Message {
       let instance: Instance | undefined;
       const env = outerEnv(request.id as string, peers, () => instance!, program);
       const made = program.realm.helpers.makeEnv(env);
-      instance = { made, node: null, peers, nodes: request.nodes as string[], seen: [], savedSeen: [] };
+      instance = { made, node: null, peers, nodes: request.nodes as string[], seen: [], savedSeen: [], savedSnapshot: undefined };
       idOfInstance.set(instance, i);
       instances.set(i, instance);
       beginCall(instance, request);

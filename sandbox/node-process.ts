@@ -50,7 +50,7 @@ import {
   type LoadOutcome,
 } from "./node-code.ts";
 import { BadSnapshot, rebuildObject, rebuildPerPeer, rebuildValue } from "./node-values.ts";
-import { CLIENT_REQUEST, FLAGS, PROPOSE, RECEIVE, START, TIMER } from "./sandbox-realm.ts";
+import { CLIENT_REQUEST, FLAGS, PROPOSE, RECEIVE, START, TAKE_SNAPSHOT, TIMER } from "./sandbox-realm.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 type Message = { [key: string]: Json | undefined };
@@ -506,6 +506,8 @@ interface InstanceState {
   readonly viewLog: unknown[];
   /** The entries of its last save, rebuilt. */
   savedLog: unknown[];
+  /** The snapshot (Chapter 9) of the last save the world took, rebuilt; undefined when that save had none (see save). */
+  savedSnapshot: unknown;
 }
 
 class Session {
@@ -540,7 +542,7 @@ class Session {
 
   newInstance(env: NodeEnvironment): number {
     const i = this.nextInstance++;
-    this.instances.set(i, { env, peers: [...env.peers], viewLog: [], savedLog: [] });
+    this.instances.set(i, { env, peers: [...env.peers], viewLog: [], savedLog: [], savedSnapshot: undefined });
     return i;
   }
 
@@ -588,10 +590,13 @@ class Session {
         env.apply(rebuildValue(args[0]) as number, rebuildObject(args[1]) as never);
         return {};
       case "save":
-        env.save(this.savedState(instance, args[0]) as PersistentState);
+        this.save(instance, args[0]);
         return {};
       case "replyToClient":
         env.replyToClient(rebuildValue(args[0]) as string, rebuildObject(args[1]) as never);
+        return {};
+      case "applySnapshot":
+        env.applySnapshot(rebuildObject(args[0]) as never);
         return {};
     }
     throw new NodeProcessFailed(`made an env call of no known kind (${printable(method, 40)})`);
@@ -624,7 +629,7 @@ class Session {
           env.apply(args[0] as number, args[1] as never);
           return;
         case "save":
-          env.save(this.savedState(instance, args[0]) as PersistentState);
+          this.save(instance, args[0]);
           return;
       }
     } catch (error) {
@@ -634,16 +639,43 @@ class Session {
     throw new NodeProcessFailed(`told of an env call of no known kind (${printable(method, 40)})`);
   }
 
-  /** A saved state rebuilt: the same entry objects where the node kept its own (so the world copies only what changed). */
-  private savedState(instance: InstanceState, wire: Json | undefined): unknown {
-    if (typeof wire !== "object" || wire === null || Array.isArray(wire)) throw new BadSnapshot("a saved state");
+  /**
+   * A save, made now. Its snapshot (Chapter 9) is kept once the world took
+   * it, as the node's process keeps its reading: a later save of the same
+   * one says only that (sandbox/node-process-child.ts, save).
+   */
+  private save(instance: InstanceState, wire: Json | undefined): void {
+    if (!isRecord(wire)) throw new BadSnapshot("a saved state");
+    const snap = wire.snap;
+    let snapshot: unknown;
+    if (snap === 1) {
+      if (instance.savedSnapshot === undefined) throw new BadSnapshot("a saved state with the same snapshot as a save that had none");
+      snapshot = instance.savedSnapshot;
+    } else if (snap !== undefined) {
+      snapshot = rebuildObject(snap);
+    }
+    instance.env.save(this.savedState(instance, wire, snapshot) as PersistentState);
+    // The world throws when it refuses.
+    instance.savedSnapshot = snapshot;
+  }
+
+  /**
+   * A saved state rebuilt: the same entry objects where the node kept its
+   * own (so the world copies only what changed), and its snapshot only when
+   * it has one (an earlier chapter's save has no `snapshot` key at all).
+   */
+  private savedState(instance: InstanceState, wire: { [key: string]: Json | undefined }, snapshot: unknown): unknown {
     if (wire.full !== undefined) {
       instance.savedLog = [];
-      return rebuildObject(wire.full);
+      const state = rebuildObject(wire.full);
+      if (snapshot !== undefined && typeof state === "object" && state !== null) Object.defineProperty(state, "snapshot", { value: snapshot, enumerable: true, writable: true, configurable: true });
+      return state;
     }
     const log = rebuildLog(instance.savedLog, wire.len, wire.set, "a saved log");
     instance.savedLog = log.slice();
-    return { currentTerm: rebuildValue(wire.currentTerm), votedFor: rebuildValue(wire.votedFor), log };
+    const currentTerm = rebuildValue(wire.currentTerm);
+    const votedFor = rebuildValue(wire.votedFor);
+    return snapshot === undefined ? { currentTerm, votedFor, log } : { currentTerm, votedFor, log, snapshot };
   }
 
   private labCall(request: Message): Message {
@@ -817,6 +849,7 @@ export function isolatedCreateNode(compiled: CompiledNodeFile): CreateNode {
       start: () => handle(START, undefined, undefined),
       receive: (from, message) => handle(RECEIVE, from, message as unknown as Json),
       clientRequest: (from, request) => handle(CLIENT_REQUEST, from, request as unknown as Json),
+      takeSnapshot: (index) => handle(TAKE_SNAPSHOT, index, undefined),
       timerFired: (timer) => handle(TIMER, timer, undefined),
       propose(command): ProposeResult {
         const reply = proc.request({ op: "enter", p, i, k: PROPOSE, a: command, t: env.now(), timing: { ...env.timing }, h: hostStateOf(env) });
@@ -889,7 +922,7 @@ function rebuildView(wire: Json | undefined, state: InstanceState): NodeView {
     for (let j = 0; j < entries.length; j++) state.viewLog.push(entries[j]);
     rebuiltLog = state.viewLog;
   }
-  return {
+  const view: Record<string, unknown> = {
     role: rebuildValue(wire.role),
     currentTerm: rebuildValue(wire.currentTerm),
     votedFor: rebuildValue(wire.votedFor),
@@ -899,7 +932,11 @@ function rebuildView(wire: Json | undefined, state: InstanceState): NodeView {
     log: rebuiltLog,
     matchIndex: rebuildPerPeer(wire.matchIndex, state.peers),
     nextIndex: rebuildPerPeer(wire.nextIndex, state.peers),
-  } as unknown as NodeView;
+  };
+  // Chapter 9's, only when the node's view has them: an earlier node's view has no such keys.
+  if (wire.lastIncludedIndex !== undefined) view.lastIncludedIndex = rebuildValue(wire.lastIncludedIndex);
+  if (wire.lastIncludedTerm !== undefined) view.lastIncludedTerm = rebuildValue(wire.lastIncludedTerm);
+  return view as unknown as NodeView;
 }
 
 function rebuildProposeResult(wire: Json | undefined): unknown {

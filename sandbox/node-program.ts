@@ -48,7 +48,7 @@ import {
   type LoadOutcome,
 } from "./node-code.ts";
 import { isolatedCreateNode, isolatedExperiment } from "./node-process.ts";
-import { CLIENT_REQUEST, FLAGS, openRealm, PROPOSE, RECEIVE, runModule, START, TIMER, type Realm, type SandboxHelpers } from "./sandbox-realm.ts";
+import { CLIENT_REQUEST, FLAGS, openRealm, PROPOSE, RECEIVE, runModule, START, TAKE_SNAPSHOT, TIMER, type Realm, type SandboxHelpers } from "./sandbox-realm.ts";
 
 export { LOAD_LIMIT_MS, NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit };
 export type { LoadProblem } from "./node-code.ts";
@@ -217,6 +217,7 @@ function instantiate(compiled: CompiledNodeFile): CreateNode {
       start: () => handle(START, undefined, undefined),
       receive: (from, message) => handle(RECEIVE, from, message),
       clientRequest: (from, request) => handle(CLIENT_REQUEST, from, request),
+      takeSnapshot: (index) => handle(TAKE_SNAPSHOT, index, undefined),
       timerFired: (timer) => handle(TIMER, timer, undefined),
       propose(command) {
         let result: ProposeResult;

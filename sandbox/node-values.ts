@@ -137,7 +137,11 @@ export interface ArraySnapshot {
 }
 
 /** The names the world reads of a message, by type (world/messages.ts), and of entries and saved states. */
-const MESSAGE_NAMES = ["type", "term", "candidateId", "lastLogIndex", "lastLogTerm", "voteGranted", "leaderId", "prevLogIndex", "prevLogTerm", "leaderCommit", "success", "matchIndex", "conflictTerm", "conflictIndex"];
+const MESSAGE_NAMES = [
+  "type", "term", "candidateId", "lastLogIndex", "lastLogTerm", "voteGranted", "leaderId", "prevLogIndex", "prevLogTerm", "leaderCommit", "success", "matchIndex", "conflictTerm", "conflictIndex",
+  // InstallSnapshot's own (Chapter 9; its term, leaderId and its reply's matchIndex are above).
+  "lastIncludedIndex", "lastIncludedTerm", "data",
+];
 const ENTRY_NAMES = ["term", "command"];
 
 /** Snapshot an object, reading `names` (and `arrays`, as arrays of entries). */
@@ -183,7 +187,35 @@ export function snapshotClientReply(value: unknown): ObjectSnapshot {
   return snapshotObject(value, ["type", "sequence", "success", "value", "leaderId"]);
 }
 
-/** A state a node saves, as the world reads it. */
+const SNAPSHOT_NAMES = ["lastIncludedIndex", "lastIncludedTerm", "state"];
+
+/**
+ * A Snapshot (Chapter 9: the node's state machine standing in for the
+ * start of its log; not this file's kind of snapshot) that a node saves or
+ * hands env.applySnapshot, as the world reads it.
+ */
+export function snapshotRaftSnapshot(value: unknown): ObjectSnapshot {
+  return snapshotObject(value, SNAPSHOT_NAMES);
+}
+
+/**
+ * Whether two of snapshotRaftSnapshot's readings are of the same snapshot:
+ * the same keys and the same three values. A primitive matches by value;
+ * anything else never does (its reading is an object made afresh each
+ * time), nor does a snapshot that is not an object.
+ */
+export function sameRaftSnapshot(a: ObjectSnapshot, b: ObjectSnapshot): boolean {
+  const p = a.p;
+  const q = b.p;
+  if (p === undefined || q === undefined || p.lastIncludedIndex !== q.lastIncludedIndex || p.lastIncludedTerm !== q.lastIncludedTerm || p.state !== q.state) return false;
+  const k = a.k;
+  const l = b.k;
+  if (k === null || l === null || k.length !== l.length) return false;
+  for (let i = 0; i < k.length; i++) if (k[i] !== l[i]) return false;
+  return true;
+}
+
+/** A state a node saves, as the world reads it (its Chapter 9 snapshot goes beside it: sandbox/node-process-child.ts, savedStateChange). */
 export function snapshotSavedState(value: unknown): ObjectSnapshot {
   return snapshotObject(value, ["currentTerm", "votedFor"], ["log"]);
 }
@@ -228,6 +260,9 @@ export interface ViewSnapshot {
   readonly matchIndex?: PerPeerSnapshot;
   readonly nextIndex?: PerPeerSnapshot;
   readonly log?: LogSnapshot;
+  /** Chapter 9's, present only when the view has them (JSON leaves out a key whose value is undefined). */
+  readonly lastIncludedIndex?: WireValue;
+  readonly lastIncludedTerm?: WireValue;
 }
 
 /** A leader's per-peer field: absent, not an object, or a value per peer. */

@@ -138,6 +138,10 @@ const PRELUDE = String.raw`(function (host) {
         if (m.conflictIndex !== undefined) reply.conflictIndex = m.conflictIndex;
         return reply;
       }
+      case "InstallSnapshot":
+        return { type: m.type, term: m.term, leaderId: m.leaderId, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: m.data };
+      case "InstallSnapshotReply":
+        return { type: m.type, term: m.term, matchIndex: m.matchIndex };
       case "ClientRequest":
         return { type: m.type, clientId: m.clientId, sequence: m.sequence, operation: m.operation, key: m.key, value: m.value };
     }
@@ -145,7 +149,11 @@ const PRELUDE = String.raw`(function (host) {
   }
   function copyState(s) {
     if (s === null) return null;
-    return { currentTerm: s.currentTerm, votedFor: s.votedFor, log: copyEntries(s.log) };
+    const state = { currentTerm: s.currentTerm, votedFor: s.votedFor, log: copyEntries(s.log) };
+    // Chapter 9's snapshot, only when one was saved: older nodes never see the key.
+    const snapshot = s.snapshot;
+    if (snapshot !== undefined) state.snapshot = { lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, state: snapshot.state };
+    return state;
   }
   function failureText(error) {
     // An error of the world's, caught here so that node code never holds it.
@@ -207,6 +215,9 @@ const PRELUDE = String.raw`(function (host) {
       replyToClient: function replyToClient(to, reply) {
         try { outer.replyToClient(to, reply); } catch (error) { throw new ErrorType(failureText(error)); }
       },
+      applySnapshot: function applySnapshot(snapshot) {
+        try { outer.applySnapshot(snapshot); } catch (error) { throw new ErrorType(failureText(error)); }
+      },
       note: function note(text) {
         try { outer.note(show(text)); } catch (error) { throw new ErrorType(failureText(error)); }
       },
@@ -238,6 +249,12 @@ const PRELUDE = String.raw`(function (host) {
           throw new ErrorType("a client sent this node a ClientRequest, and the node has no clientRequest(from, request) method: from Chapter 8 on a server answers clients (world/contract.ts)");
         }
         node.clientRequest(a, copyMessage(b));
+        break;
+      case 5:
+        if (typeof node.takeSnapshot !== "function") {
+          throw new ErrorType("the world asked this node for a snapshot (takeSnapshot(index)), and the node has no takeSnapshot(index) method: from Chapter 9 on a node compacts its log when the world asks (world/contract.ts)");
+        }
+        node.takeSnapshot(a);
         break;
     }
     phase[0] = 1;
@@ -360,6 +377,7 @@ export const RECEIVE = 1;
 export const TIMER = 2;
 export const PROPOSE = 3;
 export const CLIENT_REQUEST = 4;
+export const TAKE_SNAPSHOT = 5;
 
 export interface SandboxHelpers {
   /** The node's environment, built inside the sandbox around the world's (which it never hands over). */

@@ -11,19 +11,25 @@ import path from "node:path";
 import { afterAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { endNodeProcesses } from "../../sandbox/node-process.ts";
 import { loadNodeProgram, NodeLoadError, RealTimeLimitExceeded, runWithRealTimeLimit, type NodeProgram } from "../../sandbox/node-program.ts";
-import { ContractBroken, NodeFailure, RunawayNode, World } from "../../world/world.ts";
+import type { NodeEnvironment, PersistentState } from "../../world/contract.ts";
+import { ContractBroken, DEFAULT_TIMING, NodeFailure, RunawayNode, World } from "../../world/world.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DIR = path.join(ROOT, ".workbook-cache", "sandbox-tests");
 mkdirSync(DIR, { recursive: true });
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
-/** A node file with the given handler bodies (TypeScript, like a learner's). */
-function nodeSource(parts: { top?: string; start?: string; receive?: string; timer?: string; inspect?: string }): string {
-  return `import type { CreateNode, LogEntry, Message, TimerName } from "../../world/contract.ts";
+/**
+ * A node file with the given handler bodies (TypeScript, like a learner's):
+ * `locals` are declared in createNode (on the line of `log`, so that line
+ * numbers stay put), `view` replaces what inspect() returns, `methods` are
+ * more of the node's methods.
+ */
+function nodeSource(parts: { top?: string; locals?: string; start?: string; receive?: string; timer?: string; inspect?: string; view?: string; methods?: string }): string {
+  return `import type { CreateNode, LogEntry, Message, PersistentState, Snapshot, TimerName } from "../../world/contract.ts";
 ${parts.top ?? ""}
 export const createNode: CreateNode = (env, saved) => {
-  const log: LogEntry[] = saved ? [...saved.log] : [];
+  const log: LogEntry[] = saved ? [...saved.log] : []; ${parts.locals ?? ""}
   return {
     start(): void {
       ${parts.start ?? ""}
@@ -39,8 +45,9 @@ export const createNode: CreateNode = (env, saved) => {
     },
     inspect() {
       ${parts.inspect ?? ""}
-      return { role: "follower" as const, currentTerm: 0, votedFor: null, leaderId: null, log, commitIndex: 0, lastApplied: 0 };
+      return ${parts.view ?? '{ role: "follower" as const, currentTerm: 0, votedFor: null, leaderId: null, log, commitIndex: 0, lastApplied: 0 }'};
     },
+    ${parts.methods ?? ""}
   };
 };
 `;
@@ -293,6 +300,184 @@ describe(mode, () => {
       const second = new World({ nodes: 2, createNode: p.instantiate(), seed: 1 });
       expect(first.traceOf("note").map((n) => n.text)).toEqual(["boots 1", "boots 2"]);
       expect(second.traceOf("note").map((n) => n.text)).toEqual(["boots 1", "boots 2"]);
+    });
+  });
+
+  describe("Chapter 9's snapshots", () => {
+    const install = { type: "InstallSnapshot", term: 2, leaderId: "A", lastIncludedIndex: 40, lastIncludedTerm: 1, data: '{"x":"1","y":"2"}' } as const;
+    const installReply = { type: "InstallSnapshotReply", term: 2, matchIndex: 40 } as const;
+
+    /**
+     * A node that keeps a snapshot as a Chapter 9 node does: it loads the one
+     * it saved when it boots, and on its very first boot commits and applies
+     * two of three entries and saves them. Asked for a snapshot, it compacts
+     * its log and saves the two together.
+     */
+    const snapshotNode = nodeSource({
+      locals: "let snapshot: Snapshot | undefined = saved?.snapshot; let applied = snapshot?.lastIncludedIndex ?? 0; const term = saved?.currentTerm ?? 1;",
+      start: `
+  env.note(JSON.stringify(saved) + ("snapshot" in (saved ?? {}) ? " with" : " without") + " a snapshot key");
+  if (snapshot !== undefined) env.applySnapshot(snapshot);
+  if (saved === null) {
+    for (const command of ["a", "b", "c"]) log.push({ term: 1, command });
+    env.apply(1, log[0]!);
+    env.apply(2, log[1]!);
+    applied = 2;
+    env.save({ currentTerm: term, votedFor: null, log });
+  }`,
+      view: '{ role: "follower" as const, currentTerm: term, votedFor: null, leaderId: null, log, commitIndex: applied, lastApplied: applied, ...(snapshot === undefined ? {} : { lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm }) }',
+      methods: `
+    takeSnapshot(index: number): void {
+      env.note("takeSnapshot(" + index + ")");
+      const compacted = index - (snapshot?.lastIncludedIndex ?? 0);
+      snapshot = { lastIncludedIndex: index, lastIncludedTerm: log[compacted - 1]!.term, state: (snapshot?.state ?? "") + log.slice(0, compacted).map((e) => e.command).join("") };
+      log.splice(0, compacted);
+      env.save({ currentTerm: term, votedFor: null, log, snapshot });
+    },`,
+    });
+
+    test("an InstallSnapshot and its reply reach the node with every field", () => {
+      const p = program(nodeSource({ receive: "env.note(JSON.stringify(message));" }));
+      const w = new World({ nodes: 2, createNode: p.instantiate(), seed: 1, scripted: ["A"] });
+      w.sendAs("A", "B", install);
+      w.sendAs("A", "B", installReply);
+      expect(w.traceOf("note").map((n) => JSON.parse(n.text) as unknown)).toEqual([install, installReply]);
+    });
+
+    test.each([
+      ["foreseen by the node's process", false],
+      ["each asked of the world", true],
+    ])("an InstallSnapshot and its reply that a node sends reach the other node as sent (%s)", (_name, unforeseeable) => {
+      const p = program(nodeSource({ start: 'env.setTimer("election", 10);', timer: `env.send("B", ${JSON.stringify(install)}); env.send("B", ${JSON.stringify(installReply)});` }));
+      const w = new World({ nodes: 2, createNode: p.instantiate(), seed: 1, scripted: ["B"] });
+      // A crash point armed (never reached: the node saves nothing) makes a node's process ask the world about every env call.
+      if (unforeseeable) w.crashAt("A", { when: "before", what: "save" });
+      w.runFor(20);
+      expect(w.inbox("B").map((m) => m.message)).toEqual([install, installReply]);
+    });
+
+    test("a saved snapshot comes back at boot, only when there is one, and env.applySnapshot and the view's lastIncludedIndex and lastIncludedTerm reach the world", () => {
+      const stored = { currentTerm: 2, votedFor: null, log: [{ term: 2, command: "c" }], snapshot: { lastIncludedIndex: 2, lastIncludedTerm: 1, state: "ab" } };
+      const plain = { currentTerm: 2, votedFor: null, log: [{ term: 1, command: "a" }] };
+      const w = new World({ nodes: 2, createNode: program(snapshotNode).instantiate(), seed: 1, saved: { A: stored, B: plain } });
+      expect(w.traceOf("note").map((n) => n.text)).toEqual([`${JSON.stringify(stored)} with a snapshot key`, `${JSON.stringify(plain)} without a snapshot key`]);
+      expect(w.appliedSnapshot("A")).toEqual(stored.snapshot);
+      expect(w.appliedSnapshot("B")).toBeNull();
+      expect(w.view("A")).toMatchObject({ lastIncludedIndex: 2, lastIncludedTerm: 1, lastApplied: 2, log: [{ term: 2, command: "c" }] });
+      expect("lastIncludedIndex" in w.view("B") || "lastIncludedTerm" in w.view("B")).toBe(false);
+    });
+
+    test("a save with a snapshot reaches the disk with it, whether the snapshot is new, the same again, or a copy of it; a save without one has none", () => {
+      const p = program(
+        nodeSource({
+          locals: `const e = [1, 2, 3, 4].map((i) => ({ term: 1, command: String(i) }));
+  const first: Snapshot = { lastIncludedIndex: 1, lastIncludedTerm: 1, state: "1" };
+  const states: PersistentState[] = [
+    { currentTerm: 1, votedFor: null, log: [e[0]!, e[1]!] },
+    { currentTerm: 1, votedFor: null, log: [e[1]!], snapshot: first },
+    { currentTerm: 1, votedFor: "A", log: [e[1]!, e[2]!], snapshot: first },
+    { currentTerm: 1, votedFor: "A", log: [e[1]!, e[2]!], snapshot: { ...first } },
+    { currentTerm: 2, votedFor: null, log: [e[2]!], snapshot: { lastIncludedIndex: 2, lastIncludedTerm: 1, state: "12" } },
+    { currentTerm: 2, votedFor: null, log: [e[2]!, e[3]!] },
+  ];
+  let next = 0;`,
+          // One save per call: a node's process foresees a save of the snapshot it saved last, in a call of its own.
+          start: 'log.push(e[0]!, e[1]!); env.apply(1, e[0]!); env.apply(2, e[1]!); env.save(states[next++]!); env.setTimer("election", 10);',
+          timer: 'if (next < states.length) { env.save(states[next++]!); env.setTimer("election", 10); }',
+          view: '{ role: "follower" as const, currentTerm: 0, votedFor: null, leaderId: null, log, commitIndex: 2, lastApplied: 2 }',
+        }),
+      );
+      const w = new World({ nodes: 1, createNode: p.instantiate(), seed: 1 });
+      const disks = [w.disk("A")];
+      for (let i = 0; i < 5; i++) {
+        w.runFor(10);
+        disks.push(w.disk("A"));
+      }
+      const entry = (i: number): { term: number; command: string } => ({ term: 1, command: String(i) });
+      const first = { lastIncludedIndex: 1, lastIncludedTerm: 1, state: "1" };
+      expect(disks).toEqual([
+        { currentTerm: 1, votedFor: null, log: [entry(1), entry(2)] },
+        { currentTerm: 1, votedFor: null, log: [entry(2)], snapshot: first },
+        { currentTerm: 1, votedFor: "A", log: [entry(2), entry(3)], snapshot: first },
+        { currentTerm: 1, votedFor: "A", log: [entry(2), entry(3)], snapshot: first },
+        { currentTerm: 2, votedFor: null, log: [entry(3)], snapshot: { lastIncludedIndex: 2, lastIncludedTerm: 1, state: "12" } },
+        { currentTerm: 2, votedFor: null, log: [entry(3), entry(4)] },
+      ]);
+      expect(disks.map((disk) => disk !== null && "snapshot" in disk)).toEqual([false, true, true, true, true, false]);
+    });
+
+    test("a save reaches the world's env with a snapshot key only when it has a snapshot", () => {
+      const p = program(nodeSource({ start: 'env.save({ currentTerm: 1, votedFor: null, log: [] }); env.save({ currentTerm: 1, votedFor: null, log: [], snapshot: { lastIncludedIndex: 1, lastIncludedTerm: 1, state: "a" } });' }));
+      // No world in between: what the sandbox hands the env is what a save of an earlier chapter's node always was.
+      const saves: PersistentState[] = [];
+      const ignore = (): void => {};
+      const env: NodeEnvironment = {
+        id: "A",
+        peers: ["B"],
+        timing: DEFAULT_TIMING,
+        now: () => 0,
+        randomInt: (min) => min,
+        send: ignore,
+        replyToClient: ignore,
+        setTimer: ignore,
+        cancelTimer: ignore,
+        apply: ignore,
+        applySnapshot: ignore,
+        note: ignore,
+        save: (state) => void saves.push(state),
+      };
+      p.instantiate()(env, null).start();
+      expect(saves.map((state) => Object.keys(state))).toEqual([
+        ["currentTerm", "votedFor", "log"],
+        ["currentTerm", "votedFor", "log", "snapshot"],
+      ]);
+      expect({ ...saves[1]!.snapshot }).toEqual({ lastIncludedIndex: 1, lastIncludedTerm: 1, state: "a" });
+    });
+
+    test("the world's takeSnapshot(index) reaches the node, what it saves and reports then reaches the world, and a restart hands it back", () => {
+      const w = new World({ nodes: 1, createNode: program(snapshotNode).instantiate(), seed: 1, savedStateLimit: 50 });
+      w.runFor(1);
+      const compacted = { currentTerm: 1, votedFor: null, log: [{ term: 1, command: "c" }], snapshot: { lastIncludedIndex: 2, lastIncludedTerm: 1, state: "ab" } };
+      expect(w.traceOf("note").map((n) => n.text)).toEqual(["null without a snapshot key", "takeSnapshot(2)"]);
+      expect(w.disk("A")).toEqual(compacted);
+      expect(w.view("A")).toMatchObject({ lastIncludedIndex: 2, lastIncludedTerm: 1, lastApplied: 2, log: [{ term: 1, command: "c" }] });
+      w.crash("A");
+      w.restart("A");
+      expect(w.traceOf("note").map((n) => n.text).at(-1)).toBe(`${JSON.stringify(compacted)} with a snapshot key`);
+      expect(w.appliedSnapshot("A")).toEqual(compacted.snapshot);
+      expect(w.view("A")).toMatchObject({ lastIncludedIndex: 2, lastIncludedTerm: 1, lastApplied: 2, log: [{ term: 1, command: "c" }] });
+    });
+
+    test("a node with no takeSnapshot(index) is told what the world asked of it", () => {
+      const p = program(
+        nodeSource({
+          start: 'log.push({ term: 1, command: "a" }, { term: 1, command: "b" }); env.apply(1, log[0]!); env.save({ currentTerm: 1, votedFor: null, log });',
+          view: '{ role: "follower" as const, currentTerm: 1, votedFor: null, leaderId: null, log, commitIndex: 1, lastApplied: 1 }',
+        }),
+      );
+      const w = new World({ nodes: 1, createNode: p.instantiate(), seed: 1, savedStateLimit: 10 });
+      const error = stopped(() => w.runFor(1));
+      expect(error).toBeInstanceOf(NodeFailure);
+      expect(error.message).toMatch(/node A threw while taking a snapshot through index 1 in takeSnapshot\(\) at 0 ms:\n/);
+      expect(error.message).toMatch(/the world asked this node for a snapshot \(takeSnapshot\(index\)\), and the node has no takeSnapshot\(index\) method: from Chapter 9 on a node compacts its log when the world asks \(world\/contract\.ts\)/);
+    });
+
+    test("env.applySnapshot reaches the world, and what the world refuses is an error of the node's own", () => {
+      const p = program(
+        nodeSource({
+          start: 'env.applySnapshot({ lastIncludedIndex: 2, lastIncludedTerm: 1, state: "ab" }); env.setTimer("election", 10);',
+          timer: 'try { env.applySnapshot({ lastIncludedIndex: 0, lastIncludedTerm: 0, state: "" }); } catch (error) { env.note("caught an Error: " + (error instanceof Error) + ": " + (error as Error).message); }',
+          view: '{ role: "follower" as const, currentTerm: 1, votedFor: null, leaderId: null, log, commitIndex: 2, lastApplied: 2, lastIncludedIndex: 2, lastIncludedTerm: 1 }',
+        }),
+      );
+      const w = new World({ nodes: 1, createNode: p.instantiate(), seed: 1 });
+      expect(w.appliedSnapshot("A")).toEqual({ lastIncludedIndex: 2, lastIncludedTerm: 1, state: "ab" });
+      // The refusal still ends the run, though the node caught its error.
+      const error = stopped(() => w.runFor(20));
+      expect(error).toBeInstanceOf(NodeFailure);
+      expect(error.name).toBe("Contract broken");
+      expect(error.message).toMatch(/applySnapshot\(snapshot\): snapshot\.lastIncludedIndex is 0; it must be a whole number, 1 or more/);
+      expect(w.traceOf("note").map((n) => n.text)).toEqual(["caught an Error: true: applySnapshot(snapshot): snapshot.lastIncludedIndex is 0; it must be a whole number, 1 or more."]);
     });
   });
 });
