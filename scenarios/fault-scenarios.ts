@@ -18,8 +18,10 @@ import type { World } from "../world/world.ts";
  * minority, or not yet told of a newer term, does not count.
  */
 export function currentLeader(w: World, among: readonly NodeId[] = w.runningNodes()): NodeId | undefined {
-  const highest = Math.max(...among.map((id) => w.view(id).currentTerm));
-  return among.find((id) => w.view(id).role === "leader" && w.view(id).currentTerm === highest);
+  // Read through stateOf, not view: a busy run asks this for every command.
+  let highest = 0;
+  for (const id of among) highest = Math.max(highest, w.stateOf(id).currentTerm);
+  return among.find((id) => w.stateOf(id).role === "leader" && w.stateOf(id).currentTerm === highest);
 }
 
 /**
@@ -51,12 +53,10 @@ export function commitOnAll(w: World, command: string, withinMs = 3000, ids: rea
  */
 export function proposeEvery(w: World, schedule: { readonly from: number; readonly everyMs: number; readonly through: number }): void {
   let next = 1;
-  for (let t = schedule.from; t <= schedule.through; t += schedule.everyMs) {
-    w.at(t, "client", () => {
-      const leader = currentLeader(w);
-      if (leader !== undefined) w.propose(leader, `c${next++}`);
-    });
-  }
+  w.every(schedule.from, schedule.everyMs, schedule.through, "client", () => {
+    const leader = currentLeader(w);
+    if (leader !== undefined) w.propose(leader, `c${next++}`);
+  });
 }
 
 /** Modelled on the best-known lab's unreliable network: 10 % of requests and replies lost, 0 to 26 ms of delay; the duplicates are this workbook's own (the lab never duplicates). */

@@ -24,8 +24,26 @@ export class EventQueue<T extends Scheduled> {
   }
 
   schedule(time: number, entry: T): void {
+    this.scheduleAs(time, entry, this.nextSequence++);
+  }
+
+  /**
+   * Set aside `count` sequence numbers, as if `count` events were scheduled
+   * now; returns the first. An event later scheduled with one of them
+   * (scheduleAs) keeps the place it would have had: how a repeating event
+   * keeps only its next occurrence on the agenda and still runs in exactly
+   * the order of one scheduled all at once.
+   */
+  reserve(count: number): number {
+    const first = this.nextSequence;
+    this.nextSequence += count;
+    return first;
+  }
+
+  /** Schedule with a sequence number of one's own (from reserve). */
+  scheduleAs(time: number, entry: T, sequence: number): void {
     entry.time = time;
-    entry.sequence = this.nextSequence++;
+    entry.sequence = sequence;
     const heap = this.heap;
     heap.push(entry);
     let child = heap.length - 1;

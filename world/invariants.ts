@@ -163,6 +163,36 @@ interface CommittedEntry {
 
 const showEntry = (e: LogEntry): string => `"${e.command}" (term ${e.term})`;
 
+function violated(rule: Guarantee, detail: string, time: number): never {
+  throw new InvariantViolation(rule, detail, time);
+}
+
+const CRASH_NOW = "had it crashed right after sending";
+
+/** An empty log, for a node with nothing on its disk. */
+const NO_LOG: HasLog = Object.freeze({ log: Object.freeze([]) as readonly LogEntry[] });
+
+/** "its disk says votedFor B in term 3", or that nothing is saved yet. */
+function diskSays(disk: PersistentState | null, what: "vote" | "term"): string {
+  if (disk === null) return "its disk is empty (nothing saved yet)";
+  return what === "vote" ? `its disk says votedFor ${disk.votedFor ?? "null"} in term ${disk.currentTerm}` : `its disk says term ${disk.currentTerm}`;
+}
+
+/**
+ * What is wrong with a disk that should hold `expected` at `index` (or an
+ * entry of `term` there, for a prevLogIndex), or undefined if it does.
+ * Up to the snapshot on the disk (Chapter 9) everything is saved; at its
+ * index, the snapshot's term stands for the entry's.
+ */
+function missingOnDisk(saved: HasLog, index: number, expected: LogEntry | undefined, term: number): string | undefined {
+  const base = snapshotIndex(saved);
+  if (index < base || (index === base && (expected !== undefined || termAt(saved, base) === term))) return undefined;
+  const held = entryAt(saved, index);
+  if (held === undefined) return `its disk holds only ${lastIndex(saved)} entr${lastIndex(saved) === 1 ? "y" : "ies"}, nothing at index ${index}`;
+  if (expected !== undefined ? !sameEntry(held, expected) : held.term !== term) return `its disk holds ${showEntry(held)} at index ${index}`;
+  return undefined;
+}
+
 function hashStep(previous: number, entry: LogEntry): number {
   let hash = Math.imul(previous ^ entry.term, 0x01000193);
   for (let i = 0; i < entry.command.length; i++) hash = Math.imul(hash ^ entry.command.charCodeAt(i), 0x01000193);
@@ -170,11 +200,21 @@ function hashStep(previous: number, entry: LogEntry): number {
 }
 
 /**
- * One key per (index, term): a number while both fit in 26 bits (every
- * real run; no string is built for each entry of every log), a string beyond.
+ * The hash of the log prefix that ends with the entry of `term` at one
+ * index, and the node that first held it. Most indexes only ever hold
+ * entries of one term: that one is kept in place, any other in `others`.
  */
-function entryKey(index: number, term: number): number | string {
-  return index < 0x4000000 && term < 0x4000000 ? term * 0x4000000 + index : `${index}/${term}`;
+interface PrefixAt {
+  readonly term: number;
+  readonly hash: number;
+  readonly node: NodeId;
+  others?: Map<number, { readonly hash: number; readonly node: NodeId }>;
+}
+
+/** The prefix hash known for (index, term), if any. */
+function prefixFor(at: PrefixAt | undefined, term: number): { readonly hash: number; readonly node: NodeId } | undefined {
+  if (at === undefined) return undefined;
+  return at.term === term ? at : at.others?.get(term);
 }
 
 /** What the checker keeps of each node across its restarts, when persistence is checked. */
@@ -204,14 +244,16 @@ export class InvariantChecker {
 
   private readonly records = new Map<NodeId, NodeRecord>();
   private readonly leaderOfTerm = new Map<number, NodeId>();
-  /** An entry's index and term (see entryKey) -> the hash of the log prefix that holds that entry. */
-  private readonly prefixOfEntry = new Map<number | string, { hash: number; node: NodeId }>();
-  private readonly committed = new Map<number, CommittedEntry>();
+  /** By index, then term: the hash of the log prefix that holds that entry (an array: indexes are dense, and this is read for every entry every node holds). */
+  private readonly prefixOfEntry: (PrefixAt | undefined)[] = [];
+  /** What was committed at each index (an array: indexes are dense, and this is read for every commit). */
+  private readonly committed: (CommittedEntry | undefined)[] = [];
   /** The highest index anyone has committed. */
   private maxCommitted = 0;
   /** A snapshot's state through an index, as the first node to make or load it had it (Chapter 9): the same for everyone. */
   private readonly snapshotStates = new Map<number, { readonly state: string; readonly node: NodeId }>();
-  private readonly appliedAt = new Map<number, { entry: LogEntry; node: NodeId }>();
+  /** What was applied at each index, and by whom first (an array, as committed). */
+  private readonly appliedAt: ({ entry: LogEntry; node: NodeId } | undefined)[] = [];
 
   /**
    * Everything a node may have changed in one step. `log` is the world's
@@ -232,7 +274,9 @@ export class InvariantChecker {
     if (this.durable !== undefined) this.checkPersistence(step, log, this.durable);
 
     // Apply in order, exactly once; and nobody applies something else at an index.
-    const applied: number[] = [];
+    // The indexes applied in this step, firstApplied to lastAppliedHere: in order, so a range (nothing allocated per step).
+    let firstApplied = 0;
+    let lastAppliedHere = -1;
     for (const effect of step.effects) {
       if (effect.kind === "apply-snapshot") {
         this.appliedSnapshot(node, record, effect.snapshot, step);
@@ -263,8 +307,9 @@ export class InvariantChecker {
         );
       }
       record.lastApplied = index;
-      applied.push(index);
-      const earlier = this.appliedAt.get(index);
+      if (firstApplied === 0) firstApplied = index;
+      lastAppliedHere = index;
+      const earlier = this.appliedAt[index];
       if (earlier && !sameEntry(earlier.entry, effect.entry)) {
         throw new InvariantViolation(
           "State Machine Safety",
@@ -272,7 +317,7 @@ export class InvariantChecker {
           time,
         );
       }
-      if (!earlier) this.appliedAt.set(index, { entry: effect.entry, node });
+      if (!earlier) this.appliedAt[index] = { entry: effect.entry, node };
     }
 
     // Terms only grow.
@@ -323,10 +368,12 @@ export class InvariantChecker {
         const entry = entryAt(log, i + 1)!;
         hash = hashStep(hash, entry);
         record.prefixHash.push(hash);
-        const key = entryKey(i + 1, entry.term);
-        const known = this.prefixOfEntry.get(key);
-        if (known === undefined) this.prefixOfEntry.set(key, { hash, node });
-        else if (known.hash !== hash && mismatch === undefined) mismatch = { index: i + 1, other: known.node, entry };
+        const at = this.prefixOfEntry[i + 1];
+        const known = prefixFor(at, entry.term);
+        if (known === undefined) {
+          if (at === undefined) this.prefixOfEntry[i + 1] = { term: entry.term, hash, node };
+          else (at.others ??= new Map()).set(entry.term, { hash, node });
+        } else if (known.hash !== hash && mismatch === undefined) mismatch = { index: i + 1, other: known.node, entry };
       }
       // The node's own mistake first: entries it acknowledged in this term, gone.
       const acked = record.acknowledged;
@@ -355,7 +402,9 @@ export class InvariantChecker {
     if (view.commitIndex < record.commitIndex) {
       throw new InvariantViolation("Commits only grow", `node ${node} moved commitIndex back from ${record.commitIndex} to ${view.commitIndex}.`, time);
     }
-    const newlyCommitted: number[] = [];
+    // Newly committed indexes: those past what anyone had committed, a range too.
+    let newlyFrom = 0;
+    let newlyTo = -1;
     if (view.commitIndex > record.commitIndex) {
       if (view.commitIndex > lastIndex(log)) {
         throw new InvariantViolation("Commit only entries you hold", `node ${node} set commitIndex to ${view.commitIndex} but its log has only ${lastIndex(log)} entries.`, time);
@@ -363,7 +412,7 @@ export class InvariantChecker {
       const base = snapshotIndex(log);
       for (let index = record.commitIndex + 1; index <= view.commitIndex; index++) {
         const entry = entryAt(log, index);
-        const known = this.committed.get(index);
+        const known = this.committed[index];
         // Inside its snapshot (Chapter 9): checked to be committed when the snapshot moved there.
         if (entry === undefined) {
           if (known === undefined && index <= base && this.maxCommitted > 0) {
@@ -379,16 +428,17 @@ export class InvariantChecker {
           );
         }
         if (!known) {
-          this.committed.set(index, { entry, committedInTerm: view.currentTerm, seenBy: node });
+          this.committed[index] = { entry, committedInTerm: view.currentTerm, seenBy: node };
           if (index > this.maxCommitted) this.maxCommitted = index;
-          newlyCommitted.push(index);
+          if (newlyFrom === 0) newlyFrom = index;
+          newlyTo = index;
         }
       }
       record.commitIndex = view.commitIndex;
     }
 
     // Applied entries must be committed and match this node's own log.
-    for (const index of applied) {
+    for (let index = firstApplied; index <= lastAppliedHere; index++) {
       if (index > view.commitIndex) {
         throw new InvariantViolation(
           "Apply only what is committed",
@@ -397,7 +447,7 @@ export class InvariantChecker {
         );
       }
       const own = entryAt(log, index);
-      const appliedEntry = this.appliedAt.get(index);
+      const appliedEntry = this.appliedAt[index];
       if (own && appliedEntry && appliedEntry.node === node && !sameEntry(own, appliedEntry.entry)) {
         throw new InvariantViolation(
           "State Machine Safety",
@@ -436,10 +486,10 @@ export class InvariantChecker {
 
     // Leader Completeness: check a new leader against everything committed,
     // and every leader whenever something new is committed.
-    if (becameLeader) this.checkLeaderCompleteness(node, record, this.committedAfter(snapshotIndex(log)), time);
-    if (newlyCommitted.length > 0) {
+    if (becameLeader) this.checkLeaderCompleteness(node, record, snapshotIndex(log) + 1, this.maxCommitted, time);
+    if (newlyTo >= newlyFrom) {
       for (const [other, otherRecord] of this.records) {
-        if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyCommitted, time);
+        if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyFrom, newlyTo, time);
       }
     }
   }
@@ -456,7 +506,7 @@ export class InvariantChecker {
     const base = snapshotIndex(log);
     const term = log.lastIncludedTerm ?? 0;
     if (base > 0) {
-      const known = this.committed.get(base);
+      const known = this.committed[base];
       // A snapshot a test put on a disk before the run can be of nothing the world saw committed.
       const fromTest = known === undefined && step.input.kind === "boot" && this.maxCommitted < base;
       if (!fromTest) {
@@ -478,7 +528,7 @@ export class InvariantChecker {
     }
     record.hashBase = base;
     record.prefixHash = [];
-    record.baseHash = base === 0 ? 0 : (this.prefixOfEntry.get(entryKey(base, term))?.hash ?? hashStep(0, { term, command: `snapshot through ${base}` }));
+    record.baseHash = base === 0 ? 0 : (prefixFor(this.prefixOfEntry[base], term)?.hash ?? hashStep(0, { term, command: `snapshot through ${base}` }));
     return base;
   }
 
@@ -496,7 +546,7 @@ export class InvariantChecker {
         step.time,
       );
     }
-    const known = this.committed.get(index);
+    const known = this.committed[index];
     if (known !== undefined && known.entry.term !== snapshot.lastIncludedTerm) {
       throw new InvariantViolation(
         "A snapshot holds only what is applied",
@@ -525,10 +575,6 @@ export class InvariantChecker {
     );
   }
 
-  /** The committed indexes after `base`, in order. */
-  private *committedAfter(base: number): Iterable<number> {
-    for (let index = base + 1; index <= this.maxCommitted; index++) if (this.committed.has(index)) yield index;
-  }
 
   /**
    * A vote belongs to one term; one vote per term; the vote granted is the
@@ -713,14 +759,11 @@ export class InvariantChecker {
         );
       }
     }
-    const fail = (rule: Guarantee, detail: string): never => {
-      throw new InvariantViolation(rule, detail, time);
-    };
     const leading = after.role === "leader";
     for (const effect of step.effects) {
       // A leader's commit is seen when it applies an entry or tells followers its leaderCommit:
       // by then, what it counted as its own copy must be on its disk (not later in the step).
-      if (leading && effect.kind === "apply") this.leaderCopyOnDisk(node, after.currentTerm, effect.index, effect.entry, "applied", step, mine, fail);
+      if (leading && effect.kind === "apply") this.leaderCopyOnDisk(node, after.currentTerm, effect.index, effect.entry, "applied", step, mine);
       if (effect.kind === "save") {
         const before = mine.disk;
         const state = effect.state;
@@ -732,11 +775,11 @@ export class InvariantChecker {
       }
       const sent = sentTo(effect);
       if (sent === undefined) continue;
-      this.checkSavedBeforeSending(node, sent.to, sent.message, step, mine, fail);
+      this.checkSavedBeforeSending(node, sent.to, sent.message, step, mine);
       if (leading && sent.message.type === "AppendEntries" && sent.message.leaderCommit > 0) {
         const n = sent.message.leaderCommit;
         const own = entryAt(log, n);
-        if (own !== undefined) this.leaderCopyOnDisk(node, after.currentTerm, n, own, `told ${sent.to} leaderCommit ${n}`, step, mine, fail);
+        if (own !== undefined) this.leaderCopyOnDisk(node, after.currentTerm, n, own, `told ${sent.to} leaderCommit ${n}`, step, mine);
       }
     }
     // A leader's own copy counts toward a majority only once it is on disk.
@@ -748,93 +791,85 @@ export class InvariantChecker {
       const onDisk = disk === null ? undefined : entryAt(disk, n);
       const inSnapshot = disk !== null && n <= snapshotIndex(disk);
       if (own !== undefined && !inSnapshot && (onDisk === undefined || !sameEntry(onDisk, own))) {
-        fail(
+        violated(
           "Save before you acknowledge",
           `leader ${node} of term ${after.currentTerm} set commitIndex to ${n} (${describeStepInput(step)}), counting its own copy of ${showEntry(own)}, but its disk holds ${onDisk === undefined ? `only ${disk === null ? 0 : lastIndex(disk)} entries` : showEntry(onDisk)} there: had it crashed now, it would come back without an entry it counted as stored.`,
+          step.time,
         );
       }
     }
   }
 
   /** A leader that shows a commit of index n (applies it, or sends leaderCommit n) holds n on its disk by then. */
-  private leaderCopyOnDisk(node: NodeId, term: number, n: number, own: LogEntry, what: string, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
+  private leaderCopyOnDisk(node: NodeId, term: number, n: number, own: LogEntry, what: string, step: NodeStep, mine: DurableRecord): void {
     const disk = mine.disk === null ? null : savedLog(mine.disk);
     const onDisk = disk === null ? undefined : entryAt(disk, n);
     if (onDisk !== undefined && sameEntry(onDisk, own)) return;
     // In the snapshot on its disk (Chapter 9): saved, as part of the committed state.
     if (disk !== null && n <= snapshotIndex(disk)) return;
-    fail(
+    violated(
       "Save before you acknowledge",
       `leader ${node} of term ${term} ${what === "applied" ? `applied index ${n} (${showEntry(own)})` : what} ${describeStepInput(step)}, before that entry was on its disk (${onDisk === undefined ? `it holds ${disk === null ? "nothing" : `only ${lastIndex(disk)} entries`}` : `it holds ${showEntry(onDisk)} there`}): it counted its own copy toward the majority that committed index ${n}, and had it crashed right then, it would come back without it.`,
+      step.time,
     );
   }
 
   /** What one message says must already be on the sender's disk. */
-  private checkSavedBeforeSending(node: NodeId, to: NodeId, message: WireMessage, step: NodeStep, mine: DurableRecord, fail: (rule: Guarantee, detail: string) => never): void {
+  private checkSavedBeforeSending(node: NodeId, to: NodeId, message: WireMessage, step: NodeStep, mine: DurableRecord): void {
     // A reply to a client carries no term: nothing of it must be on disk first.
     if (message.type === "ClientReply" || message.type === "ClientRequest") return;
+    // (No closures here: this runs for every message every node sends.)
     const disk = mine.disk;
     const diskTerm = disk?.currentTerm ?? 0;
     const diskVote = disk?.votedFor ?? null;
-    const crashNow = "had it crashed right after sending";
-    // "its disk says votedFor B in term 3", or that nothing is saved yet.
-    const diskSays = (what: "vote" | "term"): string =>
-      disk === null ? "its disk is empty (nothing saved yet)" : what === "vote" ? `its disk says votedFor ${diskVote ?? "null"} in term ${diskTerm}` : `its disk says term ${diskTerm}`;
-    const vote = (term: number, candidate: NodeId): void => {
-      const earlier = mine.votes.get(term);
-      if (earlier !== undefined && earlier.candidate !== candidate) {
-        const who = earlier.candidate === node ? "itself (it stood as a candidate)" : earlier.candidate;
-        const between = earlier.incarnation !== step.incarnation ? ", crashed, restarted," : "";
-        throw new InvariantViolation(
-          "One vote per term",
-          `node ${node} voted for ${who} in term ${term}${between} and then (${describeStepInput(step)}) voted for ${candidate === node ? "itself" : candidate} in term ${term} as well${between === "" ? "" : ": it came back without the vote it had cast"}.`,
-          step.time,
-        );
-      }
-      mine.votes.set(term, { candidate, incarnation: step.incarnation });
-    };
     if (message.type === "RequestVote") {
       if (diskTerm === message.term && diskVote !== node) {
-        fail("Save before you stand", `node ${node} asked ${to} for its vote in term ${message.term} (${describeStepInput(step)}), but ${diskSays("vote")}: ${crashNow}, it could vote for another candidate in the term it stands in.`);
+        violated("Save before you stand", `node ${node} asked ${to} for its vote in term ${message.term} (${describeStepInput(step)}), but ${diskSays(disk, "vote")}: ${CRASH_NOW}, it could vote for another candidate in the term it stands in.`, step.time);
       }
-      vote(message.term, node);
+      this.castVote(node, mine, step, message.term, node);
     } else if (message.type === "RequestVoteReply" && message.voteGranted) {
       if (diskTerm !== message.term || diskVote !== to) {
-        fail("Save before you answer", `node ${node} granted ${to} its vote in term ${message.term} (${describeStepInput(step)}), but ${diskSays("vote")}: ${crashNow}, it would come back free to vote for another candidate in term ${message.term}.`);
+        violated("Save before you answer", `node ${node} granted ${to} its vote in term ${message.term} (${describeStepInput(step)}), but ${diskSays(disk, "vote")}: ${CRASH_NOW}, it would come back free to vote for another candidate in term ${message.term}.`, step.time);
       }
-      vote(message.term, to);
+      this.castVote(node, mine, step, message.term, to);
     } else if (message.type === "AppendEntriesReply" && message.success && step.input.kind === "deliver" && step.input.message.type === "AppendEntries") {
       const request = step.input.message;
-      const saved: HasLog = disk === null ? { log: [] } : savedLog(disk);
-      const base = snapshotIndex(saved);
-      const missing = (index: number, expected: LogEntry | undefined, term: number): string | undefined => {
-        // Up to the snapshot on its disk (Chapter 9): saved; at its index, its term stands for the entry's.
-        if (index < base || (index === base && (expected !== undefined || termAt(saved, base) === term))) return undefined;
-        const held = entryAt(saved, index);
-        if (held === undefined) return `its disk holds only ${lastIndex(saved)} entr${lastIndex(saved) === 1 ? "y" : "ies"}, nothing at index ${index}`;
-        if (expected !== undefined ? !sameEntry(held, expected) : held.term !== term) return `its disk holds ${showEntry(held)} at index ${index}`;
-        return undefined;
-      };
-      let problem = request.prevLogIndex > 0 ? missing(request.prevLogIndex, undefined, request.prevLogTerm) : undefined;
+      const saved: HasLog = disk === null ? NO_LOG : savedLog(disk);
+      let problem = request.prevLogIndex > 0 ? missingOnDisk(saved, request.prevLogIndex, undefined, request.prevLogTerm) : undefined;
       for (let offset = 0; problem === undefined && offset < request.entries.length; offset++) {
-        problem = missing(request.prevLogIndex + 1 + offset, request.entries[offset], 0);
+        problem = missingOnDisk(saved, request.prevLogIndex + 1 + offset, request.entries[offset], 0);
       }
       if (problem !== undefined) {
-        fail("Save before you acknowledge", `node ${node} acknowledged its log up to index ${message.matchIndex} to leader ${to} (term ${message.term}), but ${problem}: ${crashNow}, it would come back without entries the leader counts as stored on ${node}.`);
+        violated("Save before you acknowledge", `node ${node} acknowledged its log up to index ${message.matchIndex} to leader ${to} (term ${message.term}), but ${problem}: ${CRASH_NOW}, it would come back without entries the leader counts as stored on ${node}.`, step.time);
       }
     } else if (message.type === "InstallSnapshotReply" && message.matchIndex > 0) {
       // Chapter 9: a follower vouches for a snapshot only once what it installed is on its disk.
-      const saved: HasLog = disk === null ? { log: [] } : savedLog(disk);
+      const saved: HasLog = disk === null ? NO_LOG : savedLog(disk);
       if (lastIndex(saved) < message.matchIndex) {
-        fail("Save before you acknowledge", `node ${node} answered leader ${to}'s InstallSnapshot vouching for index ${message.matchIndex} (term ${message.term}), but its disk holds ${snapshotIndex(saved) === 0 ? "no snapshot" : `a snapshot through ${snapshotIndex(saved)}`} and ${saved.log.length} entr${saved.log.length === 1 ? "y" : "ies"} after it: ${crashNow}, it would come back without what the leader counts as stored on ${node}.`);
+        violated("Save before you acknowledge", `node ${node} answered leader ${to}'s InstallSnapshot vouching for index ${message.matchIndex} (term ${message.term}), but its disk holds ${snapshotIndex(saved) === 0 ? "no snapshot" : `a snapshot through ${snapshotIndex(saved)}`} and ${saved.log.length} entr${saved.log.length === 1 ? "y" : "ies"} after it: ${CRASH_NOW}, it would come back without what the leader counts as stored on ${node}.`, step.time);
       }
     }
     // Whatever the message, its term must be on disk.
     if (message.term > diskTerm) {
       // A candidate's or a leader's term comes from standing; any other message's from a term it heard of.
       const stood = message.type === "RequestVote" || message.type === "AppendEntries";
-      fail(stood ? "Save before you stand" : "Save before you answer", `node ${node} sent ${to} ${/^[AEIOU]/.test(message.type) ? "an" : "a"} ${message.type} of term ${message.term} (${describeStepInput(step)}), but ${diskSays("term")}: ${crashNow}, it would come back in term ${diskTerm}, the term it had already left behind.`);
+      violated(stood ? "Save before you stand" : "Save before you answer", `node ${node} sent ${to} ${/^[AEIOU]/.test(message.type) ? "an" : "a"} ${message.type} of term ${message.term} (${describeStepInput(step)}), but ${diskSays(disk, "term")}: ${CRASH_NOW}, it would come back in term ${diskTerm}, the term it had already left behind.`, step.time);
     }
+  }
+
+  /** A vote cast in `term` (a RequestVote is one for itself), held against every other in that term, in every life. */
+  private castVote(node: NodeId, mine: DurableRecord, step: NodeStep, term: number, candidate: NodeId): void {
+    const earlier = mine.votes.get(term);
+    if (earlier !== undefined && earlier.candidate !== candidate) {
+      const who = earlier.candidate === node ? "itself (it stood as a candidate)" : earlier.candidate;
+      const between = earlier.incarnation !== step.incarnation ? ", crashed, restarted," : "";
+      throw new InvariantViolation(
+        "One vote per term",
+        `node ${node} voted for ${who} in term ${term}${between} and then (${describeStepInput(step)}) voted for ${candidate === node ? "itself" : candidate} in term ${term} as well${between === "" ? "" : ": it came back without the vote it had cast"}.`,
+        step.time,
+      );
+    }
+    mine.votes.set(term, { candidate, incarnation: step.incarnation });
   }
 
   /**
@@ -879,9 +914,10 @@ export class InvariantChecker {
   }
 
   /** Leaders only append while they lead, so each leader needs checking once per committed index. */
-  private checkLeaderCompleteness(node: NodeId, record: NodeRecord, indexes: Iterable<number>, time: number): void {
-    for (const index of indexes) {
-      const committed = this.committed.get(index)!;
+  private checkLeaderCompleteness(node: NodeId, record: NodeRecord, from: number, to: number, time: number): void {
+    for (let index = from; index <= to; index++) {
+      const committed = this.committed[index];
+      if (committed === undefined) continue;
       if (committed.committedInTerm >= record.term) continue;
       // Inside its snapshot: checked to be the committed prefix when the snapshot moved there.
       if (index <= snapshotIndex(record.log)) continue;

@@ -300,6 +300,8 @@ export interface HostServices {
   recordOutsideStep(node: NodeId, time: number, effect: Effect): void;
   readonly messagesPerNodePerSecond: number;
   readonly heartbeatInterval: number;
+  /** Whether the world bounds saved state (Chapter 9's savedStateLimit): then the host keeps the disk's size as it goes. */
+  readonly measuresSavedState: boolean;
 }
 
 export function describeInput(input: StepInput): string {
@@ -877,15 +879,19 @@ export class NodeHost {
     return env;
   }
 
+  /** A save the contract does not allow stops the node's call (no closure: this runs for every save). */
+  private badSave(detail: string): never {
+    return this.breach(new ContractBroken(`save(): ${detail}`));
+  }
+
   private checkSaved(state: unknown): PersistentState {
-    const fail = (detail: string): never => this.breach(new ContractBroken(`save(): ${detail}`));
-    if (typeof state !== "object" || state === null) return fail(`the state is ${state === null ? "null" : typeof state}; it must be { currentTerm, votedFor, log }.`);
+    if (typeof state !== "object" || state === null) return this.badSave(`the state is ${state === null ? "null" : typeof state}; it must be { currentTerm, votedFor, log }.`);
     const raw = state as Record<string, unknown>;
     const term = raw.currentTerm;
-    if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return fail(`currentTerm is ${shown(term)}; it must be a whole number.`);
+    if (typeof term !== "number" || !Number.isInteger(term) || term < 0) return this.badSave(`currentTerm is ${shown(term)}; it must be a whole number.`);
     const votedFor = raw.votedFor ?? null;
-    if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return fail(`votedFor is ${shown(votedFor)}; it must be null or a node id.`);
-    if (!Array.isArray(raw.log)) return fail(`log is ${typeof raw.log}; it must be an array of entries.`);
+    if (votedFor !== null && (typeof votedFor !== "string" || !this.services.nodes.includes(votedFor))) return this.badSave(`votedFor is ${shown(votedFor)}; it must be null or a node id.`);
+    if (!Array.isArray(raw.log)) return this.badSave(`log is ${typeof raw.log}; it must be an array of entries.`);
     const source: unknown[] = raw.log;
     // Chapter 9: the snapshot, saved with the log it shortened.
     let snapshot: Snapshot | undefined;
@@ -893,17 +899,17 @@ export class NodeHost {
       try {
         snapshot = checkSnapshot(raw.snapshot, "snapshot");
       } catch (error) {
-        return fail(error instanceof Error ? error.message : String(error));
+        return this.badSave(error instanceof Error ? error.message : String(error));
       }
     }
-    return this.diskState(term, votedFor as NodeId | null, source, snapshot, fail);
+    return this.diskState(term, votedFor as NodeId | null, source, snapshot);
   }
 
   /** The log part of checkSaved: the disk's new state, sharing what did not change with the last save. */
-  private diskState(term: number, votedFor: NodeId | null, source: unknown[], snapshot: Snapshot | undefined, fail: (detail: string) => never): PersistentState {
-    const withSnapshot = (log: readonly LogEntry[]): PersistentState => (snapshot === undefined ? { currentTerm: term, votedFor, log } : { currentTerm: term, votedFor, log, snapshot });
+  private diskState(term: number, votedFor: NodeId | null, source: unknown[], snapshot: Snapshot | undefined): PersistentState {
     // A snapshot that moved shifts every position of the saved log: compare nothing with the last save then.
     if ((this.disk?.snapshot?.lastIncludedIndex ?? 0) !== (snapshot?.lastIncludedIndex ?? 0)) this.savedEntries = [];
+    const measures = this.services.measuresSavedState;
     // A node saves its whole log each time, mostly the same entry objects as
     // last time: those were checked, copied and frozen then, so their copies
     // stand. A save of a long log costs a pass of comparisons and one copy of
@@ -915,10 +921,12 @@ export class NodeHost {
     // The disk's log is never changed once written: a save that changes no entry keeps it.
     if (previous !== undefined && same === source.length && same === previous.length) {
       seen.length = same;
-      return withSnapshot(previous);
+      return diskOf(term, votedFor, previous, snapshot);
     }
     // The entries from the first change on; the disk's new log is then made in one allocation.
     const tail: LogEntry[] = [];
+    // The sizes of the entries before `same` stand (Chapter 9's limit reads their sum).
+    if (measures) this.trimSizes(previous === undefined ? 0 : same);
     for (let i = same; i < source.length; i++) {
       const entry = source[i];
       const unchanged = previous !== undefined && i < seenLength && seen[i] === entry && i < previous.length;
@@ -926,23 +934,68 @@ export class NodeHost {
       seen[i] = entry;
       if (unchanged) {
         tail.push(previous[i]!);
+        if (measures) this.addSize(previous[i]!);
         continue;
       }
+      let copy: LogEntry;
       try {
-        tail.push(checkEntry(entry, "log", i));
+        copy = checkEntry(entry, "log", i);
       } catch (error) {
-        return fail(error instanceof Error ? error.message : String(error));
+        return this.badSave(error instanceof Error ? error.message : String(error));
       }
+      tail.push(copy);
+      if (measures) this.addSize(copy);
       // Frozen, as the log's entries are (world/log.ts): a saved entry cannot change behind the disk's back.
       this.freeze(entry);
     }
     seen.length = source.length;
     const log = previous === undefined ? tail : same === previous.length ? previous.concat(tail) : previous.slice(0, same).concat(tail);
-    return withSnapshot(log);
+    return diskOf(term, votedFor, log, snapshot);
   }
 
   /** The node's own entry objects of its last save, position by position (see checkSaved). */
   private savedEntries: unknown[] = [];
+
+  /**
+   * Chapter 9: each saved entry's size as JSON, position by position, and
+   * their sum, kept as saves change the log, so that the world's limit on
+   * saved state costs what a save changed, not a pass over the whole log.
+   */
+  private savedEntrySizes: number[] = [];
+  private savedEntriesSize = 0;
+
+  private trimSizes(length: number): void {
+    const sizes = this.savedEntrySizes;
+    for (let i = length; i < sizes.length; i++) this.savedEntriesSize -= sizes[i]!;
+    if (length < sizes.length) sizes.length = length;
+  }
+
+  private addSize(entry: LogEntry): void {
+    // {"term":3,"command":"x"}
+    const size = 20 + String(entry.term).length + JSON.stringify(entry.command).length;
+    this.savedEntrySizes.push(size);
+    this.savedEntriesSize += size;
+  }
+
+  /**
+   * The size of what is on disk, the snapshot left out: the length of
+   * JSON.stringify({ currentTerm, votedFor, log }), without building it
+   * (world.ts's savedStateSize builds it, and the tests hold the two equal).
+   */
+  savedSize(): number {
+    const disk = this.disk;
+    if (disk === null) return 0;
+    const entries = this.savedEntrySizes.length;
+    if (entries !== disk.log.length) {
+      // Not kept as saves went (a disk from a test's starting state): measure it whole once.
+      this.savedEntrySizes = [];
+      this.savedEntriesSize = 0;
+      for (const entry of disk.log) this.addSize(entry);
+    }
+    const vote = disk.votedFor === null ? 4 : JSON.stringify(disk.votedFor).length;
+    // {"currentTerm":N,"votedFor":V,"log":[e,e]}
+    return 35 + String(disk.currentTerm).length + vote + 2 + this.savedEntriesSize + Math.max(0, disk.log.length - 1);
+  }
 
   /** See HostState. */
   hostState(incarnation: number): HostState {
@@ -975,6 +1028,11 @@ export class NodeHost {
       );
     }
   }
+}
+
+/** What a save puts on disk: the snapshot's key only when there is one (earlier chapters' disks are as they were). */
+function diskOf(currentTerm: number, votedFor: NodeId | null, log: readonly LogEntry[], snapshot: Snapshot | undefined): PersistentState {
+  return snapshot === undefined ? { currentTerm, votedFor, log } : { currentTerm, votedFor, log, snapshot };
 }
 
 const INITIAL: NodeState = { role: "follower", currentTerm: 0, votedFor: null, leaderId: null, commitIndex: 0, lastApplied: 0 };

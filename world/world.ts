@@ -25,7 +25,7 @@ import { EventQueue, type Scheduled } from "./event-queue.ts";
 import { InvariantChecker } from "./invariants.ts";
 import { copyMessage, type TrafficCounts, type WireMessage } from "./messages.ts";
 import { LOST_TO_PARTITION, Network, type Connectivity, type DropReason, type NetworkSettings } from "./network.ts";
-import { copiesMessages, failedStep, NodeHost, RunawayNode, type Delivery, type Effect, type HostServices, type NodeStep, type PendingTimer, type TimerEntry } from "./node-host.ts";
+import { copiesMessages, failedStep, NodeHost, RunawayNode, type Delivery, type Effect, type HostServices, type NodeState, type NodeStep, type PendingTimer, type TimerEntry } from "./node-host.ts";
 import { effectEvents, recordStep, Trace, type TraceEvent, type TraceKind, type TraceSink } from "./trace.ts";
 
 export { NodeFailure, RunawayNode, ContractBroken, markCopiesMessages, nodeCallInProgress, type NodeStep } from "./node-host.ts";
@@ -129,6 +129,12 @@ export interface InboxMessage {
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+/** Whether a step saved anything (a loop, not a closure: it runs after every step of a world with a saved-state limit). */
+function savedIn(step: NodeStep): boolean {
+  for (const effect of step.effects) if (effect.kind === "save") return true;
+  return false;
+}
+
 export function nodeIds(count: number): NodeId[] {
   return LETTERS.slice(0, count).split("");
 }
@@ -208,6 +214,7 @@ export class World {
       recordOutsideStep: (node, time, effect) => effectEvents(world.sink, node, time, effect),
       scheduleTimer: (entry, dueAt) => world.agenda.schedule(dueAt, entry),
       messagesPerNodePerSecond: this.limits.messagesPerNodePerSecond,
+      measuresSavedState: options.savedStateLimit !== undefined,
       heartbeatInterval: this.timing.heartbeatInterval,
     };
     for (const [index, id] of this.nodes.entries()) {
@@ -279,6 +286,34 @@ export class World {
   /** Schedule an action of the test's (a partition, a crash, a proposal) at a given time. */
   at(time: number, description: string, run: () => void): void {
     this.agenda.schedule(Math.max(time, this.clock), { kind: "action", description, run, time: 0, sequence: 0 });
+  }
+
+  /**
+   * Run `run` at `from`, `from + everyMs`, ... up to `through` (as many
+   * `at` calls would), keeping only the next one on the agenda: a long
+   * run's thousands of repeats do not weigh on every event, and each runs
+   * in exactly the order it would have had if all were scheduled now.
+   */
+  every(from: number, everyMs: number, through: number, description: string, run: () => void): void {
+    if (!(everyMs > 0)) throw new Error(`every: everyMs must be positive, not ${everyMs}`);
+    const count = through < from ? 0 : Math.floor((through - from) / everyMs) + 1;
+    if (count === 0) return;
+    const first = this.agenda.reserve(count);
+    const clock = this.clock;
+    const scheduleRepeat = (k: number): void => {
+      const entry = {
+        kind: "action" as const,
+        description,
+        time: 0,
+        sequence: 0,
+        run: () => {
+          if (k + 1 < count) scheduleRepeat(k + 1);
+          run();
+        },
+      };
+      this.agenda.scheduleAs(Math.max(from + k * everyMs, clock), entry, first + k);
+    };
+    scheduleRepeat(0);
   }
 
   /** Call `listener` after every event the world runs (a delivery, a timer, an action), to watch a run as it goes. */
@@ -360,6 +395,18 @@ export class World {
     });
     host.lastView = { state, indexes, view };
     return view;
+  }
+
+  /**
+   * A node's role, term, vote, leader, commitIndex and lastApplied, as the
+   * world checked them after its last event: what view() shows but the log
+   * and the leader's indexes, without building a view (crashed nodes have none).
+   */
+  stateOf(id: NodeId): NodeState {
+    const host = this.host(id);
+    if (host.scripted) throw new Error(`node ${id} is scripted by the test; it has no state of its own`);
+    if (!host.up || host.state === null) throw new Error(`node ${id} is crashed`);
+    return host.state;
   }
 
   /** Whether a node runs: booted, not crashed, not paused, not scripted. */
@@ -686,7 +733,7 @@ export class World {
       this.crashHost(host, host.crashPoint?.description ?? "mid-step");
       return;
     }
-    if (this.savedStateLimit !== undefined && host.disk !== null && !this.snapshotAsked.has(host) && step.effects.some((e) => e.kind === "save")) this.maybeAskForSnapshot(host);
+    if (this.savedStateLimit !== undefined && host.disk !== null && !this.snapshotAsked.has(host) && savedIn(step)) this.maybeAskForSnapshot(host);
   }
 
   /**
@@ -695,8 +742,7 @@ export class World {
    * that grew it (as the lab's service snapshots once it has applied).
    */
   private maybeAskForSnapshot(host: NodeHost): void {
-    const disk = host.disk!;
-    if (savedStateSize(disk) <= this.savedStateLimit!) return;
+    if (host.savedSize() <= this.savedStateLimit!) return;
     const incarnation = host.incarnation;
     this.snapshotAsked.add(host);
     this.agenda.schedule(this.clock, {

@@ -32,7 +32,7 @@ import path from "node:path";
 import pc from "picocolors";
 import type { CreateNode } from "../../world/contract.ts";
 import { hostLab, type HostLab, type TrialResult, type TrialSummary } from "../../world/lab.ts";
-import { World } from "../../world/world.ts";
+import { World, type WorldOptions } from "../../world/world.ts";
 import { commitOnAll, currentLeader, divergedTwiceOver, figure8Unreliable, proposeEvery, UNRELIABLE } from "../../scenarios/fault-scenarios.ts";
 import { FIGURE16_BOTTOM, FIGURE16_TOP, figure16Row, LATENCY_MS, type Figure16Row } from "../../scenarios/figure16.ts";
 import { figure16Graphs } from "./figure16-plot.ts";
@@ -260,9 +260,24 @@ export function figure16Table(result: { top: readonly Figure16Row[]; bottom: rea
 /** How long the speed runs are: ten simulated minutes. */
 export const SPEED_RUN_MS = 10 * 60 * 1000;
 
+/**
+ * What a speed run adds for a later chapter's node: the persistence checks
+ * (Chapter 6 on), and a limit on saved state past which the world asks for
+ * snapshots (Chapter 9 on).
+ */
+export type SpeedOptions = Pick<WorldOptions, "checkPersistence" | "savedStateLimit">;
+
+/** The speed options for a chapter's node: every check its chapter has, and snapshots from Chapter 9. */
+export function speedOptionsFor(chapter: number): SpeedOptions {
+  return { ...(chapter >= 6 ? { checkPersistence: true } : {}), ...(chapter >= 9 ? { savedStateLimit: SPEED_SAVED_STATE_LIMIT } : {}) };
+}
+
+/** The saved-state limit of the speed runs from Chapter 9 on: about a hundred short commands. */
+export const SPEED_SAVED_STATE_LIMIT = 1000;
+
 /** The world the speed runs time: five nodes, and a client proposing every `everyMs` (or never) for SPEED_RUN_MS. */
-export function speedWorld(createNode: CreateNode, everyMs: number | undefined): World {
-  const w = new World({ nodes: 5, createNode, seed: 1, traceLimit: 1000 });
+export function speedWorld(createNode: CreateNode, everyMs: number | undefined, options: SpeedOptions = {}): World {
+  const w = new World({ nodes: 5, createNode, seed: 1, traceLimit: 1000, ...options });
   if (everyMs !== undefined) proposeEvery(w, { from: 500, everyMs, through: SPEED_RUN_MS - 1 });
   return w;
 }
@@ -274,8 +289,8 @@ export interface SpeedRun {
   readonly committed: number;
 }
 
-function timedSpeedRun(createNode: CreateNode, everyMs: number | undefined): SpeedRun {
-  const w = speedWorld(createNode, everyMs);
+function timedSpeedRun(createNode: CreateNode, everyMs: number | undefined, options: SpeedOptions): SpeedRun {
+  const w = speedWorld(createNode, everyMs, options);
   const started = performance.now();
   runWithRealTimeLimit(120_000, () => w.runFor(SPEED_RUN_MS));
   const real = performance.now() - started;
@@ -294,10 +309,10 @@ const STEADY_RUNS = 3;
  * thousand trials or the soak, sees). This machine's speed wanders from
  * run to run, so one run says less than the median of three.
  */
-export function measureSpeed(createNode: CreateNode, everyMs: number | undefined): { first: SpeedRun; steady: SpeedRun } {
-  const first = timedSpeedRun(createNode, everyMs);
+export function measureSpeed(createNode: CreateNode, everyMs: number | undefined, options: SpeedOptions = {}): { first: SpeedRun; steady: SpeedRun } {
+  const first = timedSpeedRun(createNode, everyMs, options);
   const runs: SpeedRun[] = [];
-  for (let i = 0; i < STEADY_RUNS; i++) runs.push(timedSpeedRun(createNode, everyMs));
+  for (let i = 0; i < STEADY_RUNS; i++) runs.push(timedSpeedRun(createNode, everyMs, options));
   runs.sort((a, b) => a.ratio - b.ratio);
   return { first, steady: runs[Math.floor(runs.length / 2)]! };
 }

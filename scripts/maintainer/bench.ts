@@ -28,7 +28,7 @@ import type { CreateNode } from "../../world/contract.ts";
 import { loadNodeProgram, runWithRealTimeLimit } from "../../sandbox/node-program.ts";
 import { listChapters, PROJECT_ROOT } from "../shared/chapters.mjs";
 import { isMain, parseCommand, runMain } from "../shared/cli.mjs";
-import { figure16Experiment, measureSpeed, SPEED_RUN_MS, speedWorld } from "../learner/experiment.ts";
+import { figure16Experiment, measureSpeed, SPEED_RUN_MS, speedOptionsFor, speedWorld, type SpeedOptions } from "../learner/experiment.ts";
 
 /** One simulated minute, in ms. */
 const MINUTE_MS = 60_000;
@@ -38,9 +38,9 @@ import { checkLinearizability, parseJepsenRegisterLog, registerModel } from "../
 const COMMAND = { usage: "npm run bench", options: {} };
 
 /** The speed runs of `npm run experiment -- speed`, and the events the world runs per real second (counted in one more, identical run, so the timed ones have no listener). */
-function worldSpeed(createNode: CreateNode, everyMs: number | undefined): { first: number; steady: number; eventsPerSecond: number } {
-  const timed = measureSpeed(createNode, everyMs);
-  const counted = speedWorld(createNode, everyMs);
+function worldSpeed(createNode: CreateNode, everyMs: number | undefined, options: SpeedOptions): { first: number; steady: number; eventsPerSecond: number } {
+  const timed = measureSpeed(createNode, everyMs, options);
+  const counted = speedWorld(createNode, everyMs, options);
   let events = 0;
   counted.afterEveryEvent(() => {
     events++;
@@ -50,9 +50,9 @@ function worldSpeed(createNode: CreateNode, everyMs: number | undefined): { firs
 }
 
 /** The real ms each simulated minute of a busy speed run takes (after one whole run to compile the code). */
-function minuteByMinute(createNode: CreateNode, everyMs: number): number[] {
-  runWithRealTimeLimit(300_000, () => speedWorld(createNode, everyMs).runFor(SPEED_RUN_MS));
-  const w = speedWorld(createNode, everyMs);
+function minuteByMinute(createNode: CreateNode, everyMs: number, options: SpeedOptions): number[] {
+  runWithRealTimeLimit(300_000, () => speedWorld(createNode, everyMs, options).runFor(SPEED_RUN_MS));
+  const w = speedWorld(createNode, everyMs, options);
   const minutes: number[] = [];
   for (let m = 0; m < SPEED_RUN_MS / MINUTE_MS; m++) {
     const started = performance.now();
@@ -96,15 +96,16 @@ async function main(): Promise<number> {
   for (const chapter of nodes) {
     const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), PROJECT_ROOT).instantiate();
     const steady: number[] = [];
+    const options = speedOptionsFor(chapter.number);
     for (const [label, every] of [["idle", undefined], ["a command every 100 ms", 100]] as const) {
-      const r = worldSpeed(createNode, every);
+      const r = worldSpeed(createNode, every, options);
       steady.push(r.steady);
       console.log(
         `  ${`${chapter.short} reference, ${label}:`.padEnd(50)} steady ${String(Math.round(r.steady)).padStart(6)}, first run ${String(Math.round(r.first)).padStart(6)}; ` +
           `${String(Math.round(r.eventsPerSecond)).padStart(8)} events per real second (steady)`,
       );
     }
-    const minutes = minuteByMinute(createNode, 100);
+    const minutes = minuteByMinute(createNode, 100, options);
     const first = minutes[0]!;
     const tenth = minutes.at(-1)!;
     console.log(
