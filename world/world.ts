@@ -129,9 +129,9 @@ export interface InboxMessage {
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/** Whether a step saved anything (a loop, not a closure: it runs after every step of a world with a saved-state limit). */
-function savedIn(step: NodeStep): boolean {
-  for (const effect of step.effects) if (effect.kind === "save") return true;
+/** Whether a step saved or applied anything (a loop, not a closure: it runs after every step of a world with a saved-state limit). */
+function savedOrApplied(step: NodeStep): boolean {
+  for (const effect of step.effects) if (effect.kind === "save" || effect.kind === "apply") return true;
   return false;
 }
 
@@ -193,7 +193,7 @@ export class World {
       this.clientIndex.set(client, this.nodes.length + i);
     }
     this.net = new Network(this.seed, [...this.nodes, ...this.clients], options.network, this.nodes.length);
-    this.checker = new InvariantChecker(this.nodes.length, options.checkPersistence === true ? { saved: options.saved ?? {} } : undefined);
+    this.checker = new InvariantChecker(this.nodes.length, options.checkPersistence === true ? { saved: options.saved ?? {} } : undefined, new Set(options.scripted ?? []));
     this.dropMessagesToEarlierLives = options.dropMessagesToEarlierLives === true;
     this.savedStateLimit = options.savedStateLimit;
     this.memory = options.trace ? undefined : new Trace(options.traceLimit ?? 0);
@@ -733,13 +733,14 @@ export class World {
       this.crashHost(host, host.crashPoint?.description ?? "mid-step");
       return;
     }
-    if (this.savedStateLimit !== undefined && host.disk !== null && !this.snapshotAsked.has(host) && savedIn(step)) this.maybeAskForSnapshot(host);
+    if (this.savedStateLimit !== undefined && host.disk !== null && !this.snapshotAsked.has(host) && savedOrApplied(step)) this.maybeAskForSnapshot(host);
   }
 
   /**
    * A node whose saved state grew past the limit is asked for a snapshot
    * through what it has applied, at the same instant, right after the event
-   * that grew it (as the lab's service snapshots once it has applied).
+   * that grew it or applied more (as the lab's service checks the size each
+   * time it has applied a command).
    */
   private maybeAskForSnapshot(host: NodeHost): void {
     if (host.savedSize() <= this.savedStateLimit!) return;

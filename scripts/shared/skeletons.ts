@@ -65,6 +65,8 @@ interface Region {
  * `written` kept as they are (0: the learner's untouched skeleton).
  */
 export function makeSkeleton(source: string, chapter: Chapter, written = 0): { text: string; steps: number[] } {
+  // A file given whole (Chapter 9's clerk.ts, Chapter 8's work): no exercise in it, the learner's copy is the same.
+  if (!source.includes(SOLUTION_HEADER) && !/^\s*\/\/ @step /m.test(source)) return { text: source, steps: [] };
   if (!source.includes(SOLUTION_HEADER)) throw new Error(`${chapter.dir}: the solution's header must say where the exercise is:\n${SOLUTION_HEADER}`);
   const lines = source.replace(SOLUTION_HEADER, SKELETON_HEADER).split("\n");
   const out: string[] = [];

@@ -97,6 +97,23 @@ export const RULE = {
     "If the client's first choice is not the leader, that server rejects the request and supplies information about the most recent leader it has heard from. If the leader crashes, client requests will time out; clients then try again with other servers (§8). A clerk keeps trying, with the same request, until some leader answers it.",
   linearizable:
     "Our goal for Raft is to implement linearizable semantics: each operation appears to execute instantaneously, exactly once, at some point between its invocation and its response (§8). So what the clients saw must fit one order of their operations that respects real time, in which every get reads what the puts and appends before it wrote.",
+  // Chapter 9: snapshots.
+  takeSnapshot:
+    "The entire current system state is written to a snapshot on stable storage, then the entire log up to that point is discarded; Raft also retains the index and term of the last entry in the snapshot (§7). Log indexes go on counting from 1: after a snapshot through index N, the next entry is still index N + 1.",
+  snapshotSavedTogether:
+    "A server writes its snapshot and discards its log in a way that a crash cannot separate (thesis §5.1): here, the snapshot and the log after it are saved in one save().",
+  restartFromSnapshot:
+    "A server that restarts loads its snapshot into the state machine (thesis §5.1): what the snapshot replaces was committed and applied, so commitIndex and lastApplied start at its last included index, and env.applySnapshot tells the world.",
+  sendSnapshot:
+    "The leader must occasionally send snapshots to followers that lag behind: this happens when the leader has already discarded the next log entry that it needs to send to a follower (§7), that is when nextIndex is at or below its lastIncludedIndex. The follower's reply vouches for the snapshot's last index.",
+  installSnapshot:
+    "InstallSnapshot receiver: 1. Reply immediately if term < currentTerm. 6. If existing log entry has same index and term as snapshot's last included entry, retain log entries following it and reply. 7. Discard the entire log. 8. Reset state machine using snapshot contents (Figure 13). What the reply vouches for is on disk before it leaves.",
+  staleSnapshot:
+    "Messages arrive late, twice and out of order: an InstallSnapshot no newer than what the follower has already applied must not take its state machine back (the guidance of the best-known Raft lab); the follower changes nothing and says it holds that much.",
+  appendIntoSnapshot:
+    "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). Every entry up to a follower's snapshot is committed, so it matches the leader's: an AppendEntries whose prevLogIndex lies inside the snapshot is checked from the snapshot's last entry on, and the entries the snapshot covers are skipped.",
+  boundedState:
+    "Raft's log grows during normal operation, but in a practical system it cannot grow without bound (§7): a node asked for a snapshot compacts its log, so what it saves stays near the limit the world sets (the lab's maxraftstate) however long the run.",
   noLostWrites:
     "A write a client saw acknowledged was committed, and a committed entry stays in the log of every future leader (Leader Completeness, Figure 3) and is applied by every server (State Machine Safety): it is never lost.",
 } as const;
