@@ -16,7 +16,7 @@
  * more than the replies said; entries are applied in order, exactly once.
  */
 import type { AppendEntries, AppendEntriesReply, LogEntry, Message, NodeId, PersistentState, Snapshot } from "./contract.ts";
-import { entriesFrom, entryAt, lastIndex, sameEntry, savedLog, showLog, snapshotIndex, termAt, type HasLog } from "./log.ts";
+import { entriesFrom, entryAt, lastIndex, sameEntry, savedLog, showLog, snapshotIndex, termAt, type HasLog, type LogChange } from "./log.ts";
 import { describeInput, sentTo, type NodeState, type NodeStep } from "./node-host.ts";
 import type { WireMessage } from "./messages.ts";
 
@@ -47,11 +47,13 @@ export type Guarantee =
   | "Save before you stand"
   | "Save before you acknowledge"
   | "A refusal's hint is honest"
-  | "A snapshot holds only what is applied";
+  | "A snapshot holds only what is applied"
+  | "A save keeps what is committed";
 
 /** The rules a single node breaks on its own (the rest need two nodes to disagree). */
 export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
   "A snapshot holds only what is applied",
+  "A save keeps what is committed",
   "Terms only grow",
   "Commits only grow",
   "Commit only entries you hold",
@@ -107,10 +109,12 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "Each server persists new log entries before they are counted towards the entries' commitment; this prevents committed entries from being lost or 'uncommitted' when servers restart (thesis §3.8). A follower's successful AppendEntries reply is counted: the entries it vouches for, in place of any they replaced, must be on its disk when it leaves. A leader counts its own copy: here it must be on its disk before the leader commits it (raises commitIndex, applies it, or sends it as leaderCommit), even where the thesis (§10.2.1) would let followers alone make the majority.",
   "A refusal's hint is honest":
     "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3): conflictTerm is the term of its entry at prevLogIndex and conflictIndex the first index of that term in its log; a log too short to hold prevLogIndex gives no conflictTerm, and conflictIndex just past its last entry (the Students' Guide to Raft's rule and names).",
+  "A save keeps what is committed":
+    "Each server persists new log entries before they are counted towards the entries' commitment, so that committed entries are never lost when servers restart (thesis §3.8); a server writes its snapshot before it discards the log entries the snapshot replaces (§7, thesis §5.1). So every save holds, in its log or its snapshot, every entry the server knows committed: a shortened log saved without its snapshot would lose them in a crash before the next save.",
   "A snapshot holds only what is applied":
     "a snapshot replaces the entries up through its last included index with the state machine as it stands after applying them (§7): a server snapshots only committed, applied entries, its lastIncludedTerm is the term of the entry at lastIncludedIndex, and every server's snapshot through an index holds the same state.",
   "Restart from what you saved":
-    "Persistent state on all servers: currentTerm, votedFor, log[] (Figure 2, State): a server that restarts comes back with exactly what it saved. commitIndex and lastApplied are volatile state (Figure 2): they start again at 0, and the state machine is rebuilt by applying the log again as the leader says it is committed.",
+    "Persistent state on all servers: currentTerm, votedFor, log[] (Figure 2, State): a server that restarts comes back with exactly what it saved. commitIndex and lastApplied are volatile state (Figure 2): they start again at 0, and the state machine is rebuilt by applying the log again as the leader says it is committed. With a snapshot (Chapter 9), both start at its last included index, and the state machine at the snapshot.",
 };
 
 export class InvariantViolation extends Error {
@@ -273,7 +277,7 @@ export class InvariantChecker {
       this.records.set(node, record);
     }
     record.log = log;
-    if (this.durable !== undefined) this.checkPersistence(step, log, this.durable);
+    if (this.durable !== undefined) this.checkPersistence(step, log, this.durable, record.commitIndex);
 
     // Apply in order, exactly once; and nobody applies something else at an index.
     // The indexes applied in this step, firstApplied to lastAppliedHere: in order, so a range (nothing allocated per step).
@@ -350,9 +354,9 @@ export class InvariantChecker {
         const replaced = change.removed[0]!;
         throw new InvariantViolation(
           "Leader Append-Only",
-          index <= lastIndex(log)
+          (index <= lastIndex(log)
             ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(entryAt(log, index)!)}.`
-            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(log)}).`,
+            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(log)}).`) + this.snapshotBoundary(change, log),
           time,
         );
       }
@@ -494,6 +498,20 @@ export class InvariantChecker {
         if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyFrom, newlyTo, time);
       }
     }
+  }
+
+  /**
+   * Chapter 9: when the snapshot moved in the step where the log changed, a
+   * word on where the log array must begin, if it begins one entry early
+   * (the entry at lastIncludedIndex kept) or late (the one after it dropped).
+   */
+  private snapshotBoundary(change: LogChange, log: HasLog): string {
+    const base = change.newSnapshotIndex;
+    if (base === change.oldSnapshotIndex || base === 0) return "";
+    const first = log.log[0];
+    const atBase = this.committed[base]?.entry;
+    const kept = first !== undefined && atBase !== undefined && sameEntry(first, atBase) ? ` Its log array begins with ${showEntry(first)}, the entry at index ${base} that the snapshot replaces.` : "";
+    return ` Its snapshot moved to index ${base} in this step, so its log array must begin with the entry at index ${base + 1}: log[0] is index lastIncludedIndex + 1.${kept}`;
   }
 
   /**
@@ -722,7 +740,7 @@ export class InvariantChecker {
    * itself; everything a message says is on disk when it leaves; one vote
    * per term, in every life; a leader counts its own copy only once saved.
    */
-  private checkPersistence(step: NodeStep, log: HasLog, durable: Map<NodeId, DurableRecord>): void {
+  private checkPersistence(step: NodeStep, log: HasLog, durable: Map<NodeId, DurableRecord>, committedBefore: number): void {
     const node = step.node;
     const time = step.time;
     let mine = durable.get(node);
@@ -772,6 +790,18 @@ export class InvariantChecker {
         const state = effect.state;
         if (before !== null && state.currentTerm < before.currentTerm) {
           throw new InvariantViolation("Terms only grow", `node ${node} saved term ${state.currentTerm} over term ${before.currentTerm} on its disk (${describeStepInput(step)}): after a crash it would come back in the past.`, time);
+        }
+        // Whatever it saves still holds everything it knew committed, in its log or its snapshot.
+        if (committedBefore > 0) {
+          const saved = savedLog(state);
+          if (lastIndex(saved) < committedBefore) {
+            const base = snapshotIndex(saved);
+            violated(
+              "A save keeps what is committed",
+              `node ${node} had committed up to index ${committedBefore}, then saved ${base === 0 ? "no snapshot" : `a snapshot through ${base}`} and a log of ${state.log.length} entr${state.log.length === 1 ? "y" : "ies"}${base === 0 ? "" : " after it"} (${describeStepInput(step)}): its disk now ends at index ${lastIndex(saved)}, and had it crashed right then it would come back without committed entries.`,
+              time,
+            );
+          }
         }
         mine.disk = state;
         continue;

@@ -605,6 +605,60 @@ export const MUTANTS: readonly Mutant[] = [
       ["const next = clerk.servers[(clerk.servers.indexOf(clerk.leader) + 1) % clerk.servers.length]!;", "const next = clerk.leader;"],
     ],
   },
+  // Chapter 9: snapshots.
+  {
+    name: "snapshot-keeps-its-last-entry",
+    mistake: "cuts the log one entry short of the snapshot: the entry at lastIncludedIndex stays in the log, so every index after the snapshot is off by one",
+    from: "chapter9-snapshots",
+    suites: ["chapter9"],
+    firstFailureNames: "Leader Append-Only",
+    edits: [["this.log = this.log.slice(index - this.lastIncludedIndex);\n    this.lastIncludedIndex = index;\n    this.snapshotState = this.stateMachineState();", "this.log = this.log.slice(index - this.lastIncludedIndex - 1);\n    this.lastIncludedIndex = index;\n    this.snapshotState = this.stateMachineState();"]],
+  },
+  {
+    name: "stale-snapshot-rolls-back",
+    mistake: "installs every InstallSnapshot that arrives, so a late or repeated one takes the state machine back to an older state",
+    from: "chapter9-snapshots",
+    suites: ["chapter9"],
+    firstFailureNames: "Apply in order, exactly once",
+    edits: [["    if (index <= this.lastApplied) {\n      this.env.send(from, { type: \"InstallSnapshotReply\", term: this.currentTerm, matchIndex: index });\n      return;\n    }\n", ""]],
+  },
+  {
+    name: "forgets-last-included-term",
+    mistake: "knows no term at the snapshot's last index, so the consistency check at the boundary and the up-to-date check of RequestVote read 0 there",
+    from: "chapter9-snapshots",
+    suites: ["chapter9"],
+    firstFailureNames: "A refusal's hint is honest",
+    edits: [["    if (index === this.lastIncludedIndex) return this.lastIncludedTerm;\n", ""]],
+  },
+  {
+    name: "restarts-with-last-applied-zero",
+    mistake: "restarts from its snapshot with lastApplied at 0, as before snapshots, so the entries the snapshot holds would be applied again",
+    from: "chapter9-snapshots",
+    suites: ["chapter9"],
+    firstFailureNames: "Restart from what you saved",
+    edits: [["        this.lastApplied = this.lastIncludedIndex;\n", "        this.lastApplied = 0;\n"]],
+  },
+  {
+    name: "sessions-left-out-of-snapshot",
+    mistake: "writes only the store into its snapshot, not the clients' sessions, so after a restart or an install a retried request is applied again",
+    from: "chapter9-snapshots",
+    suites: ["chapter9"],
+    firstFailureNames: "part of the replicated state machine",
+    edits: [["return JSON.stringify({ store: [...this.store], sessions: [...this.sessions] });", "return JSON.stringify({ store: [...this.store], sessions: [] });"]],
+  },
+  {
+    name: "snapshot-saved-apart",
+    mistake: "saves the shortened log first and the snapshot in a second save, so a crash between the two loses committed entries",
+    from: "chapter9-snapshots",
+    suites: ["chapter9"],
+    firstFailureNames: "A save keeps what is committed",
+    edits: [
+      [
+        "    else this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: this.log, snapshot });",
+        "    else {\n      this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: this.log });\n      this.env.save({ currentTerm: this.currentTerm, votedFor: this.votedFor, log: this.log, snapshot });\n    }",
+      ],
+    ],
+  },
 ];
 
 /** The file a mutant's edits go into. */

@@ -128,6 +128,15 @@ export const PLANTED: readonly PlantedCase[] = [
     node: { solution: CH1, edits: [['this.env.setTimer("election", this.env.randomInt(', 'this.env.setTimer("elections" as TimerName, this.env.randomInt(']] },
   },
   {
+    name: "snapshot-state-not-a-string",
+    what: "Chapter 9's node saves its store itself (a Map) as the snapshot's state, instead of a string the service wrote",
+    chapter: "chapter9-snapshots",
+    node: {
+      solution: "chapter9-snapshots",
+      edits: [["state: this.snapshotState };\n    // @end\n    if (snapshot === undefined)", "state: this.store as unknown as string };\n    // @end\n    if (snapshot === undefined)"]],
+    },
+  },
+  {
     name: "reply-with-send",
     what: "Chapter 8's server answers a client with env.send, as it would a node, instead of env.replyToClient",
     chapter: "chapter8-key-value-service",
