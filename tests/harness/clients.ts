@@ -6,6 +6,7 @@
  * cluster did wrong.
  */
 import { writeFileSync } from "node:fs";
+import path from "node:path";
 import type { ClientCall, ClientId, ClientReply, NodeId } from "../../world/contract.ts";
 import { clientIds, describeCall, findRepeatedWrite, SimulatedClient, type ClerkProgram, type ClientOperation } from "../../world/clients.ts";
 import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyValueModel } from "../../world/linearizability.ts";
@@ -13,16 +14,21 @@ import { RandomStream } from "../../world/random.ts";
 import type { World } from "../../world/world.ts";
 import { readSettings } from "../../scripts/shared/settings.mjs";
 import { expectRule, RuleBroken } from "./graded.ts";
-import { useExperimentUnderTest } from "./node-under-test.ts";
+import { PROJECT_ROOT, useExperimentUnderTest } from "./node-under-test.ts";
 import { RULE } from "./rules.ts";
 
 export { clientIds };
 
 const CLERK_FUNCTIONS = ["newClerk", "clerkCall", "clerkReceive", "clerkTimeout"] as const;
 
-/** The clerk.ts under test (beside the node file), as a ClerkProgram. */
-export function useClerkUnderTest(chapterDir: string): ClerkProgram & { call(name: string, args: readonly unknown[]): unknown } {
-  const clerk = useExperimentUnderTest(chapterDir, CLERK_FUNCTIONS, "clerk.ts");
+/**
+ * The clerk.ts under test (beside the node file), as a ClerkProgram; with
+ * `given`, the clerk the chapter gives whole (Chapter 9: chapters/…/clerk.ts,
+ * Chapter 8's clerk), whatever node is graded.
+ */
+export function useClerkUnderTest(chapterDir: string, options: { readonly given?: boolean } = {}): ClerkProgram & { call(name: string, args: readonly unknown[]): unknown } {
+  const givenFile = options.given === true ? path.join(PROJECT_ROOT, "chapters", chapterDir, "clerk.ts") : undefined;
+  const clerk = useExperimentUnderTest(chapterDir, CLERK_FUNCTIONS, "clerk.ts", givenFile);
   return {
     call: (name, args) => clerk.call(name, args),
     newClerk: (clientId, servers) => clerk.call("newClerk", [clientId, servers]),
