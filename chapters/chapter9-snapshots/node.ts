@@ -566,13 +566,11 @@ class Node implements RaftNode {
    * its result ("" for put and append, the value read for get).
    */
   private runOnStore(request: ClientRequest): string {
-    let answeredBefore: string | undefined;
     // Exactly once: a request this client's session has already seen was
     // applied when its first copy came out of the log. Its later copies
     // (a retry proposed again) change nothing and answer as the first did.
     const session = this.sessions.get(request.clientId);
-    if (session !== undefined && request.sequence <= session.sequence) answeredBefore = session.value;
-    if (answeredBefore !== undefined) return answeredBefore;
+    if (session !== undefined && request.sequence <= session.sequence) return session.value;
     const current = this.store.get(request.key) ?? "";
     let value = "";
     if (request.operation === "put") this.store.set(request.key, request.value);
