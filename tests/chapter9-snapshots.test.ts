@@ -449,7 +449,7 @@ graded(3, "an AppendEntries from before a follower's snapshot is checked from th
   expectRule(snapshotIndex(v) === snap.index && lastIndex(v) === 14 && v.lastApplied >= snap.index, RULE.appendIntoSnapshot, () => `after that AppendEntries, follower A shows ${describeLogOf(w, "A")}, lastApplied ${v.lastApplied}; it should keep its snapshot through ${snap.index} and hold entries 11 to 14 after it.`);
 });
 
-graded(3, "a heartbeat whose prevLogIndex lies inside the snapshot is answered with success, and its leaderCommit still counts", { step: 5 }, () => {
+graded(3, "a heartbeat whose prevLogIndex lies inside the snapshot is answered with success, vouching for that index and taking nothing back", { step: 5 }, () => {
   const snap = aLeadersSnapshot(seed(29), 10);
   const term = snap.term;
   const w = followerA(seed(30), term, []);

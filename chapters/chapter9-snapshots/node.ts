@@ -696,7 +696,7 @@ class Node implements RaftNode {
 
   /** The entries from `index` to the end (index is past the snapshot). */
   private entriesFrom(index: number): LogEntry[] {
-    return this.log.slice(index - this.lastIncludedIndex - 1);
+    return this.log.slice(Math.max(0, index - this.lastIncludedIndex - 1));
   }
 }
 

@@ -99,11 +99,11 @@ export const RULE = {
     "Our goal for Raft is to implement linearizable semantics: each operation appears to execute instantaneously, exactly once, at some point between its invocation and its response (§8). So what the clients saw must fit one order of their operations that respects real time, in which every get reads what the puts and appends before it wrote.",
   // Chapter 9: snapshots.
   takeSnapshot:
-    "The entire current system state is written to a snapshot on stable storage, then the entire log up to that point is discarded; Raft also retains the index and term of the last entry in the snapshot (§7). Log indexes go on counting from 1: after a snapshot through index N, the next entry is still index N + 1.",
+    "The entire current system state is written to a snapshot on stable storage, then the entire log up to that point is discarded; the last included index, the index of the last entry in the log that the snapshot replaces, and the last included term, the term of this entry, are preserved to support the AppendEntries consistency check for the first log entry following the snapshot (§7). Log indexes go on counting from 1: after a snapshot through index N, the next entry is still index N + 1.",
   snapshotSavedTogether:
-    "A server writes its snapshot and discards its log in a way that a crash cannot separate (thesis §5.1): here, the snapshot and the log after it are saved in one save().",
+    "A server writes its snapshot and discards its log in a way that a crash cannot separate (§7; thesis, Chapter 5): here, the snapshot and the log after it are saved in one save().",
   restartFromSnapshot:
-    "A server that restarts loads its snapshot into the state machine (thesis §5.1): what the snapshot replaces was committed and applied, so commitIndex and lastApplied start at its last included index, and env.applySnapshot tells the world.",
+    "A server that restarts loads its snapshot into the state machine (thesis, Chapter 5): what the snapshot replaces was committed and applied, so commitIndex and lastApplied start at its last included index, and env.applySnapshot tells the world.",
   sendSnapshot:
     "The leader must occasionally send snapshots to followers that lag behind: this happens when the leader has already discarded the next log entry that it needs to send to a follower (§7), that is when nextIndex is at or below its lastIncludedIndex. The follower's reply vouches for the snapshot's last index.",
   installSnapshot:
