@@ -370,6 +370,8 @@ graded(4, "a follower installs a leader's snapshot: its log discarded, its state
 
 graded(3, "a late or repeated InstallSnapshot never takes a follower back, and a snapshot that matches the log keeps the entries after it", { step: 4 }, () => {
   const snap = aLeadersSnapshot(seed(13), 10);
+  // An older snapshot, through 6, made first: the follower's world is the last one built, the one a failure shows.
+  const older = aLeadersSnapshot(seed(15), 6);
   const term = snap.term;
   // A holds entries 1..14 of the snapshot's term (its first 10 match the snapshot's).
   const entries = Array.from({ length: 14 }, (_, i) => ({ term, command: `e${i + 1}` }));
@@ -383,7 +385,6 @@ graded(3, "a late or repeated InstallSnapshot never takes a follower back, and a
     () => `follower A held 14 entries of term ${term} and installed a snapshot through ${snap.index} whose last entry matches its own; it shows ${describeLogOf(w, "A")}. It should keep entries ${snap.index + 1} to 14 after the snapshot (Figure 13, rule 6).`,
   );
   // The same snapshot again, and an older one: nothing moves back.
-  const older = aLeadersSnapshot(seed(15), 6);
   const repliesBefore = received(w, "B", "InstallSnapshotReply").length;
   w.sendAs("B", "A", installSnapshot(term, snap.index, term, snap.state));
   w.sendAs("B", "A", installSnapshot(term, older.index, older.term, older.state));

@@ -48,12 +48,14 @@ export type Guarantee =
   | "Save before you acknowledge"
   | "A refusal's hint is honest"
   | "A snapshot holds only what is applied"
-  | "A save keeps what is committed";
+  | "A save keeps what is committed"
+  | "A snapshot discards only what it replaces";
 
 /** The rules a single node breaks on its own (the rest need two nodes to disagree). */
 export const NODE_RULES: ReadonlySet<Guarantee> = new Set<Guarantee>([
   "A snapshot holds only what is applied",
   "A save keeps what is committed",
+  "A snapshot discards only what it replaces",
   "Terms only grow",
   "Commits only grow",
   "Commit only entries you hold",
@@ -109,6 +111,8 @@ export const GUARANTEE_TEXT: Record<Guarantee, string> = {
     "Each server persists new log entries before they are counted towards the entries' commitment; this prevents committed entries from being lost or 'uncommitted' when servers restart (thesis §3.8). A follower's successful AppendEntries reply is counted: the entries it vouches for, in place of any they replaced, must be on its disk when it leaves. A leader counts its own copy: here it must be on its disk before the leader commits it (raises commitIndex, applies it, or sends it as leaderCommit), even where the thesis (§10.2.1) would let followers alone make the majority.",
   "A refusal's hint is honest":
     "AppendEntries receiver: 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm (Figure 2). When rejecting, the follower can include the term of the conflicting entry and the first index it stores for that term (§5.3): conflictTerm is the term of its entry at prevLogIndex and conflictIndex the first index of that term in its log; a log too short to hold prevLogIndex gives no conflictTerm, and conflictIndex just past its last entry (the Students' Guide to Raft's rule and names).",
+  "A snapshot discards only what it replaces":
+    "The entire current system state is written to a snapshot, then the entire log up to that point is discarded (§7): the entries up through the last included index go, every entry after it stays as it was, and indexes go on counting from 1, so the log array then begins with the entry at lastIncludedIndex + 1 and the last index does not move.",
   "A save keeps what is committed":
     "Each server persists new log entries before they are counted towards the entries' commitment, so that committed entries are never lost when servers restart (thesis §3.8); a server writes its snapshot before it discards the log entries the snapshot replaces (§7, thesis §5.1). So every save holds, in its log or its snapshot, every entry the server knows committed: a shortened log saved without its snapshot would lose them in a crash before the next save.",
   "A snapshot holds only what is applied":
@@ -280,51 +284,9 @@ export class InvariantChecker {
     if (this.durable !== undefined) this.checkPersistence(step, log, this.durable, record.commitIndex);
 
     // Apply in order, exactly once; and nobody applies something else at an index.
-    // The indexes applied in this step, firstApplied to lastAppliedHere: in order, so a range (nothing allocated per step).
-    let firstApplied = 0;
-    let lastAppliedHere = -1;
-    for (const effect of step.effects) {
-      if (effect.kind === "apply-snapshot") {
-        this.appliedSnapshot(node, record, effect.snapshot, step);
-        continue;
-      }
-      if (effect.kind === "save" && effect.state.snapshot !== undefined) {
-        // Chapter 9: a snapshot saved holds applied entries only, and the same state as everyone's through that index.
-        const snapshot = effect.state.snapshot;
-        if (snapshot.lastIncludedIndex > record.lastApplied) {
-          throw new InvariantViolation(
-            "A snapshot holds only what is applied",
-            `node ${node} saved a snapshot through index ${snapshot.lastIncludedIndex} (${describeStepInput(step)}), but its state machine had applied only up to ${record.lastApplied}.`,
-            time,
-          );
-        }
-        this.sameSnapshotState(node, snapshot, step);
-        continue;
-      }
-      if (effect.kind !== "apply") continue;
-      const index = effect.index;
-      if (index !== record.lastApplied + 1) {
-        throw new InvariantViolation(
-          "Apply in order, exactly once",
-          index <= record.lastApplied
-            ? `node ${node} applied index ${index} again (it had already applied up to ${record.lastApplied}).`
-            : `node ${node} applied index ${index} but had only applied up to ${record.lastApplied}; index ${record.lastApplied + 1} was skipped.`,
-          time,
-        );
-      }
-      record.lastApplied = index;
-      if (firstApplied === 0) firstApplied = index;
-      lastAppliedHere = index;
-      const earlier = this.appliedAt[index];
-      if (earlier && !sameEntry(earlier.entry, effect.entry)) {
-        throw new InvariantViolation(
-          "State Machine Safety",
-          `node ${node} applied ${showEntry(effect.entry)} at index ${index}, but node ${earlier.node} had applied ${showEntry(earlier.entry)} there.`,
-          time,
-        );
-      }
-      if (!earlier) this.appliedAt[index] = { entry: effect.entry, node };
-    }
+    this.checkApplies(step, record);
+    const firstApplied = this.firstAppliedInStep;
+    const lastAppliedHere = this.lastAppliedInStep;
 
     // Terms only grow.
     if (view.currentTerm < record.term) {
@@ -347,6 +309,8 @@ export class InvariantChecker {
     // Log changes: Leader Append-Only and Log Matching.
     const change = step.log;
     if (change !== undefined) {
+      // Chapter 9: taking a snapshot moves where the log begins, and nothing else.
+      if (step.input.kind === "snapshot" && (change.newLength !== change.oldLength || change.from <= change.newLength)) this.snapshotCutWrong(node, change, log, step);
       const firstChange = change.from - 1;
       const wasSameLeader = record.role === "leader" && view.role === "leader" && record.term === view.currentTerm;
       if (wasSameLeader && firstChange < change.oldLength && change.removed.length > 0) {
@@ -498,6 +462,98 @@ export class InvariantChecker {
         if (otherRecord.role === "leader") this.checkLeaderCompleteness(other, otherRecord, newlyFrom, newlyTo, time);
       }
     }
+  }
+
+  /**
+   * Apply in order, exactly once, and nobody applies something else at an
+   * index; a snapshot loaded or saved is checked on the way (Chapter 9).
+   * Leaves the range of indexes applied in this step in firstAppliedInStep
+   * and lastAppliedInStep (fields, not a returned pair: this runs for every step).
+   */
+  private checkApplies(step: NodeStep, record: NodeRecord): void {
+    const node = step.node;
+    const time = step.time;
+    // The indexes applied in this step, firstApplied to lastAppliedHere: in order, so a range (nothing allocated per step).
+    let firstApplied = 0;
+    let lastAppliedHere = -1;
+    for (const effect of step.effects) {
+      if (effect.kind === "apply-snapshot") {
+        this.appliedSnapshot(node, record, effect.snapshot, step);
+        continue;
+      }
+      if (effect.kind === "save" && effect.state.snapshot !== undefined) {
+        // Chapter 9: a snapshot saved holds applied entries only, and the same state as everyone's through that index.
+        const snapshot = effect.state.snapshot;
+        if (snapshot.lastIncludedIndex > record.lastApplied) {
+          throw new InvariantViolation(
+            "A snapshot holds only what is applied",
+            `node ${node} saved a snapshot through index ${snapshot.lastIncludedIndex} (${describeStepInput(step)}), but its state machine had applied only up to ${record.lastApplied}.`,
+            time,
+          );
+        }
+        this.sameSnapshotState(node, snapshot, step);
+        continue;
+      }
+      if (effect.kind !== "apply") continue;
+      const index = effect.index;
+      if (index !== record.lastApplied + 1) {
+        throw new InvariantViolation(
+          "Apply in order, exactly once",
+          index <= record.lastApplied
+            ? `node ${node} applied index ${index} again (it had already applied up to ${record.lastApplied}).`
+            : `node ${node} applied index ${index} but had only applied up to ${record.lastApplied}; index ${record.lastApplied + 1} was skipped.`,
+          time,
+        );
+      }
+      record.lastApplied = index;
+      if (firstApplied === 0) firstApplied = index;
+      lastAppliedHere = index;
+      const earlier = this.appliedAt[index];
+      if (earlier && !sameEntry(earlier.entry, effect.entry)) {
+        throw new InvariantViolation(
+          "State Machine Safety",
+          `node ${node} applied ${showEntry(effect.entry)} at index ${index}, but node ${earlier.node} had applied ${showEntry(earlier.entry)} there.`,
+          time,
+        );
+      }
+      if (!earlier) this.appliedAt[index] = { entry: effect.entry, node };
+    }
+
+    this.firstAppliedInStep = firstApplied;
+    this.lastAppliedInStep = lastAppliedHere;
+  }
+
+  private firstAppliedInStep = 0;
+  private lastAppliedInStep = -1;
+
+  /**
+   * A step whose node code failed (threw, or broke the contract) still did
+   * what it did before failing: when what it applied already breaks the
+   * order (a state machine taken back by an old snapshot, then an entry
+   * applied that the node no longer holds), that is the cause to report,
+   * not the error it led to.
+   */
+  afterFailedStep(step: NodeStep): void {
+    const record = this.records.get(step.node);
+    if (record === undefined || step.input.kind === "boot") return;
+    this.checkApplies(step, record);
+  }
+
+  /** Chapter 9: a snapshot taken through index N changed the log after N, or its last index. */
+  private snapshotCutWrong(node: NodeId, change: LogChange, log: HasLog, step: NodeStep): never {
+    const base = snapshotIndex(log);
+    const moved = change.newLength - change.oldLength;
+    const how =
+      moved > 0
+        ? `its last index went from ${change.oldLength} to ${change.newLength}: its log array begins ${moved} entr${moved === 1 ? "y" : "ies"} too early, with ${log.log[0] === undefined ? "nothing" : showEntry(log.log[0])} at log[0], which the world reads as index ${base + 1}${this.committed[base] !== undefined && log.log[0] !== undefined && sameEntry(log.log[0], this.committed[base]!.entry) ? `, but it is the entry at index ${base}, the one the snapshot replaces` : ""}`
+        : moved < 0
+          ? `its last index went from ${change.oldLength} to ${change.newLength}: it discarded ${-moved} entr${moved === -1 ? "y" : "ies"} after index ${base} as well`
+          : `its entries after index ${base} changed from index ${change.from} on`;
+    violated(
+      "A snapshot discards only what it replaces",
+      `node ${node}, ${describeStepInput(step)}: ${how}. The log array begins with the entry at index lastIncludedIndex + 1: cutting it keeps log.slice(index - lastIncludedIndex), counted before lastIncludedIndex moves.`,
+      step.time,
+    );
   }
 
   /**
@@ -917,13 +973,14 @@ export class InvariantChecker {
     // Chapter 9: below its snapshot a node holds no terms to report; a hint about them says nothing checkable.
     const base = snapshotIndex(view);
     if (request.prevLogIndex < base) return;
-    const shown = showLog(entriesFrom(view, Math.max(1, last - 11)));
+    const from = Math.max(base + 1, last - 11);
+    const shown = showLog(entriesFrom(view, from));
     const { conflictTerm, conflictIndex } = reply;
     const said = `conflictTerm ${conflictTerm ?? "(none)"}, conflictIndex ${conflictIndex ?? "(none)"}`;
     const fail = (why: string): never => {
       throw new InvariantViolation(
         "A refusal's hint is honest",
-        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log, as term:command from index ${Math.max(1, last - 11)}: ${shown}${last > 12 ? `, the last 12 of ${last}` : ""}).`,
+        `node ${node} refused AppendEntries(prevLogIndex ${request.prevLogIndex}, prevLogTerm ${request.prevLogTerm}) from ${request.leaderId} with ${said}, but ${why} (its log, as term:command from index ${from}: ${shown}${last - from >= 12 || from > 1 ? `, the last ${last - from + 1} of ${last}` : ""}${base > 0 ? `, after a snapshot through ${base} (term ${termAt(view, base)})` : ""}).`,
         time,
       );
     };
@@ -934,7 +991,9 @@ export class InvariantChecker {
     }
     const held = termAt(view, request.prevLogIndex);
     if (conflictTerm === undefined) fail(`it holds an entry at ${request.prevLogIndex}, of term ${held}: that is the conflicting term to report`);
-    if (conflictTerm !== held) fail(`its entry at ${request.prevLogIndex} has term ${held}, not ${conflictTerm}`);
+    // At the snapshot's last index (Chapter 9) the term is the snapshot's: the entry itself is gone.
+    const atBoundary = request.prevLogIndex === base && base > 0 ? `: index ${base} is where its snapshot ends, and the term there is its lastIncludedTerm, ${held}` : "";
+    if (conflictTerm !== held) fail(`its entry at ${request.prevLogIndex} has term ${held}, not ${conflictTerm}${atBoundary}`);
     let first = request.prevLogIndex;
     while (first > base + 1 && termAt(view, first - 1) === held) first--;
     if (conflictIndex !== first) fail(`the first entry of term ${held} in its log is at index ${first}`);

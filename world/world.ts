@@ -778,7 +778,11 @@ export class World {
 
   private traceFailure(error: unknown): never {
     const partial = failedStep(error);
-    if (partial) recordStep(this.sink, partial);
+    if (partial) {
+      recordStep(this.sink, partial);
+      // What it applied before failing may already break the order: then that is the cause to report.
+      this.checker.afterFailedStep(partial);
+    }
     throw error;
   }
 

@@ -611,7 +611,7 @@ export const MUTANTS: readonly Mutant[] = [
     mistake: "cuts the log one entry short of the snapshot: the entry at lastIncludedIndex stays in the log, so every index after the snapshot is off by one",
     from: "chapter9-snapshots",
     suites: ["chapter9"],
-    firstFailureNames: "Leader Append-Only",
+    firstFailureNames: "A snapshot discards only what it replaces",
     edits: [["this.log = this.log.slice(index - this.lastIncludedIndex);\n    this.lastIncludedIndex = index;\n    this.snapshotState = this.stateMachineState();", "this.log = this.log.slice(index - this.lastIncludedIndex - 1);\n    this.lastIncludedIndex = index;\n    this.snapshotState = this.stateMachineState();"]],
   },
   {
