@@ -312,6 +312,9 @@ function main(name) {
     // The check grades mutants of later references with the reference's experiment files.
     const experimentRoot = readSettings().experimentRoot;
     if (experimentRoot !== undefined) settings.experimentRoot = experimentRoot;
+    // The check and the soak ask for more randomized runs (RAFT_RANDOM_RUNS); the run's own settings replace the environment's, so carry it over.
+    const randomRuns = readSettings().randomRuns;
+    if (randomRuns !== undefined) settings.randomRuns = randomRuns;
     if (typeof values.path === "string") settings.fcPath = values.path;
     // Grading runs node code in a process of its own (sandbox/node-process.ts); practice runs keep it here, unless asked.
     if (name === "grade" ? values["in-process"] !== true : values.isolated === true) settings.isolated = true;
