@@ -454,12 +454,15 @@ export class World {
   disk(id: NodeId): PersistentState | null {
     const disk = this.host(id).disk;
     if (disk === null) return null;
-    return disk.snapshot === undefined ? { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice() } : { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice(), snapshot: disk.snapshot };
+    if (disk.snapshot === undefined) return { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice() };
+    // A copy of the snapshot too: a test that changes what it was handed changes nothing on the disk.
+    return { currentTerm: disk.currentTerm, votedFor: disk.votedFor, log: disk.log.slice(), snapshot: { ...disk.snapshot } };
   }
 
   /** The snapshot a node's state machine was last loaded from in this life (Chapter 9), or null: what its applied() entries follow. */
   appliedSnapshot(id: NodeId): Snapshot | null {
-    return this.host(id).appliedSnapshot;
+    const snapshot = this.host(id).appliedSnapshot;
+    return snapshot === null ? null : { ...snapshot };
   }
 
   /** How many times a node has booted (1 after its first boot). */
