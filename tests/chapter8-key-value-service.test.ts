@@ -17,7 +17,7 @@ import type { ClientCall, ClientId, ClientReply, ClientRequest, CreateNode, Node
 import { lastIndex } from "../world/log.ts";
 import { World, type WorldOptions } from "../world/world.ts";
 import { UNRELIABLE } from "../scenarios/fault-scenarios.ts";
-import { append, ClientGroup, clientIds, expectLinearizable, expectNoLostWrites, finalReads, get, put, runWithClients, scriptedClient, useClerkUnderTest } from "./harness/clients.ts";
+import { answerTo, append, ClientGroup, clientIds, expectLinearizable, expectNoLostWrites, finalReads, get, put, request, runWithClients, scriptedClient, showReplies, useClerkUnderTest } from "./harness/clients.ts";
 import { expectRule, graded, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
 import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
@@ -30,9 +30,6 @@ const clerk = useClerkUnderTest(CHAPTER);
 
 const PERSISTENCE = { checkPersistence: true } as const;
 
-function request(client: ClientId, sequence: number, call: ClientCall): ClientRequest {
-  return { type: "ClientRequest", clientId: client, sequence, ...call };
-}
 
 /**
  * Node A leads scripted B and C; clients c1 and c2 are played by the test.
@@ -70,14 +67,7 @@ function ask(w: World, client: ClientId, sequence: number, call: ClientCall, rep
   w.runUntil(() => w.isCrashed("A") || lastIndex(w.view("A")) > length || (replies?.length ?? 0) > heard, 20);
 }
 
-/** The last answer a client heard to its request `sequence` (answers can arrive out of order). */
-function answerTo(replies: readonly { reply: ClientReply }[], sequence: number): ClientReply | undefined {
-  return replies.filter((r) => r.reply.sequence === sequence).at(-1)?.reply;
-}
 
-function showReplies(replies: readonly { reply: ClientReply }[]): string {
-  return replies.length === 0 ? "nothing" : replies.map((r) => JSON.stringify(r.reply)).join(", ");
-}
 
 // ---------------------------------------------------------------------------
 // Step 1: Serve a request through the log

@@ -13,11 +13,11 @@
  * every world, snapshots included.
  */
 import fc from "fast-check";
-import type { ClientCall, ClientId, ClientReply, ClientRequest, CreateNode, InstallSnapshot, LogEntry, NodeId, PersistentState } from "../world/contract.ts";
+import type { ClientCall, ClientId, CreateNode, InstallSnapshot, LogEntry, NodeId, PersistentState } from "../world/contract.ts";
 import { lastIndex, snapshotIndex, termAt } from "../world/log.ts";
 import { savedStateSize, type World, type WorldOptions } from "../world/world.ts";
 import { UNRELIABLE } from "../scenarios/fault-scenarios.ts";
-import { append, ClientGroup, clientIds, expectLinearizable, expectNoLostWrites, finalReads, get, put, runWithClients, scriptedClient, useClerkUnderTest } from "./harness/clients.ts";
+import { answerTo, append, ClientGroup, clientIds, expectLinearizable, expectNoLostWrites, finalReads, get, put, request, runWithClients, scriptedClient, showReplies, useClerkUnderTest } from "./harness/clients.ts";
 import { expectRule, graded, randomizedRuns, seed, seeds, world } from "./harness/graded.ts";
 import { checkRandomizedRuns, describeFaults, FAULT, NODES, scheduleFaults, type Fault } from "./harness/randomized.ts";
 import { useNodeUnderTest } from "./harness/node-under-test.ts";
@@ -37,18 +37,8 @@ const LIMIT = 1000;
 /** A small limit for the scripted tests: a snapshot after a dozen short commands. */
 const SMALL_LIMIT = 300;
 
-function request(client: ClientId, sequence: number, call: ClientCall): ClientRequest {
-  return { type: "ClientRequest", clientId: client, sequence, ...call };
-}
 
-function showReplies(replies: readonly { reply: ClientReply }[]): string {
-  return replies.length === 0 ? "nothing" : replies.map((r) => JSON.stringify(r.reply)).join(", ");
-}
 
-/** The last answer a client heard to its request `sequence`. */
-function answerTo(replies: readonly { reply: ClientReply }[], sequence: number): ClientReply | undefined {
-  return replies.filter((r) => r.reply.sequence === sequence).at(-1)?.reply;
-}
 
 /**
  * Client `client` sends a request to A, and the test waits until A has put

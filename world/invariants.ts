@@ -320,7 +320,7 @@ export class InvariantChecker {
           "Leader Append-Only",
           (index <= lastIndex(log)
             ? `leader ${node} (term ${view.currentTerm}) replaced its entry at index ${index}: ${showEntry(replaced)} became ${showEntry(entryAt(log, index)!)}.`
-            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(log)}).`) + this.snapshotBoundary(change, log),
+            : `leader ${node} (term ${view.currentTerm}) deleted its entries from index ${index} on (its log shrank from ${change.oldLength} to ${lastIndex(log)}).`),
           time,
         );
       }
@@ -554,20 +554,6 @@ export class InvariantChecker {
       `node ${node}, ${describeStepInput(step)}: ${how}. The log array begins with the entry at index lastIncludedIndex + 1: cutting it keeps log.slice(index - lastIncludedIndex), counted before lastIncludedIndex moves.`,
       step.time,
     );
-  }
-
-  /**
-   * Chapter 9: when the snapshot moved in the step where the log changed, a
-   * word on where the log array must begin, if it begins one entry early
-   * (the entry at lastIncludedIndex kept) or late (the one after it dropped).
-   */
-  private snapshotBoundary(change: LogChange, log: HasLog): string {
-    const base = change.newSnapshotIndex;
-    if (base === change.oldSnapshotIndex || base === 0) return "";
-    const first = log.log[0];
-    const atBase = this.committed[base]?.entry;
-    const kept = first !== undefined && atBase !== undefined && sameEntry(first, atBase) ? ` Its log array begins with ${showEntry(first)}, the entry at index ${base} that the snapshot replaces.` : "";
-    return ` Its snapshot moved to index ${base} in this step, so its log array must begin with the entry at index ${base + 1}: log[0] is index lastIncludedIndex + 1.${kept}`;
   }
 
   /**

@@ -980,7 +980,7 @@ export class NodeHost {
   /**
    * The size of what is on disk, the snapshot left out: the length of
    * JSON.stringify({ currentTerm, votedFor, log }), without building it
-   * (world.ts's savedStateSize builds it, and the tests hold the two equal).
+   * (world.ts's savedStateSize builds it; tests/world/persistence.test.ts holds the two equal).
    */
   savedSize(): number {
     const disk = this.disk;

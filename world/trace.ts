@@ -10,6 +10,7 @@ import type { WireMessage } from "./messages.ts";
 import { describeMessage, shortMessage, timelineLegend } from "./message-text.ts";
 import type { DropReason } from "./network.ts";
 import type { Effect, NodeStep } from "./node-host.ts";
+import { lastIndex, savedLog } from "./log.ts";
 
 export type { DropReason };
 
@@ -218,7 +219,7 @@ export function stepEvents(sink: TraceSink, step: NodeStep): void {
   const log = step.log;
   let logAt = 0;
   if (log !== undefined && (before !== null || log.oldLength > 0)) {
-    logAt = firstSave((s) => (s.snapshot?.lastIncludedIndex ?? 0) + s.log.length === log.newLength);
+    logAt = firstSave((s) => lastIndex(savedLog(s)) === log.newLength);
     if (firstApply !== -1) logAt = Math.min(logAt, firstApply);
     const moved = log.newSnapshotIndex !== log.oldSnapshotIndex ? { snapshotIndex: log.newSnapshotIndex } : {};
     changes.push({ at: logAt, event: { time, kind: "log", node, from: log.from, oldLength: log.oldLength, newLength: log.newLength, lastTerm: log.lastTerm, ...moved } });

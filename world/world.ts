@@ -376,7 +376,7 @@ export class World {
     const cached = host.lastView;
     const mirror = host.mirror;
     const base = mirror.lastIncludedIndex;
-    if (cached !== undefined && cached.state === state && cached.indexes === indexes && (cached.view.lastIncludedIndex ?? 0) === base) return cached.view;
+    if (cached !== undefined && cached.state === state && cached.indexes === indexes && (cached.view.lastIncludedIndex ?? 0) === base && (cached.view.lastIncludedTerm ?? 0) === mirror.lastIncludedTerm) return cached.view;
     const view: NodeView = Object.freeze({
       role: state.role,
       currentTerm: state.currentTerm,

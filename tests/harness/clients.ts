@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import type { ClientCall, ClientId, ClientReply, NodeId } from "../../world/contract.ts";
+import type { ClientCall, ClientId, ClientReply, ClientRequest, NodeId } from "../../world/contract.ts";
 import { clientIds, describeCall, findRepeatedWrite, SimulatedClient, type ClerkProgram, type ClientOperation } from "../../world/clients.ts";
 import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyValueModel } from "../../world/linearizability.ts";
 import { RandomStream } from "../../world/random.ts";
@@ -43,6 +43,21 @@ export function scriptedClient(w: World, client: ClientId): { readonly from: Nod
   const replies: { from: NodeId; reply: ClientReply; time: number }[] = [];
   w.onClientReply(client, (from, reply) => replies.push({ from, reply, time: w.now }));
   return replies;
+}
+
+/** A client's request as its clerk would send it (a test plays the client itself). */
+export function request(client: ClientId, sequence: number, call: ClientCall): ClientRequest {
+  return { type: "ClientRequest", clientId: client, sequence, ...call };
+}
+
+/** The last answer a client heard to its request `sequence` (answers can arrive out of order). */
+export function answerTo(replies: readonly { reply: ClientReply }[], sequence: number): ClientReply | undefined {
+  return replies.filter((r) => r.reply.sequence === sequence).at(-1)?.reply;
+}
+
+/** What a scripted client heard, for a failure message. */
+export function showReplies(replies: readonly { reply: ClientReply }[]): string {
+  return replies.length === 0 ? "nothing" : replies.map((r) => JSON.stringify(r.reply)).join(", ");
 }
 
 /** A put, an append or a get. */

@@ -6,11 +6,14 @@
  * else, or a save that came after its send went unnoticed unless it
  * happened to produce two leaders.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, test } from "vitest";
 import type { CreateNode, LogEntry, Message, NodeEnvironment, NodeId, NodeView, PersistentState, RaftNode, Role } from "../../world/contract.ts";
+import { loadNodeProgram } from "../../sandbox/node-program.ts";
 import { InvariantViolation } from "../../world/invariants.ts";
 import { formatTrace } from "../../world/trace.ts";
-import { World, type WorldOptions } from "../../world/world.ts";
+import { savedStateSize, World, type WorldOptions } from "../../world/world.ts";
 
 /** A node whose every move the test writes: what it does on boot and on each message. */
 class Puppet implements RaftNode {
@@ -295,5 +298,31 @@ describe("restarts", () => {
     // Raft's model: a message travels to a server, whatever run of its process is up.
     expect(lives(false)).toEqual({ received: [10], drops: [] });
     expect(lives(true)).toEqual({ received: [], drops: ["old incarnation"] });
+  });
+});
+
+/** Chapter 9's reference, as the suites load it (a student edition has no solutions/, and skips the test that needs it). */
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CHAPTER9_REFERENCE = path.join(ROOT, "solutions", "chapter9-snapshots", "node.ts");
+
+describe("the saved-state limit (Chapter 9)", () => {
+  test.skipIf(!existsSync(CHAPTER9_REFERENCE))("the size the world keeps as saves go is savedStateSize of the disk, through appends, snapshots and restarts", () => {
+    const createNode = loadNodeProgram(CHAPTER9_REFERENCE, ROOT).instantiate();
+    const w = new World({ createNode, nodes: 3, seed: 4, checkPersistence: true, savedStateLimit: 400 });
+    // The host's own measure, read where the world reads it (a private field of the world: this test alone looks).
+    const hosts = (w as unknown as { hosts: Map<NodeId, { savedSize(): number; disk: PersistentState | null }> }).hosts;
+    let compared = 0;
+    w.afterEveryStep((step) => {
+      const host = hosts.get(step.node)!;
+      if (host.disk === null) return;
+      compared++;
+      expect(host.savedSize()).toBe(savedStateSize(host.disk));
+    });
+    for (let t = 300, i = 0; t < 4000; t += 37, i++) w.at(t, "", () => void w.leaders().forEach((id) => w.propose(id, `command-${i}-${"x".repeat(i % 7)}`)));
+    w.at(1500, "crash B", () => w.crash("B"));
+    w.at(2200, "restart B", () => w.restart("B"));
+    w.runFor(4000);
+    expect(compared).toBeGreaterThan(100);
+    expect(w.nodes.some((id) => (w.disk(id)?.snapshot?.lastIncludedIndex ?? 0) > 0)).toBe(true);
   });
 });
