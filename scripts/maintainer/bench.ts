@@ -128,7 +128,11 @@ async function main(): Promise<number> {
   const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
   mkdirSync(trivialDir, { recursive: true });
   writeFileSync(path.join(trivialDir, "trivial.test.ts"), 'import { expect, test } from "vitest";\n\ntest("one and one", () => {\n  expect(1 + 1).toBe(2);\n});\n');
-  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir]);
+  // A config of its own: without one vitest takes the workbook's vitest.config.ts, finds no
+  // test under it, and exits at once, a "bare run" that never started a test worker.
+  writeFileSync(path.join(trivialDir, "vitest.config.mjs"), "export default {};\n");
+  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir, "--config", path.join(trivialDir, "vitest.config.mjs")]);
+  if (!bare.ok) throw new Error(`the bare vitest run in ${trivialDir} failed: the suites' multiples would mean nothing`);
   const times = (seconds: number): string => `${(seconds / bare.seconds).toFixed(1)}×`.padStart(6);
   let inProcess = 0;
   let isolated = 0;
