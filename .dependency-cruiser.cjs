@@ -5,6 +5,7 @@
 //   world/       the simulated world's core: imports nothing but itself
 //   sandbox/     how a node file runs (Node.js only): world/
 //   scenarios/   runs built on the world: world/
+//   visualizer/  the cluster in a browser page, and its worker: world/
 //   scripts/shared/   plumbing of every command: world/, sandbox/, scenarios/
 //   scripts/learner/  the learner's commands: the above and shared/
 //   tests/       the graded suites and the world's tests: the same as a learner's command
@@ -34,6 +35,20 @@ module.exports = {
       comment: "No Node.js module in world/ or scenarios/ (principle 9).",
       severity: "error",
       from: { path: "^(world|scenarios)/" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "the-page-stands-on-the-world",
+      comment: "visualizer/ is a browser page and its Web Worker: it imports the world and itself (and the modules its server makes up), no Node.js module, no command.",
+      severity: "error",
+      from: { path: "^visualizer/" },
+      to: { pathNot: ["^(visualizer|world)/", "^node_modules/", "^virtual:"] },
+    },
+    {
+      name: "the-page-runs-in-a-browser",
+      comment: "No Node.js module in visualizer/ (principle 9).",
+      severity: "error",
+      from: { path: "^visualizer/" },
       to: { dependencyTypes: ["core"] },
     },
     {
@@ -75,7 +90,8 @@ module.exports = {
       name: "every-import-resolves",
       severity: "error",
       from: {},
-      to: { couldNotResolve: true },
+      // The page's two made-up modules exist only in its server (scripts/learner/visualize.ts).
+      to: { couldNotResolve: true, pathNot: "^virtual:" },
     },
   ],
   options: {

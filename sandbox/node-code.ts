@@ -17,7 +17,7 @@ import { getHeapStatistics } from "node:v8";
 import vm from "node:vm";
 import { Worker } from "node:worker_threads";
 import { transformSync, type TransformFailure } from "esbuild";
-import { clearCallInProgress, HarnessError, nodeCallInProgress, type CallInProgress } from "../world/node-host.ts";
+import { clearCallInProgress, didNotReturnText, HarnessError, nodeCallInProgress, type CallInProgress } from "../world/node-host.ts";
 import { FLAGS } from "./sandbox-realm.ts";
 
 /** Why a node file could not be used at all. */
@@ -43,15 +43,7 @@ export class RealTimeLimitExceeded extends HarnessError {
     readonly limitMs: number,
     readonly call: CallInProgress | undefined,
   ) {
-    const seconds = `${(limitMs / 1000).toFixed(limitMs % 1000 === 0 ? 0 : 1)} s`;
-    super(
-      call
-        ? `node ${call.node} did not return from ${call.describe()} at ${call.time} ms of simulated time, ` +
-            `and the test was stopped after ${seconds} of real time. An endless loop? Look for a loop in that ` +
-            `handler whose condition never changes, or a recursion that never ends.`
-        : `the test was stopped after ${seconds} of real time, while no node code was running: the test itself ` +
-            `is slow on this machine, or a node keeps the world busy (a flood of messages or timers).`,
-    );
+    super(didNotReturnText(limitMs, call));
     this.name = "Stopped";
     this.stack = `${this.name}: ${this.message}`;
   }

@@ -22,6 +22,7 @@
 import vm from "node:vm";
 import type { NodeEnvironment, NodeView, PersistentState, RaftNode, Timing } from "../world/contract.ts";
 import type { HostLab } from "../world/lab.ts";
+import { REFUSED } from "../world/refused.ts";
 
 /**
  * What runs inside every sandbox before the node file: it takes away
@@ -62,26 +63,26 @@ const PRELUDE = String.raw`(function (host) {
   function lock(object, key, value) {
     defineProperty(object, key, { value: value, writable: false, configurable: false, enumerable: false });
   }
-  const repeatable = ", so the same seed replays the same run.";
-  lock(Math, "random", refuse("Math.random()", "In the simulated world use env.randomInt(min, max)" + repeatable));
+  // What node code is told, in the words a page's run says too (world/refused.ts).
+  const R = ${JSON.stringify(REFUSED)};
+  lock(Math, "random", refuse(R.random.what, R.random.instead));
   const RealDate = Date;
   function SimulatedDate() {
-    if (arguments.length === 0 || !new.target) refuse("Date() or new Date() for the current time", "In the simulated world use env.now()" + repeatable)();
+    if (arguments.length === 0 || !new.target) refuse(R.date.what, R.date.instead)();
     return Reflect.construct(RealDate, arguments, new.target);
   }
   SimulatedDate.prototype = RealDate.prototype;
-  lock(SimulatedDate, "now", refuse("Date.now()", "In the simulated world use env.now()" + repeatable));
+  lock(SimulatedDate, "now", refuse(R.dateNow.what, R.dateNow.instead));
   lock(SimulatedDate, "UTC", RealDate.UTC);
   lock(SimulatedDate, "parse", RealDate.parse);
   lock(g, "Date", SimulatedDate);
-  const timers = 'env.setTimer("election" or "heartbeat", delayMs)';
-  lock(g, "setTimeout", refuse("setTimeout()", "In the simulated world use " + timers + repeatable));
-  lock(g, "setInterval", refuse("setInterval()", "In the simulated world set the timer again each time it fires: " + timers + repeatable));
-  lock(g, "setImmediate", refuse("setImmediate()", "In the simulated world use " + timers + repeatable));
-  lock(g, "queueMicrotask", refuse("queueMicrotask()", "A node's handlers run to the end; there is nothing to wait for."));
-  lock(g, "performance", freeze({ now: refuse("performance.now()", "In the simulated world use env.now()" + repeatable) }));
+  lock(g, "setTimeout", refuse(R.setTimeout.what, R.setTimeout.instead));
+  lock(g, "setInterval", refuse(R.setInterval.what, R.setInterval.instead));
+  lock(g, "setImmediate", refuse(R.setImmediate.what, R.setImmediate.instead));
+  lock(g, "queueMicrotask", refuse(R.queueMicrotask.what, R.queueMicrotask.instead));
+  lock(g, "performance", freeze({ now: refuse(R.performanceNow.what, R.performanceNow.instead) }));
   defineProperty(g, "process", {
-    get: refuse("process (the environment, arguments, the real process)", "Everything a node needs comes through env (world/contract.ts)."),
+    get: refuse(R.process.what, R.process.instead),
     configurable: false,
   });
   // V8 calls Error.prepareStackTrace with every frame of a stack, the

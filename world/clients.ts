@@ -51,6 +51,14 @@ export interface CallRecord {
   result: string | undefined;
 }
 
+/** The clients made in each world, in the order they were made (what a picture of the run shows under the cluster). */
+const clientsOfWorld = new WeakMap<World, SimulatedClient[]>();
+
+/** Every SimulatedClient made in `world` so far. */
+export function clientsIn(world: World): readonly SimulatedClient[] {
+  return clientsOfWorld.get(world) ?? [];
+}
+
 /** One simulated client of the service, driving its clerk in a world. */
 export class SimulatedClient {
   private clerk: unknown;
@@ -66,6 +74,9 @@ export class SimulatedClient {
     private readonly program: ClerkProgram,
   ) {
     this.clerk = program.newClerk(id, world.nodes);
+    const known = clientsOfWorld.get(world);
+    if (known === undefined) clientsOfWorld.set(world, [this]);
+    else known.push(this);
     world.onClientReply(id, (from, reply) => this.take(this.program.clerkReceive(this.clerk, from, reply), "clerkReceive"));
   }
 

@@ -277,7 +277,33 @@ export function clearCallInProgress(): void {
   current.active = false;
 }
 
+/** Told of every call into node code as it begins (a page finding which call never returned: visualizer/run-worker.ts). */
+let callWatcher: ((call: CallInProgress) => void) | undefined;
+
+/** Watch every call into node code (undefined: stop watching). Costs nothing when no one watches. */
+export function watchNodeCalls(watcher: ((call: CallInProgress) => void) | undefined): void {
+  callWatcher = watcher;
+}
+
+/**
+ * What a learner reads when node code never returned: the same words
+ * wherever the run was stopped (a test in a terminal, a page's run).
+ */
+export function didNotReturnText(limitMs: number, call: CallInProgress | undefined): string {
+  const seconds = `${(limitMs / 1000).toFixed(limitMs % 1000 === 0 ? 0 : 1)} s`;
+  return call
+    ? `node ${call.node} did not return from ${call.describe()} at ${call.time} ms of simulated time, ` +
+        `and the test was stopped after ${seconds} of real time. An endless loop? Look for a loop in that ` +
+        `handler whose condition never changes, or a recursion that never ends.`
+    : `the test was stopped after ${seconds} of real time, while no node code was running: the test itself ` +
+        `is slow on this machine, or a node keeps the world busy (a flood of messages or timers).`;
+}
+
 function enter(node: NodeId, time: number, seed: number, input: StepInput | null): void {
+  if (callWatcher !== undefined) {
+    const described = input;
+    callWatcher({ node, time, seed, describe: () => (described === null ? "reporting its state (inspect)" : describeInput(described)) });
+  }
   current.active = true;
   current.node = node;
   current.time = time;

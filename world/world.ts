@@ -326,6 +326,11 @@ export class World {
     this.stepListeners.push(listener);
   }
 
+  /** When the next event on the agenda is due, or undefined when none is (a page that plays a run event by event asks). */
+  get nextEventTime(): number | undefined {
+    return this.agenda.peek()?.time;
+  }
+
   /** Run the next event on the agenda. Returns false when there is none. */
   step(): boolean {
     const next = this.agenda.pop();
@@ -658,6 +663,20 @@ export class World {
     for (const pending of host.timers.values()) {
       if (pending.time <= this.clock) this.agenda.schedule(this.clock, { ...pending });
     }
+  }
+
+  /**
+   * Fire node `id`'s election timer now, as if it had run out (the page's
+   * "time out" button). Returns false when the node is not running or has
+   * no election timer set; the later agenda entry of that timer is then stale.
+   */
+  timeOut(id: NodeId): boolean {
+    const host = this.host(id);
+    const pending = host.timers.get("election");
+    if (!host.up || host.paused || host.node === null || pending === undefined) return false;
+    this.mark(`time out ${id}`);
+    this.agenda.schedule(this.clock, { ...pending });
+    return true;
   }
 
   /** Change one node's timing from its next timer on (e.g. make it the first to stand). */

@@ -47,7 +47,7 @@ const LEFT_OUT = [
 export const LEARNER_SCRIPT_FOLDERS = ["learner", "shared"];
 
 /** The commands of package.json a learner has. */
-const LEARNER_COMMANDS = ["test", "grade", "hint", "demo", "progress", "replay", "experiment", "diagrams", "typecheck"];
+const LEARNER_COMMANDS = ["test", "grade", "hint", "demo", "progress", "replay", "experiment", "diagrams", "visualize", "typecheck"];
 
 /** Passages that only make sense with the reference or for instructors. */
 const MARKED = /\n?<!-- (reference|instructors) -->[\s\S]*?<!-- \/\1 -->\n?/g;

@@ -86,6 +86,7 @@ export const COMMANDS = {
       mermaid: { type: "string", value: "FILE", help: "also write the run as a Mermaid sequence diagram to this file" },
       svg: { type: "string", value: "FILE", help: "also draw the run as a sequence diagram in SVG (needs Chromium, as npm run diagrams does)" },
       history: { type: "string", value: "FILE", help: "Chapter 8 on: draw the clients' history as an SVG picture (clients as rows, calls as bars, what cannot be ordered in red)" },
+      visualize: { type: "boolean", help: "then open the run in the browser page (npm run visualize), at the moment it failed" },
     },
   },
 };
@@ -332,6 +333,11 @@ function main(name) {
       if (typeof values.history === "string") settings.historyFile = path.resolve(process.cwd(), values.history);
       // An SVG is drawn from the Mermaid text (written beside it when no --mermaid file was asked for).
       if (typeof values.svg === "string" && !settings.mermaidFile) settings.mermaidFile = path.resolve(process.cwd(), `${values.svg.replace(/\.svg$/i, "")}.mmd`);
+      if (values.visualize === true) {
+        settings.recordingFile = path.join(PROJECT_ROOT, ".workbook-cache", "replay-recording.json");
+        mkdirSync(path.dirname(settings.recordingFile), { recursive: true });
+        rmSync(settings.recordingFile, { force: true });
+      }
     }
 
     if (values.watch || values.ui) {
@@ -399,6 +405,20 @@ function main(name) {
           }
         }
       }
+      if (settings.recordingFile) {
+        if (!existsSync(settings.recordingFile)) {
+          console.error("There is nothing to open in the page: the test built no simulated world.");
+          return 1;
+        }
+        // The page serves until stopped (Ctrl-C), as npm run visualize does.
+        const subjectArgs = settings.nodeFile ? ["--node", settings.nodeFile] : settings.nodeRoot === "solutions" ? ["--solutions"] : [];
+        const page = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", "learner", "visualize.ts"), chapters[0].short, ...subjectArgs, "--seed", String(seed), "--recording", settings.recordingFile], {
+          cwd: PROJECT_ROOT,
+          stdio: "inherit",
+        });
+        return page.status ?? 1;
+      }
+      console.log(pc.dim("To watch this run in a browser page, at the moment it ended: add --visualize to this command."));
       return failures === "" ? 0 : 1;
     }
 

@@ -6,7 +6,9 @@
  *                   is for, and npm install warns about nothing on any declared Node.js version
  *   2. markdown     markdownlint over every Markdown file
  *   3. world        the simulated world's own tests (tests/world); the world's core built for a
- *                   browser page writes the same trace in headless Chromium as in Node.js
+ *                   browser page writes the same trace in headless Chromium as in Node.js; the
+ *                   cluster's page (npm run visualize) does what its buttons say in headless
+ *                   Chromium, and takes the screenshots the README and Chapter 1 show
  *   4. skeletons    chapters/…/node.ts is exactly what scripts/shared/skeletons.ts makes from solutions/
  *   5. diagrams     every diagrams/*.mmd renders
  *   6. solutions    every chapter's suite passes against its reference solution
@@ -54,6 +56,7 @@ import { GUIDE, guideWith, README, readmeWith } from "../instructor/instructors-
 import { allChapterAgreementProblems } from "./chapter-checks.ts";
 import { checkCompare, checkDemo, checkProgress } from "./learner-checks.ts";
 import { checkWorldInABrowserPage } from "./browser-checks.ts";
+import { checkVisualizer } from "./visualizer-checks.ts";
 import { playDemo } from "../learner/demo.ts";
 import { stepScores, stepScoreTable } from "./step-scores.ts";
 import { checkImportsRunOneWay, checkInstallIsQuiet, checkOpeningComments } from "./house-checks.ts";
@@ -163,6 +166,11 @@ steps.push({
 steps.push({
   name: "the world's core runs in a browser page, and the same seed writes the same trace there as in Node.js",
   run: () => checkWorldInABrowserPage(),
+});
+
+steps.push({
+  name: "the cluster in a browser page (npm run visualize): its buttons, timeline, links, a stuck node and a failing test's replay, in headless Chromium",
+  run: () => checkVisualizer(),
 });
 
 steps.push({

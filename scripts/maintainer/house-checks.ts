@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from "../shared/chapters.mjs";
 import type { CheckResult } from "./learner-checks.ts";
 
 /** The folders that hold the project's own code (chapters/ and solutions/ are the learner's and the reference's). */
-const CODE_FOLDERS = ["world", "sandbox", "scenarios", "scripts", "tests/harness", "tests/world"];
+const CODE_FOLDERS = ["world", "sandbox", "scenarios", "visualizer", "scripts", "tests/harness", "tests/world"];
 
 /** Every import of the project's code obeys .dependency-cruiser.cjs: no circles, and each folder imports only what sits below it. */
 export function checkImportsRunOneWay(): CheckResult {
@@ -25,7 +25,7 @@ export function checkImportsRunOneWay(): CheckResult {
   const counted = /\((\d+) modules, (\d+) dependencies cruised\)/.exec(output);
   return {
     ok: true,
-    summary: `no circles, and world/ ← sandbox/, scenarios/ ← scripts/shared/ ← scripts/learner/, tests/ ← scripts/instructor/, scripts/study-group/ ← scripts/maintainer/${counted ? ` (${counted[1]} modules, ${counted[2]} imports)` : ""}`,
+    summary: `no circles, and world/ ← sandbox/, scenarios/, visualizer/ ← scripts/shared/ ← scripts/learner/, tests/ ← scripts/instructor/, scripts/study-group/ ← scripts/maintainer/${counted ? ` (${counted[1]} modules, ${counted[2]} imports)` : ""}`,
   };
 }
 

@@ -6,7 +6,7 @@
  * an earlier suite sees, the student edition works without solutions/,
  * and the browser UI serves the tests with their points.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import puppeteer from "puppeteer";
@@ -22,6 +22,8 @@ import { similarity } from "../instructor/similarity.ts";
 import { LEARNER_SCRIPT_FOLDERS, makeStudentEdition } from "../instructor/student-edition.ts";
 import { makeChapterSkeletons } from "../shared/skeletons.ts";
 import type { CheckResult } from "./learner-checks.ts";
+import { checkVisualizerInEdition } from "./visualizer-checks.ts";
+import { startServer } from "./servers.ts";
 
 const CACHE = path.join(PROJECT_ROOT, ".workbook-cache", "instructors");
 
@@ -215,39 +217,6 @@ export function checkWithEarlier(): CheckResult {
   return { ok, summary: `grade -- chapter5 --with-earlier (the regression section grades the node only; the whole grade is printed last)\n${lines.join("\n")}` };
 }
 
-/** Start a long-running command and wait for a line of its output that matches. */
-function startServer(args: readonly string[], cwd: string, ready: RegExp, withinMs: number): Promise<{ match: RegExpExecArray; output: () => string; stop: () => Promise<void> }> {
-  const child = spawn("npm", ["run", ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, detached: true });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`npm run ${args.join(" ")} printed nothing matching ${ready} within ${withinMs / 1000} s:\n${output}`));
-    }, withinMs);
-    const stop = async (): Promise<void> => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    };
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ match, output: () => output, stop });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", () => {
-      clearTimeout(timer);
-      reject(new Error(`npm run ${args.join(" ")} ended:\n${output}`));
-    });
-  });
-}
 
 /** The browser UI serves until stopped; its page lists the chapter's tests with their points. */
 export async function checkUi(dir: string): Promise<CheckResult> {
@@ -329,6 +298,9 @@ export async function checkStudentEdition(): Promise<CheckResult> {
   const ui = await checkUi(dir);
   lines.push(`  ${ui.ok ? "ok    " : "FAILED"} ${ui.summary}`);
   if (!ui.ok) problems.push(ui.summary);
+  const page = await checkVisualizerInEdition(dir);
+  lines.push(`  ${page.ok ? "ok    " : "FAILED"} ${page.summary}`);
+  if (!page.ok) problems.push(page.summary);
   return { ok: problems.length === 0, summary: `student edition in ${path.relative(PROJECT_ROOT, dir)}\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
 }
 

@@ -22,6 +22,7 @@
  * @property {boolean} timeline                     replay: draw each world's whole timeline (not its summary)
  * @property {string | undefined} mermaidFile       replay: also write the run as a Mermaid diagram here
  * @property {string | undefined} historyFile       replay: write the clients' history as an SVG picture here (Chapter 8 on)
+ * @property {string | undefined} recordingFile     replay --visualize: write the test's last world, frame by frame, here for the page
  * @property {number | undefined} randomRuns        how many randomized runs a randomized test makes
  * @property {string | undefined} seedBase          the instructor's base seed: every graded seed is a hash of it (none: the published seeds)
  * @property {string | undefined} progressDir       where test workers note each test's start and end
@@ -43,6 +44,7 @@ export const VARIABLES = {
   timeline: "RAFT_TIMELINE",
   mermaidFile: "RAFT_MERMAID",
   historyFile: "RAFT_HISTORY",
+  recordingFile: "RAFT_RECORDING",
   randomRuns: "RAFT_RANDOM_RUNS",
   seedBase: "RAFT_GRADE_SEED",
   progressDir: "RAFT_PROGRESS_DIR",
@@ -97,6 +99,7 @@ export function readSettings(env = process.env) {
     timeline: text("timeline") === "1",
     mermaidFile: text("mermaidFile"),
     historyFile: text("historyFile"),
+    recordingFile: text("recordingFile"),
     randomRuns: wholeNumber(text("randomRuns"), VARIABLES.randomRuns),
     seedBase: baseSeed(text("seedBase")),
     progressDir: text("progressDir"),

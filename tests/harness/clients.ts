@@ -13,7 +13,7 @@ import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyVal
 import { RandomStream } from "../../world/random.ts";
 import type { World } from "../../world/world.ts";
 import { readSettings } from "../../scripts/shared/settings.mjs";
-import { expectRule, RuleBroken } from "./graded.ts";
+import { expectRule, recordHistoryFailure, RuleBroken } from "./graded.ts";
 import { PROJECT_ROOT, useExperimentUnderTest } from "./node-under-test.ts";
 import { RULE } from "./rules.ts";
 
@@ -169,6 +169,8 @@ export function expectLinearizable(operations: readonly ClientOperation[], what:
   const result = checkLinearizability(keyValueModel, operations);
   if (result.verdict === "linearizable") return;
   const part = decidingPart(result);
+  // Replayed for the page (--visualize): the picture goes beside the run too.
+  if (part !== undefined) recordHistoryFailure(() => ({ verdict: "not linearizable", text: describeVerdict(keyValueModel, part), svg: historySvg(keyValueModel, part) }));
   const { historyFile } = readSettings();
   let picture = "to see it as a picture, add --history history.svg to the Replay line below";
   if (part !== undefined && historyFile !== undefined) {

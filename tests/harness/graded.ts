@@ -177,6 +177,7 @@ export function world(options: WorldOptions): World {
     throw error;
   }
   worldsOfThisTest.push(built);
+  recorderOfThisTest?.watch(built);
   return built;
 }
 
@@ -321,6 +322,25 @@ function pick(view: { role: string; currentTerm: number; commitIndex: number }):
   return { role: view.role, term: view.currentTerm, commitIndex: view.commitIndex };
 }
 
+/** Replaying for the page (npm run replay -- … --visualize): the frames of this test's worlds. Loaded only then. */
+const recordingModule = settings.recordingFile === undefined ? undefined : await import("../../visualizer/recording.ts");
+let recorderOfThisTest: import("../../visualizer/recording.ts").TestRecorder | undefined;
+
+/** A history check failed in a run replayed for the page: the recording shows which calls cannot be ordered. */
+export function recordHistoryFailure(history: () => import("../../visualizer/cluster-frames.ts").HistoryVerdict): void {
+  recorderOfThisTest?.historyFailed(history());
+}
+
+/** Write the test's last world, frame by frame, for the page to open at the moment of failure. */
+function writeRecording(name: string, failure: string | undefined): void {
+  const file = settings.recordingFile;
+  if (file === undefined || recorderOfThisTest === undefined) return;
+  const chapter = Number(/chapter(\d+)-/.exec(path.basename(expect.getState().testPath ?? ""))?.[1] ?? 0);
+  const recording = recorderOfThisTest.recording(name, chapter, seedOfThisTest ?? 0, failure);
+  if (recording.worlds > 0) writeFileSync(file, JSON.stringify(recordingModule!.compactRecording(recording)));
+  recorderOfThisTest = undefined;
+}
+
 /** When replaying, draw every world the test built. */
 function drawWorlds(failed: boolean): void {
   if (!settings.draw) return;
@@ -461,6 +481,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
     replayArgsOfThisTest = undefined;
     freshNodesForNextTest();
     nameOfThisTest = name;
+    recorderOfThisTest = recordingModule === undefined ? undefined : new recordingModule.TestRecorder();
     noteProgress({ event: "start", test: name });
     // Shown beside the test in vitest's browser UI (npm test -- chapterN --ui).
     await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
@@ -492,6 +513,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
       throw explained;
     } finally {
       drawWorlds(failedHere);
+      writeRecording(name, context.task.meta.failure?.output);
     }
     noteProgress({ event: "end", test: name, points, state: "passed" });
   });

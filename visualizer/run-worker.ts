@@ -1,0 +1,178 @@
+/**
+ * The page's run, in a Web Worker of its own: the world and the node's code
+ * run here, never in the page. Node code that throws stops the run with
+ * the world's own failure; node code that never returns stops only this
+ * worker, which the page ends after the terminal's time limit and replaces
+ * (visualizer/page.ts), asking a fresh one to replay the run and name the
+ * call that never returned.
+ *
+ * The node's file comes compiled as the terminal compiles it (esbuild, the
+ * types stripped: scripts/learner/visualize.ts), and runs under the same
+ * rules: no imports at run time, and Math.random, the clock and real
+ * timers refused with the terminal's words, because a run must be a pure
+ * function of its seed. Node code reaches nothing of the world but its
+ * env: the world's objects live in this module's scope, never in a
+ * global. (The page decides no grade, so this worker is not a security
+ * boundary as grading's process of its own is.)
+ */
+import { clerkFile, nodeFile } from "virtual:raft-node";
+import type { ClerkProgram } from "../world/clients.ts";
+import type { CreateNode } from "../world/contract.ts";
+import { watchNodeCalls } from "../world/node-host.ts";
+import { REFUSED, refusedText } from "../world/refused.ts";
+import { ClusterRun, failureText, type RunDescription } from "./cluster-frames.ts";
+import type { FromWorker, Target, ToWorker } from "./protocol.ts";
+
+const scope = globalThis as unknown as { postMessage(message: FromWorker): void; onmessage: ((event: MessageEvent<ToWorker>) => void) | null };
+const post = scope.postMessage.bind(scope);
+
+/** A function that refuses, in the terminal's words (world/refused.ts). */
+function refuse(refused: { readonly what: string; readonly instead: string }): () => never {
+  return () => {
+    throw new Error(refusedText(refused));
+  };
+}
+
+function lock(object: object, key: string, value: unknown): void {
+  Object.defineProperty(object, key, { value, writable: false, configurable: false, enumerable: false });
+}
+
+/** Take away from this worker's globals what node code must not use (nothing of the world uses them). */
+function refuseGlobals(): void {
+  const g = globalThis as unknown as Record<string, unknown>;
+  lock(Math, "random", refuse(REFUSED.random));
+  const RealDate = Date;
+  const SimulatedDate = function (this: unknown, ...args: unknown[]) {
+    if (args.length === 0 || new.target === undefined) refuse(REFUSED.date)();
+    return Reflect.construct(RealDate, args, new.target ?? RealDate) as Date;
+  } as unknown as DateConstructor;
+  Object.defineProperty(SimulatedDate, "prototype", { value: RealDate.prototype });
+  lock(SimulatedDate, "now", refuse(REFUSED.dateNow));
+  lock(SimulatedDate, "UTC", RealDate.UTC);
+  lock(SimulatedDate, "parse", RealDate.parse);
+  lock(g, "Date", SimulatedDate);
+  lock(g, "setTimeout", refuse(REFUSED.setTimeout));
+  lock(g, "setInterval", refuse(REFUSED.setInterval));
+  lock(g, "queueMicrotask", refuse(REFUSED.queueMicrotask));
+  lock(g, "performance", Object.freeze({ now: refuse(REFUSED.performanceNow) }));
+  const show = (value: unknown): string => {
+    if (typeof value === "string") return value;
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch {
+      return String(value);
+    }
+  };
+  const logger =
+    (level: string) =>
+    (...args: unknown[]): void =>
+      post({ type: "console", level, text: args.map(show).join(" ").slice(0, 10_000) });
+  lock(g, "console", Object.freeze({ log: logger("log"), info: logger("info"), warn: logger("warn"), error: logger("error"), debug: logger("debug") }));
+}
+
+/** A compiled file's exports: run once, as the terminal runs it (sandbox/sandbox-realm.ts: CommonJS, strict as any module is). */
+function runFile(file: { readonly code: string; readonly label: string }): Record<string, unknown> {
+  const module = { exports: {} as Record<string, unknown> };
+  const requireRefused = (name: string): never => {
+    throw new Error(
+      `${file.label} imports "${name}" at run time. A workbook file depends on nothing but the world's types: ` +
+        "write `import type { ... } from \"../../world/contract.ts\"`. Everything else comes through what the world hands your code.",
+    );
+  };
+  const run = new Function("exports", "module", "require", `"use strict";\n${file.code}\n//# sourceURL=${file.label}`) as (exports: unknown, module: unknown, require: unknown) => void;
+  run(module.exports, module, requireRefused);
+  return module.exports;
+}
+
+const CLERK_FUNCTIONS = ["newClerk", "clerkCall", "clerkReceive", "clerkTimeout"] as const;
+
+/** The node file's createNode (and the clerk, from Chapter 8 on), or what is wrong with them (in the terminal's words where it has them). */
+function loadNode(): { createNode?: CreateNode; clerk?: ClerkProgram; problem?: string } {
+  if (nodeFile.problem !== undefined) return { problem: nodeFile.problem };
+  let exports: Record<string, unknown>;
+  try {
+    exports = runFile(nodeFile);
+  } catch (error) {
+    return { problem: `${nodeFile.label} threw while loading: ${failureText(error)}` };
+  }
+  const createNode = exports.createNode;
+  if (typeof createNode !== "function") {
+    const names = Object.keys(exports);
+    return {
+      problem: `${nodeFile.label} must export a function named createNode (export const createNode: CreateNode = (env, saved) => ... (see world/contract.ts)); it exports ${names.length > 0 ? names.join(", ") : "nothing"}.`,
+    };
+  }
+  if (clerkFile === undefined) return { createNode: createNode as CreateNode };
+  if (clerkFile.problem !== undefined) return { problem: clerkFile.problem };
+  let clerkExports: Record<string, unknown>;
+  try {
+    clerkExports = runFile(clerkFile);
+  } catch (error) {
+    return { problem: `${clerkFile.label} threw while loading: ${failureText(error)}` };
+  }
+  const missing = CLERK_FUNCTIONS.filter((name) => typeof clerkExports[name] !== "function");
+  if (missing.length > 0) return { problem: `${clerkFile.label} must export the functions ${missing.join(", ")} (see the chapter's reading).` };
+  return { createNode: createNode as CreateNode, clerk: clerkExports as unknown as ClerkProgram };
+}
+
+refuseGlobals();
+const loaded = loadNode();
+
+/** The run this worker holds, with its description as it stands now (actions taken included). */
+let current: { readonly key: string; readonly description: RunDescription; readonly run: ClusterRun } | undefined;
+
+/** The run wanted, from where this worker is when it can, or from the start. */
+function runTo(description: RunDescription, target: Target): ClusterRun {
+  const key = JSON.stringify(description);
+  const ahead = current !== undefined && current.key === key && ("time" in target ? target.time >= current.run.world.now : target.events >= current.run.events);
+  if (!ahead || current === undefined) current = { key, description, run: new ClusterRun(loaded.createNode!, description, loaded.clerk) };
+  const run = current.run;
+  if ("time" in target) run.runUntilTime(target.time);
+  else run.runUntilEvent(target.events);
+  return run;
+}
+
+function handle(request: ToWorker): void {
+  if (loaded.createNode === undefined) {
+    post({ type: "load-error", id: request.id, message: loaded.problem ?? "the node file did not load" });
+    return;
+  }
+  try {
+    switch (request.type) {
+      case "play": {
+        const run = runTo(request.run, request.target);
+        post({ type: "frame", id: request.id, frame: run.frame() });
+        return;
+      }
+      case "find-stuck-call": {
+        watchNodeCalls((call) => post({ type: "calling", id: request.id, node: call.node, time: call.time, description: call.describe() }));
+        current = undefined;
+        const run = runTo(request.run, request.target);
+        watchNodeCalls(undefined);
+        post({ type: "frame", id: request.id, frame: run.frame() });
+        return;
+      }
+      case "step": {
+        if (current === undefined) return post({ type: "load-error", id: request.id, message: "step before any run: play first" });
+        current.run.stepOnce();
+        post({ type: "frame", id: request.id, frame: current.run.frame() });
+        return;
+      }
+      case "act": {
+        if (current === undefined) return post({ type: "load-error", id: request.id, message: "an action before any run: play first" });
+        const run = current.run;
+        const action = run.act(request.action);
+        // The run's description now holds the action too: the next play of it goes on from here.
+        const description = { ...current.description, actions: [...current.description.actions, action] };
+        current = { key: JSON.stringify(description), description, run };
+        post({ type: "frame", id: request.id, frame: run.frame(), action, ...(run.notice === undefined ? {} : { notice: run.notice }) });
+        return;
+      }
+    }
+  } catch (error) {
+    // Not a failure of the run (those are in the frame): the world itself could not go on.
+    post({ type: "load-error", id: request.id, message: failureText(error) });
+  }
+}
+
+scope.onmessage = (event) => handle(event.data);

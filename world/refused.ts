@@ -1,0 +1,28 @@
+/**
+ * What node code may not use, and what to use instead: the words both
+ * places that run node code say when it tries (sandbox/sandbox-realm.ts in
+ * Node.js, visualizer/run-worker.ts in a browser page). A run must be a
+ * pure function of its seed, so the real clock, real timers and real
+ * randomness are refused; everything comes through env.
+ */
+
+const repeatable = ", so the same seed replays the same run.";
+const timers = 'env.setTimer("election" or "heartbeat", delayMs)';
+
+/** Each refused thing: what node code called, and what to do instead. Said as "node code called WHAT. INSTEAD". */
+export const REFUSED = {
+  random: { what: "Math.random()", instead: `In the simulated world use env.randomInt(min, max)${repeatable}` },
+  date: { what: "Date() or new Date() for the current time", instead: `In the simulated world use env.now()${repeatable}` },
+  dateNow: { what: "Date.now()", instead: `In the simulated world use env.now()${repeatable}` },
+  setTimeout: { what: "setTimeout()", instead: `In the simulated world use ${timers}${repeatable}` },
+  setInterval: { what: "setInterval()", instead: `In the simulated world set the timer again each time it fires: ${timers}${repeatable}` },
+  setImmediate: { what: "setImmediate()", instead: `In the simulated world use ${timers}${repeatable}` },
+  queueMicrotask: { what: "queueMicrotask()", instead: "A node's handlers run to the end; there is nothing to wait for." },
+  performanceNow: { what: "performance.now()", instead: `In the simulated world use env.now()${repeatable}` },
+  process: { what: "process (the environment, arguments, the real process)", instead: "Everything a node needs comes through env (world/contract.ts)." },
+} as const;
+
+/** The whole sentence node code is told. */
+export function refusedText(refused: { readonly what: string; readonly instead: string }): string {
+  return `node code called ${refused.what}. ${refused.instead}`;
+}
