@@ -378,7 +378,12 @@ function main(name) {
 
     const started = Date.now();
     const { results, filtered, printedFile } = await runSuites(chapters, { settings, ...(testNamePattern ? { testNamePattern } : {}) });
+    // A suite that did not load at all (a file of the workbook's own missing or broken): say so, before anything else.
+    for (const result of results) {
+      if (result.loadErrors) console.error(pc.red(`\n${result.chapter}'s suite did not load, so none of its tests ran:\n${result.loadErrors.join("\n")}`));
+    }
     const ran = results.reduce((n, c) => n + c.tests.filter((t) => t.state !== "not run").length, 0);
+    if (ran === 0 && results.some((r) => r.loadErrors)) return 2;
     if (testNamePattern && ran === 0) {
       console.error(`\nNo test of ${chapters.map((c) => c.short).join(", ")} has a name containing "${testName}". Run \`npm test -- ${chapters.map((c) => c.short).join(" ")}\` to see the names.`);
       return 2;

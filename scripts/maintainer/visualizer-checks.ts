@@ -363,19 +363,20 @@ export async function checkVisualizer(): Promise<CheckResult> {
   return { ok: problems.length === 0, summary: `npm run visualize in headless Chromium\n${lines.join("\n")}${problems.length > 0 ? `\n${problems.join("\n")}` : ""}` };
 }
 
-/** The page in a student edition: it loads, and shows the untouched skeleton's first step to write. */
+/** The page in a student edition: it loads, and shows the untouched skeleton's first step to write (Chapter 2's: the edition check has finished Chapter 1 by then). */
 export async function checkVisualizerInEdition(dir: string): Promise<CheckResult> {
   const executablePath = findBrowser();
   if (!executablePath) return { ok: false, summary: NO_BROWSER };
-  const server = await startServer(["visualize", "--", "chapter1", "--port", "5315"], dir, ADDRESS, 60_000);
+  const server = await startServer(["visualize", "--", "chapter2", "--port", "5315"], dir, ADDRESS, 60_000);
   const browser = await puppeteer.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
   try {
     const { page, errors } = await openPage(browser, server.match[1]!);
+    await fastest(page);
     await setPlaying(page, true);
     await page.waitForFunction(`(document.querySelector("#failure")?.textContent ?? "").includes("not written yet")`, { timeout: 30_000 });
     const servers = await page.$$eval("[data-node]", (nodes) => nodes.length);
     const ok = errors.length === 0 && servers === 5;
-    return { ok, summary: ok ? "npm run visualize -- chapter1 serves the page; it draws five servers and shows the skeleton's first step to write" : `the student edition's page: ${servers} servers drawn; ${errors.join("; ")}` };
+    return { ok, summary: ok ? "npm run visualize -- chapter2 serves the page; it draws five servers and shows the skeleton's first step to write" : `the student edition's page: ${servers} servers drawn; ${errors.join("; ")}` };
   } catch (error) {
     return { ok: false, summary: `the student edition's page: ${error instanceof Error ? error.message : String(error)}` };
   } finally {

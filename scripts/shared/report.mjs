@@ -50,6 +50,7 @@ export const PRINTED_SHOWN = 40;
  * @property {number} number
  * @property {string} title
  * @property {TestResult[]} tests
+ * @property {string[]} [loadErrors]  why the suite file did not load at all (then it has no tests)
  * @property {number} [regressionOf]  set when these are a later chapter's node on this chapter's suite
  */
 
@@ -86,7 +87,8 @@ export function chapterResultOf(testModule, printed = new Map()) {
       tests.push({ chapter: chapter.short, name, points, state: "not run", output: moduleErrors.join("\n\n"), notRunBecause });
     }
   }
-  return { chapter: chapter.short, number: chapter.number, title: chapter.title, tests };
+  // A suite that did not load has no tests: what stopped it is all there is to say.
+  return { chapter: chapter.short, number: chapter.number, title: chapter.title, tests, ...(tests.length === 0 && moduleErrors.length > 0 ? { loadErrors: moduleErrors } : {}) };
 }
 
 /**

@@ -18,6 +18,7 @@ export const PROJECT_PARTS = [
   "world",
   "sandbox",
   "scenarios",
+  "visualizer",
   "scripts",
   "diagrams",
   "gradescope",
