@@ -12,18 +12,20 @@
  * timers refused with the terminal's words, because a run must be a pure
  * function of its seed. Node code reaches nothing of the world but its
  * env: the world's objects live in this module's scope, never in a
- * global. (The page decides no grade, so this worker is not a security
- * boundary as grading's process of its own is.)
+ * global, and what would reach the page or the network (postMessage,
+ * fetch, the worker's own listeners) is refused too, once this worker
+ * has taken what it needs. (The page decides no grade, so this worker is
+ * not a security boundary as grading's process of its own is.)
  */
 import { clerkFile, nodeFile } from "virtual:raft-node";
 import type { ClerkProgram } from "../world/clients.ts";
 import type { CreateNode } from "../world/contract.ts";
 import { watchNodeCalls } from "../world/node-host.ts";
-import { REFUSED, refusedText } from "../world/refused.ts";
+import { REFUSED, refusedInPage, refusedText } from "../world/refused.ts";
 import { ClusterRun, failureText, type RunDescription } from "./cluster-frames.ts";
 import type { FromWorker, Target, ToWorker } from "./protocol.ts";
 
-const scope = globalThis as unknown as { postMessage(message: FromWorker): void; onmessage: ((event: MessageEvent<ToWorker>) => void) | null };
+const scope = globalThis as unknown as { postMessage(message: FromWorker): void; addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void };
 const post = scope.postMessage.bind(scope);
 
 /** A function that refuses, in the terminal's words (world/refused.ts). */
@@ -68,6 +70,19 @@ function refuseGlobals(): void {
     (...args: unknown[]): void =>
       post({ type: "console", level, text: args.map(show).join(" ").slice(0, 10_000) });
   lock(g, "console", Object.freeze({ log: logger("log"), info: logger("info"), warn: logger("warn"), error: logger("error"), debug: logger("debug") }));
+  // The page and the network: this worker's own listener and its post are taken (above) before node code runs.
+  for (const name of ["postMessage", "close", "importScripts", "fetch", "XMLHttpRequest", "WebSocket", "EventSource", "addEventListener", "removeEventListener", "dispatchEvent"]) {
+    const refused = refuse(refusedInPage(`${name}()`));
+    for (let holder: object | null = globalThis; holder !== null; holder = Object.getPrototypeOf(holder)) {
+      if (Object.getOwnPropertyDescriptor(holder, name)?.configurable !== false && name in holder) Object.defineProperty(holder, name, { value: refused, writable: false, configurable: false });
+    }
+  }
+  for (const name of ["onmessage", "onerror", "onmessageerror"]) {
+    for (let holder: object | null = globalThis; holder !== null; holder = Object.getPrototypeOf(holder)) {
+      const descriptor = Object.getOwnPropertyDescriptor(holder, name);
+      if (descriptor?.configurable) Object.defineProperty(holder, name, { get: descriptor.get, set: refuse(refusedInPage(`${name} =`)), configurable: false });
+    }
+  }
 }
 
 /** A compiled file's exports: run once, as the terminal runs it (sandbox/sandbox-realm.ts: CommonJS, strict as any module is). */
@@ -115,6 +130,8 @@ function loadNode(): { createNode?: CreateNode; clerk?: ClerkProgram; problem?: 
   return { createNode: createNode as CreateNode, clerk: clerkExports as unknown as ClerkProgram };
 }
 
+// The page's requests come in through this listener, registered before anything is refused.
+scope.addEventListener("message", (event) => handle(event.data));
 refuseGlobals();
 const loaded = loadNode();
 
@@ -175,4 +192,3 @@ function handle(request: ToWorker): void {
   }
 }
 
-scope.onmessage = (event) => handle(event.data);

@@ -22,6 +22,11 @@ export const REFUSED = {
   process: { what: "process (the environment, arguments, the real process)", instead: "Everything a node needs comes through env (world/contract.ts)." },
 } as const;
 
+/** In a browser page's worker (visualizer/run-worker.ts): what would reach the page, the network or the worker itself. */
+export function refusedInPage(what: string): { readonly what: string; readonly instead: string } {
+  return { what, instead: "A node reaches other nodes only through env.send; the page, the network and the worker that runs it are not its to use." };
+}
+
 /** The whole sentence node code is told. */
 export function refusedText(refused: { readonly what: string; readonly instead: string }): string {
   return `node code called ${refused.what}. ${refused.instead}`;
