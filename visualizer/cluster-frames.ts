@@ -17,7 +17,7 @@ import { clientIds, clientsIn, describeCall, SimulatedClient, type ClerkProgram 
 import { checkLinearizability, decidingPart, describeVerdict, historySvg, keyValueModel } from "../world/linearizability.ts";
 import { describeMessage } from "../world/message-text.ts";
 import type { WireMessage } from "../world/messages.ts";
-import { describeEvent, type TraceEvent } from "../world/trace.ts";
+import { describeEvent, eventNode, type TraceEvent } from "../world/trace.ts";
 import { World, worldOfFailedBoot, type WorldOptions } from "../world/world.ts";
 import type { CreateNode } from "../world/contract.ts";
 
@@ -112,6 +112,10 @@ export type ActionKind =
   | { readonly kind: "crash" | "restart" | "pause" | "resume" | "timeout" | "isolate" | "reconnect"; readonly node: NodeId }
   | { readonly kind: "partition"; readonly groups: readonly (readonly NodeId[])[] }
   | { readonly kind: "heal" }
+  /** The link between two servers stops carrying messages, both ways (`cut`), or carries them again. */
+  | { readonly kind: "cut" | "restore"; readonly between: readonly [NodeId, NodeId] }
+  /** The network loses, duplicates and reorders messages (`unreliable`), or carries every one in order again. */
+  | { readonly kind: "network"; readonly unreliable: boolean }
   | { readonly kind: "propose"; readonly node: NodeId; readonly command: string }
   /** Chapter 8 on: a client calls the key-value service through its clerk. */
   | { readonly kind: "call"; readonly client: ClientId; readonly call: ClientCall };
@@ -130,6 +134,9 @@ export interface RunDescription {
   readonly seed: number;
   readonly actions: readonly Action[];
 }
+
+/** What the page's "unreliable network" does: the lab's unreliable network, as Chapter 7's tests have it. */
+export const UNRELIABLE_NETWORK = { dropRate: 0.1, duplicateRate: 0.05, reorderRate: 0.2, reorderDelay: [20, 100] } as const;
 
 /** The clients of a page's key-value service (Chapter 8 on). */
 export const PAGE_CLIENTS: readonly ClientId[] = clientIds(3);
@@ -180,6 +187,11 @@ export class FrameRecorder {
 
   constructor(private readonly world: World) {}
 
+  /** How many trace events have been read: a frame made after more of them shows something new. */
+  get eventsRead(): number {
+    return this.read;
+  }
+
   /** Read what the trace gained since the last call (call it after every event, or before a frame). */
   follow(): void {
     const trace = this.world.trace;
@@ -221,7 +233,9 @@ export class FrameRecorder {
       default:
         break;
     }
-    this.recent.push(`${event.time} ms  ${describeEvent(event, true)}`);
+    // As the replay's timeline has it, with the node it happened at first ("170 ms  B  ←C RV t1 l0/0").
+    const node = eventNode(event);
+    this.recent.push(`${event.time} ms  ${node === undefined ? "" : `${node}  `}${describeEvent(event, true)}`);
     if (this.recent.length > RECENT_EVENTS) this.recent.shift();
   }
 
@@ -449,6 +463,20 @@ export class ClusterRun {
         case "heal":
           w.heal();
           break;
+        case "cut":
+          w.cutOneWay(action.between[0], action.between[1]);
+          w.cutOneWay(action.between[1], action.between[0]);
+          break;
+        case "restore": {
+          const [a, b] = action.between;
+          w.restoreOneWay(a, b);
+          w.restoreOneWay(b, a);
+          if (!w.canReach(a, b) || !w.canReach(b, a)) this.notice = `the link ${a}–${b} is still cut by a partition or an isolated server: Heal (or Reconnect) mends those.`;
+          break;
+        }
+        case "network":
+          w.setNetwork(action.unreliable ? UNRELIABLE_NETWORK : { dropRate: 0, duplicateRate: 0, reorderRate: 0 });
+          break;
         case "call": {
           const client = this.clients.get(action.client);
           if (client === undefined) this.notice = `there is no client ${action.client} in this run (clients call from Chapter 8 on, with a clerk).`;
@@ -485,10 +513,17 @@ export function decodeRun(text: string): RunDescription | undefined {
   try {
     const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
     const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    const run = JSON.parse(new TextDecoder().decode(bytes)) as RunDescription;
-    if (typeof run.seed !== "number" || typeof run.chapter !== "number" || !Array.isArray(run.actions)) return undefined;
-    return run;
+    return asRunDescription(JSON.parse(new TextDecoder().decode(bytes)));
   } catch {
     return undefined;
   }
+}
+
+/** A value read from a link or a file, if it has a run's shape (each action after an event, at a time). */
+export function asRunDescription(value: unknown): RunDescription | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const run = value as Partial<RunDescription>;
+  if (typeof run.seed !== "number" || typeof run.chapter !== "number" || !Array.isArray(run.actions)) return undefined;
+  const actionsOk = run.actions.every((a: unknown) => typeof a === "object" && a !== null && typeof (a as Action).kind === "string" && typeof (a as Action).after === "number" && typeof (a as Action).at === "number");
+  return actionsOk ? { chapter: run.chapter, seed: run.seed, actions: run.actions } : undefined;
 }

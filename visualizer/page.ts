@@ -20,6 +20,7 @@ import {
   encodeRun,
   PAGE_CLIENTS,
   PAGE_NODES,
+  UNRELIABLE_NETWORK,
   type Action,
   type ActionKind,
   type CallFrame,
@@ -67,9 +68,13 @@ const ui = {
   timeline: element("timeline", HTMLInputElement),
   clock: element("clock", HTMLElement),
   eventsCount: element("events-count", HTMLElement),
+  frameCount: element("frame-count", HTMLElement),
   seed: element("seed", HTMLInputElement),
   newRun: element("new-run", HTMLButtonElement),
   copyLink: element("copy-link", HTMLButtonElement),
+  saveRun: element("save-run", HTMLButtonElement),
+  linkActions: element("link-actions", HTMLElement),
+  linkChoices: element("link-choices", HTMLElement),
   notice: element("notice", HTMLElement),
   picture: element("picture", HTMLElement),
   failureBox: element("failure-box", HTMLElement),
@@ -88,6 +93,8 @@ const ui = {
   groupChoices: element("group-choices", HTMLElement),
   partition: element("partition", HTMLButtonElement),
   heal: element("heal", HTMLButtonElement),
+  network: element("network", HTMLButtonElement),
+  networkNote: element("network-note", HTMLElement),
   propose: element("propose", HTMLButtonElement),
   actionsNote: element("actions-note", HTMLElement),
   events: element("events", HTMLElement),
@@ -230,7 +237,8 @@ function fromAddress(): { run: RunDescription; at: number | undefined } | undefi
   return { run: makeRun(decoded.seed, decoded.actions), at: match[2] === undefined ? undefined : Number(match[2]) };
 }
 
-const linked = recording === undefined ? fromAddress() : undefined;
+/** A run from the address, or else from a file the server was given (npm run visualize -- … --run FILE). */
+const linked = recording === undefined ? (fromAddress() ?? (config.savedRun === undefined ? undefined : { run: makeRun(config.savedRun.run.seed, config.savedRun.run.actions), at: config.savedRun.at })) : undefined;
 let run: RunDescription = recording !== undefined ? { chapter: recording.chapter, seed: recording.seed, actions: [] } : (linked?.run ?? makeRun(config.seed, []));
 /** Changes with every new run, so a request of the run before is not taken for this one's. */
 let runEpoch = 0;
@@ -276,6 +284,8 @@ const group = new Set<NodeId>();
 // Recording mode: which frame is shown, and the playhead's simulated time.
 let recordIndex = 0;
 let recordTime = 0;
+/** Real ms the frame shown has been held while playing, when the next frame is at the same instant. */
+let heldAtInstant = 0;
 
 const client = new RunWorkerClient(showConsole);
 
@@ -417,6 +427,12 @@ function describeAction(action: Action): string {
       return `Partitioned ${action.groups.map((g) => `{${g.join(", ")}}`).join(" | ")}`;
     case "heal":
       return "Healed the network";
+    case "cut":
+      return `Cut the link ${action.between[0]}–${action.between[1]}`;
+    case "restore":
+      return `Restored the link ${action.between[0]}–${action.between[1]}`;
+    case "network":
+      return action.unreliable ? `Made the network unreliable: ${UNRELIABLE_WORDS}` : "Made the network reliable again";
     case "propose":
       return `Sent command ${JSON.stringify(action.command)} to ${action.node}`;
     case "timeout":
@@ -436,6 +452,33 @@ function describeAction(action: Action): string {
     case "call":
       return `Client ${action.client} called ${action.call.operation === "get" ? `get(${JSON.stringify(action.call.key)})` : `${action.call.operation}(${JSON.stringify(action.call.key)}, ${JSON.stringify(action.call.value)})`}`;
   }
+}
+
+/** What the unreliable network does, in words (UNRELIABLE_NETWORK). */
+const UNRELIABLE_WORDS = (() => {
+  const percent = (rate: number) => `${Math.round(rate * 100)} %`;
+  const [low, high] = UNRELIABLE_NETWORK.reorderDelay;
+  return `${percent(UNRELIABLE_NETWORK.dropRate)} of messages lost, ${percent(UNRELIABLE_NETWORK.duplicateRate)} duplicated, ${percent(UNRELIABLE_NETWORK.reorderRate)} held back ${low}–${high} ms`;
+})();
+
+/** Whether the live run's network is unreliable at the frame shown: its last "network" action up to there says (reliable at first). */
+function networkUnreliable(): boolean {
+  if (recording !== undefined || frame === undefined) return false;
+  const events = frame.events;
+  let unreliable = false;
+  for (const a of run.actions) if (a.kind === "network" && a.after <= events) unreliable = a.unreliable;
+  return unreliable;
+}
+
+let shownNetwork: boolean | undefined;
+
+/** The note under the picture while the network is unreliable. */
+function drawNetwork(): void {
+  const unreliable = networkUnreliable();
+  if (unreliable === shownNetwork) return;
+  shownNetwork = unreliable;
+  ui.networkNote.hidden = !unreliable;
+  ui.networkNote.textContent = unreliable ? `Unreliable network: ${UNRELIABLE_WORDS}.` : "";
 }
 
 /** Run the next job when the worker is free: the person's first, then the animation's play. */
@@ -584,12 +627,18 @@ function drawFailure(): void {
 // The picture: the ring
 // ---------------------------------------------------------------------------
 
-const VIEW = { width: 580, height: 470 };
-const CENTER: Point = { x: 290, y: 245 };
+const CENTER: Point = { x: 0, y: 0 };
 const RING = 150;
 const R = 34;
+/** How far out from a server's centre its letter sits (clear of its timers' arcs). */
+const LETTER_OUT = R + 32;
+/** The widest a caption's line can be (about 18 characters at 11.5 px: "played by the test", "candidate, paused"). */
+const CAPTION_WIDTH = 118;
+const CAPTION_LINE = 14;
 
-const positions = new Map<NodeId, Point>(PAGE_NODES.map((id, i) => [id, ringPosition(i, PAGE_NODES.length, CENTER, RING)]));
+/** The servers drawn: those of the frame shown, in its order (a test's world may have 3 or 7). */
+let nodeIds: readonly NodeId[] = [];
+const positions = new Map<NodeId, Point>();
 
 interface ServerShapes {
   readonly group: SVGGElement;
@@ -605,9 +654,11 @@ interface ServerShapes {
   readonly termCaption: SVGTextElement;
   readonly letter: SVGTextElement;
   readonly caption: SVGTextElement;
+  /** Where the caption's lines start (x) and how they are anchored. */
+  readonly captionAt: { readonly x: number; readonly y: number; readonly up: boolean };
 }
 
-const picture = svg("svg", { viewBox: `0 0 ${VIEW.width} ${VIEW.height}`, class: "ring", role: "img", "aria-label": "The cluster: five servers on a ring, and the messages between them" });
+const picture = svg("svg", { class: "ring", role: "img", "aria-label": "The cluster: its servers on a ring, and the messages between them" });
 const defs = svg("defs");
 const hatchPattern = svg("pattern", { id: "hatch", width: 7, height: 7, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
 hatchPattern.append(svg("line", { x1: 0, y1: 0, x2: 0, y2: 7, stroke: "#ffffff", "stroke-width": 3, "stroke-opacity": 0.75 }));
@@ -620,8 +671,51 @@ picture.append(defs, ringGuide, linkLayer, serverLayer, messageLayer);
 ui.picture.prepend(picture);
 
 const servers = new Map<NodeId, ServerShapes>();
-for (const id of PAGE_NODES) {
-  const p = positions.get(id)!;
+
+/**
+ * Draw these servers, evenly spaced on the ring (the first at the top), and
+ * offer them in the partition's choices. Nothing changes when they are the
+ * servers drawn already. The viewBox is made to hold every server's letter
+ * and its widest caption, so no caption is cut at the sides.
+ */
+function layoutServers(ids: readonly NodeId[]): void {
+  if (ids.length === nodeIds.length && ids.every((id, i) => id === nodeIds[i])) return;
+  nodeIds = [...ids];
+  positions.clear();
+  servers.clear();
+  serverLayer.replaceChildren();
+  for (const id of [...group]) if (!ids.includes(id)) group.delete(id);
+  if (selected !== undefined && !ids.includes(selected)) selected = undefined;
+  const box = { left: -RING - R - 16, right: RING + R + 16, top: -RING - R - 16, bottom: RING + R + 16 };
+  const grow = (x1: number, y1: number, x2: number, y2: number) => {
+    box.left = Math.min(box.left, x1);
+    box.right = Math.max(box.right, x2);
+    box.top = Math.min(box.top, y1);
+    box.bottom = Math.max(box.bottom, y2);
+  };
+  ids.forEach((id, i) => {
+    const p = ringPosition(i, ids.length, CENTER, RING);
+    positions.set(id, p);
+    const shapes = buildServer(id, p);
+    servers.set(id, shapes);
+    // The letter, and two lines of caption at their widest.
+    const letter = { x: Number(shapes.letter.getAttribute("x")), y: Number(shapes.letter.getAttribute("y")) };
+    grow(letter.x - 12, letter.y - 14, letter.x + 12, letter.y + 14);
+    const { x, y, up } = shapes.captionAt;
+    const anchor = shapes.caption.getAttribute("text-anchor");
+    const x1 = anchor === "start" ? x : anchor === "end" ? x - CAPTION_WIDTH : x - CAPTION_WIDTH / 2;
+    const lines = up ? [y - CAPTION_LINE, y] : [y, y + CAPTION_LINE];
+    grow(x1, lines[0]! - 9, x1 + CAPTION_WIDTH, lines[1]! + 9);
+  });
+  const margin = 6;
+  picture.setAttribute("viewBox", [box.left - margin, box.top - margin, box.right - box.left + 2 * margin, box.bottom - box.top + 2 * margin].map((n) => n.toFixed(0)).join(" "));
+  picture.setAttribute("aria-label", `The cluster: ${ids.length} server${ids.length === 1 ? "" : "s"} on a ring (${ids.join(", ")}), and the messages between them`);
+  buildGroupChoices(ids);
+  drawVersion++;
+  shownLogs = "";
+}
+
+function buildServer(id: NodeId, p: Point): ServerShapes {
   const group = svg("g", { class: "server", "data-node": id, "data-role": "", "data-status": "up", "data-term": 0, transform: `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})`, tabindex: 0 });
   // The body is the group's first circle: tests click `[data-node=A] circle`.
   const body = svg("circle", { r: R, class: "body" });
@@ -639,27 +733,39 @@ for (const id of PAGE_NODES) {
   // The letter and the caption sit outside the ring of servers, away from the centre, in a group of
   // their own: the server's group stays centred on its circle, so a click on its middle hits the circle.
   const out = { x: (p.x - CENTER.x) / RING, y: (p.y - CENTER.y) / RING };
-  const at = { x: p.x + out.x * (R + 36), y: p.y + out.y * (R + 36) };
+  const at = { x: p.x + out.x * LETTER_OUT, y: p.y + out.y * LETTER_OUT };
   const label = svg("g", { class: "server-label", "data-label-for": id });
   const letter = svg("text", { class: "letter", "text-anchor": "middle", "dominant-baseline": "central", x: at.x.toFixed(1), y: at.y.toFixed(1) });
   letter.textContent = id;
   // Above the letter at the top, below it elsewhere; beside servers at the sides, it reads outward, clear of the circle.
   const side = Math.abs(out.x) > 0.6 ? Math.sign(out.x) : 0;
-  const caption = svg("text", {
-    class: "caption",
-    "text-anchor": side > 0 ? "start" : side < 0 ? "end" : "middle",
-    "dominant-baseline": "central",
-    x: (at.x - side * 10).toFixed(1),
-    y: (at.y + (out.y < -0.5 ? -20 : 19)).toFixed(1),
-  });
+  const up = out.y < -0.5 && side === 0;
+  const captionAt = { x: at.x - side * 10, y: at.y + (up ? -20 : 20), up };
+  const caption = svg("text", { class: "caption", "text-anchor": side > 0 ? "start" : side < 0 ? "end" : "middle", "dominant-baseline": "central" });
   label.append(letter, caption);
   serverLayer.append(group, label);
-  servers.set(id, { group, label, body, hatch, ring, election, heartbeat, cross, pauseSign, term, termCaption, letter, caption });
   group.addEventListener("click", (event) => chooseServer(id, event.shiftKey));
   label.addEventListener("click", (event) => chooseServer(id, event.shiftKey));
   group.addEventListener("keydown", (event) => {
     if (event.key === "Enter") chooseServer(id, event.shiftKey);
   });
+  return { group, label, body, hatch, ring, election, heartbeat, cross, pauseSign, term, termCaption, letter, caption, captionAt };
+}
+
+/** A caption in one or two lines (the role, then the vote), each line a tspan; the lines go up from the letter at the top. */
+function setCaption(shapes: ServerShapes, lines: readonly string[]): void {
+  const key = lines.join("\n");
+  if (shapes.caption.dataset.text === key) return;
+  shapes.caption.dataset.text = key;
+  const { x, y, up } = shapes.captionAt;
+  const first = up ? y - (lines.length - 1) * CAPTION_LINE : y;
+  shapes.caption.replaceChildren(
+    ...lines.map((line, i) => {
+      const span = svg("tspan", { x: x.toFixed(1), y: (first + i * CAPTION_LINE).toFixed(1) });
+      span.textContent = line;
+      return span;
+    }),
+  );
 }
 
 // A click beside the servers lets the selection go.
@@ -735,12 +841,16 @@ function drawServer(node: NodeFrame, time: number): void {
   shapes.hatch.style.display = node.status === "paused" ? "" : "none";
   shapes.pauseSign.style.display = node.status === "paused" ? "" : "none";
   shapes.cross.style.display = down ? "" : "none";
-  shapes.term.textContent = node.status === "scripted" ? "–" : String(node.currentTerm);
+  const scripted = node.status === "scripted";
+  shapes.term.textContent = scripted ? "" : String(node.currentTerm);
+  shapes.termCaption.textContent = scripted ? "the test" : "term";
+  shapes.termCaption.setAttribute("y", scripted ? "0" : "17");
+  shapes.termCaption.setAttribute("dominant-baseline", scripted ? "central" : "auto");
+  shapes.label.classList.toggle("scripted", scripted);
   const running = node.status === "up" || node.status === "paused";
   shapes.election.setAttribute("d", running && node.election !== undefined ? arcPath(R + 7, timeLeft(node.election, time)) : "");
   shapes.heartbeat.setAttribute("d", running && node.heartbeat !== undefined ? arcPath(R + 12, timeLeft(node.heartbeat, time)) : "");
-  const vote = node.votedFor === null || node.status === "scripted" ? "" : ` · voted ${node.votedFor}`;
-  shapes.caption.textContent = `${roleWord(node)}${vote}`;
+  setCaption(shapes, node.votedFor === null || scripted ? [roleWord(node)] : [roleWord(node), `voted ${node.votedFor}`]);
   g.dataset.tip = nodeTip(node);
   shapes.label.dataset.tip = g.dataset.tip;
   shapes.label.classList.toggle("selected", selected === node.id);
@@ -915,14 +1025,35 @@ function drawLogs(nodes: readonly NodeFrame[]): void {
 
 let shownEvents = "";
 
+/** A recent event's line, "170 ms  B  ←C RV t1 l0/0", in its parts: the time, the node it happened at (if any), what happened. */
+function eventParts(text: string): { time: string; node: string; what: string } {
+  const match = /^(\d+(?:\.\d+)?) ms {2}(?:([A-Za-z0-9_-]{1,8}) {2})?([\s\S]*)$/.exec(text);
+  if (match === null) return { time: "", node: "", what: text };
+  return { time: formatMs(Number(match[1])), node: match[2] ?? "", what: match[3]! };
+}
+
 function drawEvents(recent: readonly string[]): void {
   const key = recent.join("\n");
   if (key === shownEvents) return;
   shownEvents = key;
+  const lines = recent.map(eventParts);
+  // The time and node columns as wide as their widest entry: the events line up under each other.
+  ui.events.style.setProperty("--time-width", `${Math.max(4, ...lines.map((l) => l.time.length))}ch`);
+  ui.events.style.setProperty("--node-width", `${Math.max(1, ...lines.map((l) => l.node.length))}ch`);
   ui.events.replaceChildren(
-    ...recent.map((text) => {
+    ...lines.map((line, i) => {
       const item = document.createElement("li");
-      item.textContent = text;
+      const time = document.createElement("span");
+      time.className = "event-time";
+      time.textContent = line.time;
+      const node = document.createElement("span");
+      node.className = "event-node";
+      node.textContent = line.node;
+      const what = document.createElement("span");
+      what.className = "event-what";
+      what.textContent = line.what;
+      item.append(time, node, what);
+      item.title = recent[i]!;
       return item;
     }),
   );
@@ -935,16 +1066,23 @@ function drawEvents(recent: readonly string[]): void {
 
 let pointer: { x: number; y: number } | undefined;
 
+function hideTooltip(): void {
+  ui.tooltip.hidden = true;
+  if (ui.tooltip.textContent !== "") ui.tooltip.textContent = "";
+}
+
+/** The tooltip shows the words of what is under the pointer now, or hides (called on every move, scroll and animation frame). */
 function updateTooltip(): void {
   if (pointer === undefined) {
-    ui.tooltip.hidden = true;
+    hideTooltip();
     return;
   }
   const under = document.elementFromPoint(pointer.x, pointer.y);
   const holder = under?.closest<HTMLElement | SVGElement>("[data-tip]");
   const tip = holder?.dataset.tip;
   if (tip === undefined || tip === "") {
-    ui.tooltip.hidden = true;
+    // Nothing to say here: hidden, and emptied, so no earlier words can show again.
+    hideTooltip();
     return;
   }
   if (ui.tooltip.textContent !== tip) ui.tooltip.textContent = tip;
@@ -960,10 +1098,17 @@ document.addEventListener("mousemove", (event) => {
   pointer = { x: event.clientX, y: event.clientY };
   updateTooltip();
 });
-document.addEventListener("mouseleave", () => {
+// The pointer left the window (or the window lost focus): nothing is under it.
+document.documentElement.addEventListener("mouseleave", () => {
   pointer = undefined;
   updateTooltip();
 });
+window.addEventListener("blur", () => {
+  pointer = undefined;
+  updateTooltip();
+});
+// The page scrolled under a pointer that stayed still.
+window.addEventListener("scroll", () => updateTooltip(), { capture: true, passive: true });
 
 // ---------------------------------------------------------------------------
 // The clients (Chapter 8 on): one row per client, one bar per call
@@ -1256,6 +1401,7 @@ function draw(): void {
   const now = shown();
   drawFailure();
   if (now === undefined) return;
+  layoutServers(now.frame.nodes.map((n) => n.id));
   const key = `${drawVersion} ${now.time}`;
   if (now.frame === drawnFrame && key === drawnKey) return;
   drawnFrame = now.frame;
@@ -1268,21 +1414,25 @@ function draw(): void {
   drawClients(now.frame, now.time);
   ui.clock.textContent = formatMs(now.time);
   ui.eventsCount.textContent = `${now.frame.events} event${now.frame.events === 1 ? "" : "s"}`;
+  if (recording !== undefined) ui.frameCount.textContent = `frame ${recordIndex + 1} of ${recording.frames.length}`;
   drawTimeline(now.frame);
+  drawNetwork();
   updateControls();
   updateTooltip();
 }
 
 function drawTimeline(current: Frame): void {
   if (recording !== undefined) {
-    const frames = recording.frames;
-    ui.timeline.min = String(Math.floor(frames[0]?.time ?? 0));
-    ui.timeline.max = String(Math.ceil(frames.at(-1)?.time ?? 0));
-  } else {
+    // A recording's timeline goes frame by frame: several frames can share one simulated time.
     ui.timeline.min = "0";
-    ui.timeline.max = String(Math.max(1, Math.ceil(furthest), current.time));
+    ui.timeline.max = String(Math.max(0, recording.frames.length - 1));
+    if (!scrubbing) ui.timeline.value = String(recordIndex);
+    ui.timeline.setAttribute("aria-valuetext", `frame ${recordIndex + 1} of ${recording.frames.length}, at ${formatMs(current.time)}`);
+    return;
   }
-  if (!scrubbing) ui.timeline.value = String(Math.floor(recording !== undefined ? recordTime : current.time));
+  ui.timeline.min = "0";
+  ui.timeline.max = String(Math.max(1, Math.ceil(furthest), current.time));
+  if (!scrubbing) ui.timeline.value = String(Math.floor(current.time));
 }
 
 // ---------------------------------------------------------------------------
@@ -1292,8 +1442,7 @@ function drawTimeline(current: Frame): void {
 function setPlaying(on: boolean): void {
   if (recording !== undefined && on && recordIndex >= recording.frames.length - 1) {
     // At the end: play from the start.
-    recordIndex = 0;
-    recordTime = recording.frames[0]?.time ?? 0;
+    showRecordedFrame(0);
   }
   if (recording === undefined && on && frame !== undefined) {
     if (frame.failure !== undefined || stuck !== undefined) on = false;
@@ -1322,7 +1471,7 @@ function nextCommand(): string {
 }
 
 function linksOf(id: NodeId, cut: Frame["cutLinks"]): { cut: number; total: number } {
-  const total = 2 * (PAGE_NODES.length - 1);
+  const total = 2 * (nodeIds.length - 1);
   return { cut: cut.filter(([a, b]) => a === id || b === id).length, total };
 }
 
@@ -1353,18 +1502,25 @@ function updateControls(): void {
     box.checked = group.has(box.dataset.select ?? "");
     box.disabled = !live;
   }
-  const groupOne = PAGE_NODES.filter((id) => group.has(id));
-  const rest = PAGE_NODES.filter((id) => !group.has(id));
+  const groupOne = nodeIds.filter((id) => group.has(id));
+  const rest = nodeIds.filter((id) => !group.has(id));
   ui.partition.disabled = stopped || groupOne.length === 0 || rest.length === 0;
   ui.partition.textContent = groupOne.length === 0 || rest.length === 0 ? "Partition" : `Partition {${groupOne.join(", ")}} | {${rest.join(", ")}}`;
   ui.heal.disabled = stopped || current === undefined || current.cutLinks.length === 0;
+  const unreliable = networkUnreliable();
+  ui.network.disabled = stopped;
+  ui.network.textContent = unreliable ? "Reliable network" : "Unreliable network";
+  ui.network.title = unreliable ? "Carry every message again, once and in order" : `Lose, duplicate and hold back messages: ${UNRELIABLE_WORDS}`;
+  ui.network.setAttribute("aria-pressed", String(unreliable));
   const target = current === undefined ? undefined : (leader(current.nodes) ?? node);
   ui.propose.disabled = stopped || target === undefined || target.status !== "up";
   ui.propose.textContent = target === undefined ? "Send command" : `Send command ${nextCommand()} to ${target.id}`;
 
+  updateLinkChoices(node, current, stopped);
   ui.seed.disabled = !live;
   ui.newRun.disabled = !live;
   ui.copyLink.disabled = !live;
+  ui.saveRun.disabled = !live;
   updateCallForm(stopped, current);
 }
 
@@ -1387,6 +1543,55 @@ function nodeAction(kind: "crash" | "restart" | "pause" | "resume" | "timeout" |
 
 for (const kind of ["crash", "restart", "pause", "resume", "timeout", "isolate", "reconnect"] as const) ui[kind].addEventListener("click", () => nodeAction(kind));
 
+/**
+ * The selected server's links, one button per other server: cut the link
+ * both ways, or mend it. (Isolate cuts them all; Partition cuts between
+ * groups.) The buttons are made again only when the servers change.
+ */
+function updateLinkChoices(node: NodeFrame | undefined, current: Frame | undefined, stopped: boolean): void {
+  ui.linkActions.hidden = node === undefined || recording !== undefined;
+  if (node === undefined || current === undefined) return;
+  const others = current.nodes.filter((n) => n.id !== node.id && n.status !== "scripted").map((n) => n.id);
+  const shown = [...ui.linkChoices.querySelectorAll<HTMLButtonElement>("button[data-link]")].map((b) => b.dataset.link);
+  if (shown.join(",") !== others.join(",") || ui.linkChoices.dataset.node !== node.id) {
+    ui.linkChoices.replaceChildren(
+      ...others.map((id) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.dataset.link = id;
+        button.textContent = id;
+        button.addEventListener("click", () => {
+          const from = ui.linkChoices.dataset.node;
+          if (from === undefined) return;
+          const cut = button.classList.contains("cut");
+          takeAction({ kind: cut ? "restore" : "cut", between: [from, id] });
+        });
+        return button;
+      }),
+    );
+    ui.linkChoices.dataset.node = node.id;
+  }
+  for (const button of ui.linkChoices.querySelectorAll<HTMLButtonElement>("button[data-link]")) {
+    const other = button.dataset.link ?? "";
+    const cut = current.cutLinks.some(([a, b]) => (a === node.id && b === other) || (a === other && b === node.id));
+    button.classList.toggle("cut", cut);
+    button.title = cut ? `Mend the link between ${node.id} and ${other}` : `Cut the link between ${node.id} and ${other}, both ways`;
+    button.disabled = stopped;
+  }
+}
+
+ui.saveRun.addEventListener("click", () => {
+  // The run as a file: what a link holds, readable, for npm run visualize -- chapterN --run FILE.
+  const saved = { ...run, ...(frame === undefined ? {} : { at: Math.floor(frame.time) }) };
+  const file = new Blob([`${JSON.stringify(saved, null, 2)}\n`], { type: "application/json" });
+  const anchor = document.createElement("a");
+  anchor.href = URL.createObjectURL(file);
+  anchor.download = `chapter${run.chapter}-seed${run.seed}-run.json`;
+  anchor.click();
+  URL.revokeObjectURL(anchor.href);
+  showNotice(`Saved as ${anchor.download}: npm run visualize -- chapter${run.chapter} --run ${anchor.download} opens it (with the same node file).`);
+});
+
 ui.proposeHere.addEventListener("click", () => {
   const node = selected;
   if (node !== undefined) takeAction(() => ({ kind: "propose", node, command: nextCommand() }));
@@ -1406,28 +1611,36 @@ ui.propose.addEventListener("click", () => {
 });
 
 ui.partition.addEventListener("click", () => {
-  const groupOne = PAGE_NODES.filter((id) => group.has(id));
-  const rest = PAGE_NODES.filter((id) => !group.has(id));
+  const groupOne = nodeIds.filter((id) => group.has(id));
+  const rest = nodeIds.filter((id) => !group.has(id));
   if (groupOne.length === 0 || rest.length === 0) return;
   takeAction({ kind: "partition", groups: [groupOne, rest] });
 });
 
 ui.heal.addEventListener("click", () => takeAction({ kind: "heal" }));
 
-for (const id of PAGE_NODES) {
-  const label = document.createElement("label");
-  label.className = "group-choice";
-  const box = document.createElement("input");
-  box.type = "checkbox";
-  box.dataset.select = id;
-  box.addEventListener("change", () => {
-    if (box.checked) group.add(id);
-    else group.delete(id);
-    drawVersion++;
-    updateControls();
-  });
-  label.append(box, document.createTextNode(id));
-  ui.groupChoices.append(label);
+// Decided when the action is taken: the network as the frame of that moment has it.
+ui.network.addEventListener("click", () => takeAction(() => ({ kind: "network", unreliable: !networkUnreliable() })));
+
+/** The partition's choices: one box per server drawn. */
+function buildGroupChoices(ids: readonly NodeId[]): void {
+  ui.groupChoices.replaceChildren(
+    ...ids.map((id) => {
+      const label = document.createElement("label");
+      label.className = "group-choice";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.dataset.select = id;
+      box.addEventListener("change", () => {
+        if (box.checked) group.add(id);
+        else group.delete(id);
+        drawVersion++;
+        updateControls();
+      });
+      label.append(box, document.createTextNode(id));
+      return label;
+    }),
+  );
 }
 
 ui.play.addEventListener("click", () => setPlaying(!playing));
@@ -1435,8 +1648,7 @@ ui.play.addEventListener("click", () => setPlaying(!playing));
 ui.step.addEventListener("click", () => {
   if (recording !== undefined) {
     playing = false;
-    recordIndex = Math.min(recording.frames.length - 1, recordIndex + 1);
-    recordTime = recording.frames[recordIndex]?.time ?? 0;
+    showRecordedFrame(recordIndex + 1);
     updateControls();
     return;
   }
@@ -1461,28 +1673,64 @@ ui.timeline.addEventListener("pointerdown", () => (scrubbing = true));
 window.addEventListener("pointerup", () => (scrubbing = false));
 ui.timeline.addEventListener("change", () => (scrubbing = false));
 ui.timeline.addEventListener("input", () => {
-  const time = Number(ui.timeline.value);
+  const value = Number(ui.timeline.value);
   playing = false;
   if (recording !== undefined) {
-    recordTime = time;
-    recordIndex = lastFrameAtOrBefore(time);
+    // In a recording the timeline's value is a frame's index.
+    showRecordedFrame(value);
   } else {
-    targetTime = time;
+    targetTime = value;
     pump();
   }
   updateControls();
 });
 
-function lastFrameAtOrBefore(time: number): number {
+/** Show a recording's frame `index` (clamped), at its own time. */
+function showRecordedFrame(index: number): void {
   const frames = recording?.frames ?? [];
-  let low = 0;
-  let high = frames.length - 1;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (frames[middle]!.time <= time) low = middle;
-    else high = middle - 1;
+  recordIndex = Math.max(0, Math.min(frames.length - 1, Number.isFinite(index) ? Math.round(index) : 0));
+  recordTime = frames[recordIndex]?.time ?? 0;
+  heldAtInstant = 0;
+}
+
+/**
+ * Play a recording on by `elapsed` ms of real time. Time runs at the
+ * chosen speed from frame to frame; frames at one simulated instant (a test
+ * handing a node several messages at once) are shown one after another,
+ * each for a moment of real time, instead of all at once.
+ */
+function playRecording(elapsed: number): void {
+  const frames = recording?.frames ?? [];
+  const dwell = Math.min(800, 15 / speed);
+  let left = elapsed;
+  for (;;) {
+    const current = frames[recordIndex];
+    const next = frames[recordIndex + 1];
+    if (current === undefined || next === undefined) {
+      recordTime = current?.time ?? 0;
+      playing = false;
+      updateControls();
+      return;
+    }
+    if (next.time <= current.time) {
+      const wait = dwell - heldAtInstant;
+      if (left < wait) {
+        heldAtInstant += left;
+        return;
+      }
+      left -= wait;
+    } else {
+      const needed = (next.time - recordTime) / speed;
+      if (left < needed) {
+        recordTime += left * speed;
+        return;
+      }
+      left -= Math.max(0, needed);
+    }
+    recordIndex++;
+    recordTime = next.time;
+    heldAtInstant = 0;
   }
-  return Math.max(0, low);
 }
 
 /** The seed box was changed by hand since the run began: "new run" takes that seed. */
@@ -1561,6 +1809,9 @@ function buildLegend(): void {
     legendItem(swatch(ROLE_COLOURS.leader), "leader"),
     legendItem(crashed, "crashed"),
     legendItem(paused, "paused"),
+    ...(recording?.frames.some((f) => f.nodes.some((n) => n.status === "scripted")) === true
+      ? [legendItem(swatch(ROLE_COLOURS.scripted, { stroke: "#6b7683", "stroke-width": 1.6, "stroke-dasharray": "3 2" }), "played by the test (no state of its own)")]
+      : []),
     legendItem(timer, "election timer: time left (thin: heartbeat)"),
     legendItem(legendMark({ type: "RequestVote", fields: { type: "RequestVote", term: 1, candidateId: "A", lastLogIndex: 0, lastLogTerm: 0 } }), "RequestVote"),
     legendItem(legendMark({ type: "RequestVoteReply", fields: { type: "RequestVoteReply", term: 1, voteGranted: true } }), "vote granted"),
@@ -1598,17 +1849,7 @@ function tick(now: number): void {
   const elapsed = lastTick === undefined ? 0 : Math.min(250, now - lastTick);
   lastTick = now;
   if (recording !== undefined) {
-    if (playing && recording.frames.length > 0) {
-      recordTime += elapsed * speed;
-      const frames = recording.frames;
-      while (recordIndex + 1 < frames.length && frames[recordIndex + 1]!.time <= recordTime) recordIndex++;
-      const end = frames[frames.length - 1]!.time;
-      if (recordIndex === frames.length - 1 && recordTime >= end) {
-        recordTime = end;
-        playing = false;
-        updateControls();
-      }
-    }
+    if (playing && recording.frames.length > 0) playRecording(elapsed);
   } else {
     if (playing && frame !== undefined && !watchdog) {
       // Keep the wanted time no more than a quarter second of real time ahead of the worker.
@@ -1617,17 +1858,26 @@ function tick(now: number): void {
     pump();
   }
   draw();
+  updateTooltip();
   requestAnimationFrame(tick);
 }
 
 function start(): void {
   document.title = recording !== undefined ? `${recording.testName} · Raft Workbook` : `${config.chapterTitle} · Raft Workbook`;
   ui.heading.textContent = recording !== undefined ? `Test: ${recording.testName}` : config.chapterTitle;
-  ui.subheading.textContent =
-    recording !== undefined
-      ? `${config.chapterTitle} · seed ${recording.seed} · a replayed test's run, ${recording.frames.length} frame${recording.frames.length === 1 ? "" : "s"}${recording.firstEvent > 0 ? ` (the first ${recording.firstEvent} events left out)` : ""}${recording.worlds > 1 ? ` · the last of the ${recording.worlds} worlds the test made` : ""}`
-      : `running ${config.nodeLabel}`;
+  if (recording !== undefined) {
+    const replay = `npm run replay -- chapter${recording.chapter} --seed ${recording.seed} --test ${JSON.stringify(recording.testName)} --visualize`;
+    ui.subheading.textContent =
+      `${config.chapterTitle} · seed ${recording.seed} · a recording of the test as it ran when replayed: ${recording.frames.length} frame${recording.frames.length === 1 ? "" : "s"}` +
+      `${recording.firstEvent > 0 ? ` (the first ${recording.firstEvent} events left out)` : ""}${recording.worlds > 1 ? `, the last of the ${recording.worlds} worlds the test made` : ""}. ` +
+      `It does not change when you save ${config.nodeLabel}: replay the test again to see your new code.`;
+    ui.subheading.title = `To see your new code: ${replay} (with the same --node, if you gave one)`;
+  } else {
+    ui.subheading.textContent = `running ${config.nodeLabel}`;
+  }
   buildLegend();
+  // The servers to draw before the first frame comes: a live run's five, a recording's own.
+  layoutServers(recording !== undefined ? (recording.frames[0]?.nodes.map((n) => n.id) ?? []) : PAGE_NODES);
   ui.seed.value = String(run.seed);
   ui.clerkNote.textContent =
     recording !== undefined
@@ -1636,9 +1886,14 @@ function start(): void {
   if (recording !== undefined) {
     ui.actionsNote.textContent = "A test's run plays what the test did: the actions are for live runs.";
     ui.actionsNote.hidden = false;
-    recordIndex = Math.max(0, recording.frames.length - 1);
-    recordTime = recording.frames[recordIndex]?.time ?? 0;
+    showRecordedFrame(recording.frames.length - 1);
     playing = false;
+    ui.frameCount.hidden = false;
+    for (const item of document.querySelectorAll<HTMLElement>(".help-live")) item.hidden = true;
+    for (const item of document.querySelectorAll<HTMLElement>(".help-recording")) item.hidden = false;
+    ui.timeline.setAttribute("aria-label", "Frame of the recording");
+    ui.timeline.title = "The recording frame by frame: several frames can share one simulated time (a test hands a node several messages at once)";
+    ui.step.title = "Show the next frame";
     if (recording.frames.length === 0) showNotice("The recording holds no frames.", 0);
   } else {
     if (linked !== undefined) {

@@ -61,4 +61,15 @@ export interface PageConfig {
   readonly callLimitMs: number;
   /** A replayed test's run, when the page was opened for one (npm run replay -- … --visualize). */
   readonly recording?: Recording;
+  /**
+   * A run saved to a file (the page's "Save run"; npm run visualize -- … --run FILE): the page opens it,
+   * paused at `at` when given, unless its address holds a run of its own.
+   */
+  readonly savedRun?: SavedRun;
+}
+
+/** A run as a file holds it: the run's description, and the moment to open it at. */
+export interface SavedRun {
+  readonly run: RunDescription;
+  readonly at?: number;
 }

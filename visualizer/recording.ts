@@ -18,7 +18,7 @@ export interface Recording {
   readonly seed: number;
   /** The failure as the terminal reported it, when the test failed. */
   readonly failure?: string;
-  /** One frame after every event of the world (the first ones left out in a long run: see firstEvent). */
+  /** One frame after every step of a node and every event of the world that changed something (the first ones left out in a long run: see firstEvent). */
   readonly frames: readonly Frame[];
   /** The number of the event the first kept frame follows (0 when none were left out). */
   readonly firstEvent: number;
@@ -41,6 +41,8 @@ export class TestRecorder {
   private current: World | undefined;
   private recorder: FrameRecorder | undefined;
   private events = 0;
+  /** How much of the trace the last frame had read (what happened outside events, such as a test's own sends, comes after). */
+  private readAtLastFrame = 0;
 
   /** Follow `world` from now on (a test's newest world replaces the one before). */
   watch(world: World): void {
@@ -52,10 +54,21 @@ export class TestRecorder {
     const recorder = new FrameRecorder(world);
     this.recorder = recorder;
     this.frames.push(recorder.frame(0));
-    world.afterEveryEvent((w) => {
-      if (w !== this.current) return;
-      this.events++;
+    this.readAtLastFrame = recorder.eventsRead;
+    // A frame after every node step, as well as after every event: a test also hands messages to a node
+    // directly (a scripted peer's send), outside any event; a frame that would show nothing new is not kept.
+    const capture = (): void => {
+      if (world !== this.current) return;
+      recorder.follow();
+      if (recorder.eventsRead === this.readAtLastFrame) return;
       this.keep(recorder.frame(this.events));
+      this.readAtLastFrame = recorder.eventsRead;
+    };
+    world.afterEveryStep(capture);
+    world.afterEveryEvent(() => {
+      if (world !== this.current) return;
+      this.events++;
+      capture();
     });
   }
 
@@ -79,9 +92,12 @@ export class TestRecorder {
   recording(testName: string, chapter: number, seed: number, failure: string | undefined): Recording {
     let frames = this.frames;
     let dropped = this.dropped;
-    // A failure is thrown from inside an event, so no frame follows it yet: the last frame is the world as it stopped.
+    // A failure thrown from inside an event leaves that event without a frame: one more shows the world as it
+    // stopped. A test that failed after its run (a check of the end state) has nothing new: its last frame says so.
     if (this.recorder !== undefined && frames.length > 0) {
-      frames = [...frames.slice(0, -1), this.recorder.frame(this.events, failure)];
+      const read = this.recorder.eventsRead;
+      const last = this.recorder.frame(this.events, failure);
+      frames = this.recorder.eventsRead > read || this.readAtLastFrame < read ? [...frames, { ...last, events: this.events + 1 }] : [...frames.slice(0, -1), last];
     }
     if (frames.length > MOST_FRAMES) {
       dropped += frames.length - MOST_FRAMES;

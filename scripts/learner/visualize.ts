@@ -1,5 +1,5 @@
 /**
- * npm run visualize -- chapterN [--solutions | --node FILE] [--seed N] [--port N]
+ * npm run visualize -- chapterN [--solutions | --node FILE] [--seed N] [--run FILE] [--port N]
  *
  * Serves the cluster in a browser page (visualizer/): five servers on a
  * ring running your node (or the reference, or any node file), animated in
@@ -20,22 +20,24 @@ import path from "node:path";
 import pc from "picocolors";
 import { createServer, type Plugin, type ViteDevServer } from "vite";
 import { compileNodeFile } from "../../sandbox/node-code.ts";
-import type { PageConfig } from "../../visualizer/protocol.ts";
+import { asRunDescription } from "../../visualizer/cluster-frames.ts";
+import type { PageConfig, SavedRun } from "../../visualizer/protocol.ts";
 import { chapterList, PROJECT_ROOT, resolveChapters } from "../shared/chapters.mjs";
 import { isMain, parseCommand, runMain, UsageError, wholeOption } from "../shared/cli.mjs";
 
 const HAS_SOLUTIONS = existsSync(path.join(PROJECT_ROOT, "solutions"));
 
 export const COMMAND = {
-  usage: "npm run visualize -- chapterN [--solutions | --node FILE] [--seed N] [--port N]",
+  usage: "npm run visualize -- chapterN [--solutions | --node FILE] [--seed N] [--run FILE] [--port N]",
   options: {
     ...(HAS_SOLUTIONS ? { solutions: { type: "boolean" as const, help: "run the chapter's reference solution instead of your node" } } : {}),
     node: { type: "string" as const, value: "FILE", help: "run this node file instead (e.g. your chapter 5 node on chapter 2's page)" },
     seed: { type: "string" as const, value: "N", help: "the run's seed (default 1; the page can start new ones)" },
     port: { type: "string" as const, value: "N", help: "the port to serve on (default 5173, or the next free one)" },
+    run: { type: "string" as const, value: "FILE", help: "open a run saved with the page's Save run button (the same as its link)" },
     recording: { type: "string" as const, value: "FILE", help: "open a test's recorded run (written by npm run replay -- ... --visualize)" },
   },
-  more: "Open the address it prints in a browser; stop it with Ctrl-C. Saving the node file reloads the page.",
+  more: "Open the address it prints in a browser; stop it with Ctrl-C. Saving the node file reloads the page (a replayed test's recording stays as it was recorded).",
 };
 
 /** How long node code may run without returning before the page stops it: a test's limit in the terminal (tests/harness/graded.ts). */
@@ -50,6 +52,8 @@ export interface VisualizeOptions {
   readonly seed: number;
   readonly port?: number;
   readonly recordingFile?: string;
+  /** A run saved by the page (its Save run button): the page opens it. */
+  readonly savedRun?: SavedRun;
   /** Print nothing (the check's browser tests). */
   readonly quiet?: boolean;
   /** A shorter limit than a test's (the check's browser tests, which wait for it). */
@@ -91,6 +95,7 @@ function configModule(options: VisualizeOptions): string {
     nodeLabel: path.relative(PROJECT_ROOT, options.nodeFile) || options.nodeFile,
     seed: options.seed,
     callLimitMs: options.callLimitMs ?? CALL_LIMIT_MS,
+    ...(options.savedRun === undefined ? {} : { savedRun: options.savedRun }),
   };
   if (options.recordingFile === undefined) return `export default ${JSON.stringify(config)};\n`;
   // A recording is written compact (what changed from frame to frame); the page gets whole frames back.
@@ -130,6 +135,8 @@ function workbookModules(options: VisualizeOptions): Plugin {
         response.setHeader("Content-Type", "application/json");
         response.end(readFileSync(options.recordingFile));
       });
+      // A replayed test's recording is of the code as it was: it stays as it is when the file changes.
+      if (options.recordingFile !== undefined) return;
       // Saving the node file reloads the page with the new code (a run is replayed, so nothing is lost but time).
       const watched = [options.nodeFile, clerkFileFor(options)].filter((f): f is string => f !== undefined).map((f) => path.resolve(f));
       server.watcher.add(watched);
@@ -174,6 +181,21 @@ async function main(): Promise<number> {
   const port = wholeOption(values.port, "port", { min: 1 });
   const recordingFile = typeof values.recording === "string" ? path.resolve(process.cwd(), values.recording) : undefined;
   if (recordingFile !== undefined && !existsSync(recordingFile)) throw new UsageError(`There is no recording ${recordingFile}: npm run replay -- chapterN --seed N --test "name" --visualize writes one.`);
+  let savedRun: SavedRun | undefined;
+  if (typeof values.run === "string") {
+    const file = path.resolve(process.cwd(), values.run);
+    if (!existsSync(file)) throw new UsageError(`There is no run file ${values.run}.`);
+    let saved: { at?: unknown } & Record<string, unknown>;
+    try {
+      saved = JSON.parse(readFileSync(file, "utf8")) as typeof saved;
+    } catch (error) {
+      throw new UsageError(`${values.run} is not a run the page saved: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const run = asRunDescription(saved);
+    if (run === undefined) throw new UsageError(`${values.run} is not a run the page saved (it needs chapter, seed and actions).`);
+    if (run.chapter !== chapter!.number) throw new UsageError(`${values.run} is a run of Chapter ${run.chapter}'s page: npm run visualize -- chapter${run.chapter} --run ${values.run}`);
+    savedRun = { run, ...(typeof saved.at === "number" ? { at: saved.at } : {}) };
+  }
   const { url } = await serveVisualizer({
     chapter: chapter!.number,
     chapterTitle: chapter!.title,
@@ -182,6 +204,7 @@ async function main(): Promise<number> {
     seed,
     ...(port === undefined ? {} : { port }),
     ...(recordingFile === undefined ? {} : { recordingFile }),
+    ...(savedRun === undefined ? {} : { savedRun }),
   });
   const what = recordingFile !== undefined ? "a replayed test's run" : `${path.relative(process.cwd(), nodeFile)} in the simulated world, seed ${seed}`;
   console.log(`${pc.bold(chapter!.title)}: ${what}`);

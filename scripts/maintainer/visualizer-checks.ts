@@ -250,6 +250,16 @@ export async function checkVisualizer(): Promise<CheckResult> {
     const second = leaders(reelected)[0];
     say(second !== undefined, `crashing ${first!.id} through the page elects another (${second?.id}, term ${second?.currentTerm}, at ${reelected.time} ms)`);
     await nodeAction(page, first!.id, "#restart");
+    // One link, cut through the selected server's "Link to" buttons, and mended the same way.
+    const neighbour = reelected.nodes.find((n) => n.id !== first!.id)!.id;
+    const linkButton = `#link-choices button[data-link="${neighbour}"]`;
+    await page.click(linkButton);
+    await page.waitForFunction(() => !raftPage.busy(), { timeout: 10_000 });
+    const cut = (await frameOf(page)).cutLinks.map(([a, b]) => `${a}${b}`).sort();
+    await page.click(linkButton);
+    await page.waitForFunction(() => !raftPage.busy(), { timeout: 10_000 });
+    const mended = (await frameOf(page)).cutLinks.length;
+    say(cut.join(" ") === [`${first!.id}${neighbour}`, `${neighbour}${first!.id}`].sort().join(" ") && mended === 0, `the link between ${first!.id} and ${neighbour} is cut through the page, both ways, and mended (cut: ${cut.join(", ")})`);
     // Cut the leader and one more off from the other three: the three elect a leader of their own.
     const companion = reelected.nodes.find((n) => n.id !== second!.id && n.id !== first!.id)!.id;
     for (const id of [second!.id, companion]) await page.click(`[data-select="${id}"]`);
@@ -286,9 +296,22 @@ export async function checkVisualizer(): Promise<CheckResult> {
     say(sameRun, "a shared link opens the same run at the same moment", linked === undefined ? `the link ${link} did not open at ${later.time} ms` : `the link's run differs: ${difference(linked, later)}`);
     problems.push(...other.errors.map((e) => `the linked page said: ${e}`));
     await other.page.close();
+
+    // 4. A run saved to a file (what the page's Save run writes) opens the same, from the command line.
+    const runFile = path.join(CACHE, "saved-run.json");
+    writeFileSync(runFile, `${JSON.stringify({ ...description, at: later.time }, null, 2)}\n`);
+    const savedUrl = await serve(["chapter5", "--solutions", "--run", runFile, "--port", "5317"]);
+    const saved = await openPage(browser, savedUrl);
+    const fromFile = await saved.page.waitForFunction((t) => !raftPage.busy() && raftPage.frame()?.time === t, { timeout: 30_000 }, later.time).then(
+      () => frameOf(saved.page),
+      () => undefined,
+    );
+    say(fromFile !== undefined && difference(fromFile, later) === undefined, "a run saved to a file opens the same run at the same moment (npm run visualize -- chapter5 --run FILE)", fromFile === undefined ? `the saved run did not open at ${later.time} ms` : `the saved run differs: ${difference(fromFile, later)}`);
+    problems.push(...saved.errors.map((e) => `the saved run's page said: ${e}`));
+    await saved.page.close();
     await page.close();
 
-    // 4. A node that never returns: stopped with the terminal's words, and the page still works.
+    // 5. A node that never returns: stopped with the terminal's words, and the page still works.
     const endless = endlessLoopNode();
     const stuckUrl = await serve(["chapter2", "--node", endless, "--seed", "1", "--port", "5312"]);
     const stuck = await openPage(browser, stuckUrl);
@@ -311,14 +334,14 @@ export async function checkVisualizer(): Promise<CheckResult> {
     problems.push(...stuck.errors.filter((e) => !/did not return/.test(e)).map((e) => `the page of a stuck node said: ${e}`));
     await stuck.page.close();
 
-    // 5. The screenshots: runs made here and opened from their links, paused at a chosen moment, so the
+    // 6. The screenshots: runs made here and opened from their links, paused at a chosen moment, so the
     // same code draws the same picture every time (the interactive runs above depend on real time).
     lines.push(`  ${await screenshot(browser, `${url}${linkTo(readmeRun(createNode))}`, "cluster.png", 1060)}`);
     const chapter1Url = await serve(["chapter1", "--solutions", "--port", "5313"]);
     const chapter1Node = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", "chapter1-timers-and-roles", "node.ts"), PROJECT_ROOT).instantiate();
     lines.push(`  ${await screenshot(browser, `${chapter1Url}${linkTo(chapter1Run(chapter1Node))}`, "chapter1-election.png", 720)}`);
 
-    // 6. Chapter 8: a client's calls through the page's form, drawn as bars, with the checker's verdict.
+    // 7. Chapter 8: a client's calls through the page's form, drawn as bars, with the checker's verdict.
     const chapter8Url = await serve(["chapter8", "--solutions", "--seed", "4", "--port", "5316"]);
     const chapter8 = await openPage(browser, chapter8Url);
     await fastest(chapter8.page);
@@ -342,7 +365,7 @@ export async function checkVisualizer(): Promise<CheckResult> {
     problems.push(...chapter8.errors.map((e) => `the Chapter 8 page said: ${e}`));
     await chapter8.page.close();
 
-    // 7. A failing test's replay opens at its failure: the untouched Chapter 1 skeleton.
+    // 8. A failing test's replay opens at its failure: the untouched Chapter 1 skeleton.
     const replay = await startServer(["replay", "--", "chapter1", "--seed", "7", "--test", "one timeout, one election", "--visualize"], PROJECT_ROOT, ADDRESS, 120_000).catch((error: unknown) => error as Error);
     if (replay instanceof Error) {
       say(false, "a failing test's replay opens in the page", replay.message);

@@ -52,6 +52,11 @@ function playLive(createNode: CreateNode, chapter: number, seed: number): { run:
   run.runUntilTime(3200.5);
   actions.push(run.act({ kind: "restart", node: leader }));
   actions.push(run.act({ kind: "heal" }));
+  actions.push(run.act({ kind: "network", unreliable: true }));
+  actions.push(run.act({ kind: "cut", between: ["A", "C"] }));
+  run.runUntilTime(3700);
+  actions.push(run.act({ kind: "restore", between: ["A", "C"] }));
+  actions.push(run.act({ kind: "network", unreliable: false }));
   run.runUntilTime(4000);
   const newLeader = run.world.leaders()[0];
   if (newLeader !== undefined) actions.push(run.act({ kind: "timeout", node: newLeader === "A" ? "B" : "A" }));
