@@ -93,6 +93,8 @@ export interface Frame {
   readonly recent: readonly string[];
   /** The world stopped the run: a broken guarantee, node code that threw. */
   readonly failure?: string;
+  /** The servers that failure names, which the page rings in red. */
+  readonly failureNodes?: readonly NodeId[];
   /**
    * The steps a skeleton's stubs said are not written yet (they note it in
    * the trace and let the run go on), each once, with when it was first said.
@@ -251,7 +253,18 @@ export class FrameRecorder {
     const cutLinks: [string, string][] = [];
     for (const from of w.nodes) for (const to of w.nodes) if (from !== to && !w.canReach(from, to)) cutLinks.push([from, to]);
     const messages = [...this.inFlight.values()].filter((m) => m.arrivesAt >= w.now);
-    const frame: Frame = { time: w.now, events, nodes, messages, cutLinks, recent: [...this.recent], stepsNotWritten: [...this.notWritten.values()], ...(failure === undefined ? {} : { failure }) };
+    const named = failure === undefined ? [] : nodesNamed(failure, w.nodes);
+    const frame: Frame = {
+      time: w.now,
+      events,
+      nodes,
+      messages,
+      cutLinks,
+      recent: [...this.recent],
+      stepsNotWritten: [...this.notWritten.values()],
+      ...(failure === undefined ? {} : { failure }),
+      ...(named.length === 0 ? {} : { failureNodes: named }),
+    };
     if (!withCalls || clientsIn(w).length === 0) return frame;
     const calls = callsIn(w);
     // The checker runs again only when a call was made or answered since it last ran.
@@ -310,6 +323,19 @@ export function nodeFrame(w: World, id: NodeId, log?: readonly LogEntry[]): Node
     ...(election ? { election } : {}),
     ...(heartbeat ? { heartbeat } : {}),
   };
+}
+
+/**
+ * The servers a failure's text names ("node C", "leader A", "nodes B and
+ * D"), among those of the run, in the order named: what the page rings in
+ * red. The text is the terminal's, so the page and the report agree.
+ */
+export function nodesNamed(text: string, ids: readonly NodeId[]): NodeId[] {
+  const named: NodeId[] = [];
+  for (const match of text.matchAll(/\b(?:node|leader|follower|candidate|server)s? ((?:[A-Z](?:, | and | or )?)+)\b/g)) {
+    for (const id of match[1]!.split(/, | and | or /)) if (ids.includes(id) && !named.includes(id)) named.push(id);
+  }
+  return named;
 }
 
 /** What a failure says, as the terminal's report heads it. */

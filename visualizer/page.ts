@@ -825,6 +825,12 @@ function nodeTip(node: NodeFrame): string {
   return lines.join("\n");
 }
 
+/** The servers the failure shown names: the live frame's, or a recording's at its last frame. */
+function failureNodesShown(): readonly NodeId[] {
+  const current = recording === undefined ? frame : recording.frames[recordIndex];
+  return current?.failure === undefined ? [] : (current.failureNodes ?? []);
+}
+
 function drawServer(node: NodeFrame, time: number): void {
   const shapes = servers.get(node.id);
   if (shapes === undefined) return;
@@ -836,6 +842,8 @@ function drawServer(node: NodeFrame, time: number): void {
   g.setAttribute("data-term", String(node.currentTerm));
   g.classList.toggle("selected", selected === node.id);
   g.classList.toggle("grouped", group.has(node.id));
+  // The servers the failure names, ringed in red where the run stopped.
+  g.classList.toggle("at-fault", failureNodesShown().includes(node.id));
   const fill = down ? ROLE_COLOURS.crashed : node.status === "scripted" ? ROLE_COLOURS.scripted : role === "" ? ROLE_COLOURS.follower : ROLE_COLOURS[role];
   shapes.body.setAttribute("fill", fill);
   shapes.hatch.style.display = node.status === "paused" ? "" : "none";

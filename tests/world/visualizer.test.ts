@@ -13,7 +13,7 @@ import type { ClerkProgram } from "../../world/clients.ts";
 import type { CreateNode } from "../../world/contract.ts";
 import { World } from "../../world/world.ts";
 import { loadNodeProgram } from "../../sandbox/node-program.ts";
-import { ClusterRun, decodeRun, encodeRun, nodeFrame, type RunDescription } from "../../visualizer/cluster-frames.ts";
+import { ClusterRun, decodeRun, encodeRun, nodeFrame, nodesNamed, type RunDescription } from "../../visualizer/cluster-frames.ts";
 import { compactRecording, expandRecording, TestRecorder } from "../../visualizer/recording.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -159,4 +159,12 @@ withReferences("frames share a node's log until an event changes it, and the sha
   }
   expect(run.frame().failure).toBeUndefined();
   expect(run.frame().nodes.some((n) => n.snapshotIndex > 0)).toBe(true);
+});
+
+test("the servers a failure names are the ones the page rings in red", () => {
+  const ids = ["A", "B", "C", "D", "E"];
+  expect(nodesNamed("Instead:     at 339 ms, node C moved from term 1 to term 2 (while handling RequestVote(term 2) from D in receive())", ids)).toEqual(["C"]);
+  expect(nodesNamed("leader A of term 2 set commitIndex to 3, an entry of term 1", ids)).toEqual(["A"]);
+  expect(nodesNamed("nodes B and D both lead term 4; node E, too", ids)).toEqual(["B", "D", "E"]);
+  expect(nodesNamed("node G is not in this run; Figure 2 says", ids)).toEqual([]);
 });
