@@ -18,6 +18,7 @@ import vm from "node:vm";
 import { Worker } from "node:worker_threads";
 import { transformSync, type TransformFailure } from "esbuild";
 import { clearCallInProgress, didNotReturnText, HarnessError, nodeCallInProgress, type CallInProgress } from "../world/node-host.ts";
+import { importRefusedText, missingExportText } from "../world/refused.ts";
 import { FLAGS } from "./sandbox-realm.ts";
 
 /** Why a node file could not be used at all. */
@@ -145,11 +146,7 @@ export function checkLoad(compiled: CompiledNodeFile, outcome: LoadOutcome, requ
   };
   switch (outcome.kind) {
     case "import refused":
-      return failLoad(
-        "import",
-        `${label} imports "${clip(outcome.name, 200)}" at run time. A workbook file depends on nothing but the world's types: ` +
-          `write \`import type { ... } from "../../world/contract.ts"\`. Everything else comes through what the world hands your code.`,
-      );
+      return failLoad("import", importRefusedText(label, clip(outcome.name, 200)));
     case "timed out":
       return failLoad("top-level", `${label}: its top-level code did not finish within ${LOAD_LIMIT_MS / 1000} s (an endless loop outside any method?).`);
     case "threw": {
@@ -163,11 +160,11 @@ export function checkLoad(compiled: CompiledNodeFile, outcome: LoadOutcome, requ
   const [first, ...rest] = required;
   if (first !== undefined && !outcome.functions.includes(first)) {
     if (outcome.hasDefault) failLoad("export", `${label} has a default export but no export named ${first}. The world looks for: ${requiredHint}`);
-    failLoad("export", `${label} must export a function named ${first} (${requiredHint}); it exports ${outcome.exports.length > 0 ? outcome.exports.map((n) => clip(n, 100)).join(", ") : "nothing"}.`);
+    failLoad("export", missingExportText(label, first, requiredHint, outcome.exports.map((n) => clip(n, 100))));
   }
   for (const name of rest) {
     if (!outcome.functions.includes(name)) {
-      failLoad("export", `${label} must export a function named ${name} (see the chapter's reading); it exports ${outcome.exports.map((n) => clip(n, 100)).join(", ") || "nothing"}.`);
+      failLoad("export", missingExportText(label, name, "see the chapter's reading", outcome.exports.map((n) => clip(n, 100))));
     }
   }
 }

@@ -25,6 +25,7 @@
  * the test process and only grading isolates (the check proves both give
  * the same reports).
  */
+import { CREATE_NODE_HINT } from "../world/refused.ts";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -817,7 +818,7 @@ function refusedCheck(reply: Message, compiled: CompiledNodeFile): void {
 /** The createNode of a node file run in this test's node process. */
 export function isolatedCreateNode(compiled: CompiledNodeFile): CreateNode {
   const own = currentSession();
-  const p = own.load(compiled, ["createNode"], "export const createNode: CreateNode = (env, saved) => ... (see world/contract.ts)");
+  const p = own.load(compiled, ["createNode"], CREATE_NODE_HINT);
   const create: CreateNode = (env, saved) => {
     // A node created after its test's session ended has no process to run in.
     if (own !== session) throw new NodeProcessFailed("belongs to a test that has ended");

@@ -29,6 +29,7 @@
  * that eats all memory (its process dies; in the test process, the
  * launcher runs the rest of the tests again in a fresh one).
  */
+import { CREATE_NODE_HINT } from "../world/refused.ts";
 import type { CreateNode, NodeEnvironment, NodeView, PersistentState, ProposeResult, RaftNode } from "../world/contract.ts";
 import type { HostLab } from "../world/lab.ts";
 import { clearCallInProgress, markSandboxed } from "../world/node-host.ts";
@@ -171,7 +172,7 @@ function instantiateExperiment(compiled: CompiledNodeFile, names: readonly strin
 }
 
 function instantiate(compiled: CompiledNodeFile): CreateNode {
-  const { helpers, exports, fail, refusedCheck } = evaluate(compiled, ["createNode"], "export const createNode: CreateNode = (env, saved) => ... (see world/contract.ts)");
+  const { helpers, exports, fail, refusedCheck } = evaluate(compiled, ["createNode"], CREATE_NODE_HINT);
   const createNode = exports.createNode;
   const sandboxCreate = createNode as (env: NodeEnvironment, saved: PersistentState | null) => RaftNode;
 

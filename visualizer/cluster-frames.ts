@@ -65,6 +65,7 @@ export interface MessageFrame {
 /** One call of a client of the key-value service (Chapter 8 on), as the page draws it: a bar from its call to its answer. */
 export interface CallFrame {
   readonly client: ClientId;
+  readonly operation: ClientCall["operation"];
   /** put("x", "1"), get("x") */
   readonly text: string;
   readonly calledAt: number;
@@ -81,6 +82,13 @@ export interface HistoryVerdict {
   readonly svg?: string;
 }
 
+/** One line of the recent events: "170 ms  B  ←C RV t1 l0/0". */
+export interface RecentEvent {
+  readonly time: number;
+  readonly node?: NodeId;
+  readonly text: string;
+}
+
 export interface Frame {
   readonly time: number;
   /** How many events the world has run. */
@@ -89,8 +97,8 @@ export interface Frame {
   readonly messages: readonly MessageFrame[];
   /** Links that do not carry messages now, as [from, to]. */
   readonly cutLinks: readonly (readonly [string, string])[];
-  /** The last events, in the words of the replay's trace, newest last. */
-  readonly recent: readonly string[];
+  /** The last events, newest last: when, at which node (if one), and what, in the words of the replay's trace. */
+  readonly recent: readonly RecentEvent[];
   /** The world stopped the run: a broken guarantee, node code that threw. */
   readonly failure?: string;
   /** The servers that failure names, which the page rings in red. */
@@ -157,6 +165,7 @@ export function callsIn(world: World): CallFrame[] {
   return clientsIn(world).flatMap((client) =>
     client.history.map((h) => ({
       client: client.id,
+      operation: h.call.operation,
       text: describeCall(h.call),
       calledAt: h.calledAt,
       returnedAt: Number.isFinite(h.returnedAt) ? h.returnedAt : null,
@@ -181,7 +190,7 @@ export const RECENT_EVENTS = 12;
 /** Follows a world's trace as it grows: the messages on their way, the last events. */
 export class FrameRecorder {
   private readonly inFlight = new Map<number, MessageFrame>();
-  private readonly recent: string[] = [];
+  private readonly recent: RecentEvent[] = [];
   /** Each node's log as the last frame showed it, while no event has changed it (a long run's frames share them). */
   private readonly logs = new Map<NodeId, readonly LogEntry[]>();
   private readonly notWritten = new Map<string, { readonly node: NodeId; readonly time: number; readonly text: string }>();
@@ -235,9 +244,9 @@ export class FrameRecorder {
       default:
         break;
     }
-    // As the replay's timeline has it, with the node it happened at first ("170 ms  B  ←C RV t1 l0/0").
+    // As the replay's timeline has it, with the node it happened at ("170 ms  B  ←C RV t1 l0/0").
     const node = eventNode(event);
-    this.recent.push(`${event.time} ms  ${node === undefined ? "" : `${node}  `}${describeEvent(event, true)}`);
+    this.recent.push({ time: event.time, ...(node === undefined ? {} : { node }), text: describeEvent(event, true) });
     if (this.recent.length > RECENT_EVENTS) this.recent.shift();
   }
 

@@ -28,8 +28,10 @@ import {
   type HistoryVerdict,
   type MessageFrame,
   type NodeFrame,
+  type RecentEvent,
   type RunDescription,
 } from "./cluster-frames.ts";
+import { describeCall } from "../world/clients.ts";
 import type { FromWorker, Target, ToWorker } from "./protocol.ts";
 import {
   arcPath,
@@ -450,7 +452,7 @@ function describeAction(action: Action): string {
     case "reconnect":
       return `Reconnected ${action.node}`;
     case "call":
-      return `Client ${action.client} called ${action.call.operation === "get" ? `get(${JSON.stringify(action.call.key)})` : `${action.call.operation}(${JSON.stringify(action.call.key)}, ${JSON.stringify(action.call.value)})`}`;
+      return `Client ${action.client} called ${describeCall(action.call)}`;
   }
 }
 
@@ -1033,23 +1035,16 @@ function drawLogs(nodes: readonly NodeFrame[]): void {
 
 let shownEvents = "";
 
-/** A recent event's line, "170 ms  B  ←C RV t1 l0/0", in its parts: the time, the node it happened at (if any), what happened. */
-function eventParts(text: string): { time: string; node: string; what: string } {
-  const match = /^(\d+(?:\.\d+)?) ms {2}(?:([A-Za-z0-9_-]{1,8}) {2})?([\s\S]*)$/.exec(text);
-  if (match === null) return { time: "", node: "", what: text };
-  return { time: formatMs(Number(match[1])), node: match[2] ?? "", what: match[3]! };
-}
-
-function drawEvents(recent: readonly string[]): void {
-  const key = recent.join("\n");
+function drawEvents(recent: readonly RecentEvent[]): void {
+  const key = JSON.stringify(recent);
   if (key === shownEvents) return;
   shownEvents = key;
-  const lines = recent.map(eventParts);
+  const lines = recent.map((event) => ({ time: formatMs(event.time), node: event.node ?? "", what: event.text }));
   // The time and node columns as wide as their widest entry: the events line up under each other.
   ui.events.style.setProperty("--time-width", `${Math.max(4, ...lines.map((l) => l.time.length))}ch`);
   ui.events.style.setProperty("--node-width", `${Math.max(1, ...lines.map((l) => l.node.length))}ch`);
   ui.events.replaceChildren(
-    ...lines.map((line, i) => {
+    ...lines.map((line) => {
       const item = document.createElement("li");
       const time = document.createElement("span");
       time.className = "event-time";
@@ -1061,7 +1056,7 @@ function drawEvents(recent: readonly string[]): void {
       what.className = "event-what";
       what.textContent = line.what;
       item.append(time, node, what);
-      item.title = recent[i]!;
+      item.title = `${line.time}  ${line.node === "" ? "" : `${line.node}  `}${line.what}`;
       return item;
     }),
   );
@@ -1160,7 +1155,7 @@ function clientsAt(current: Frame): { readonly calls: readonly CallFrame[]; read
 /** get("x") → "1"; put("x", "1") → ok; not answered: … */
 function callResult(call: CallFrame): string {
   if (call.returnedAt === null) return "…";
-  return call.text.startsWith("get(") ? `→ ${JSON.stringify(call.result ?? "")}` : "ok";
+  return call.operation === "get" ? `→ ${JSON.stringify(call.result ?? "")}` : "ok";
 }
 
 function callTip(call: CallFrame, time: number): string {
@@ -1168,7 +1163,7 @@ function callTip(call: CallFrame, time: number): string {
   if (call.returnedAt === null) {
     lines.push(`answered at not yet (waiting for ${formatMs(time - call.calledAt)})`, "result      –");
   } else {
-    lines.push(`answered at ${formatMs(call.returnedAt)} (after ${formatMs(call.returnedAt - call.calledAt)})`, `result      ${call.text.startsWith("get(") ? JSON.stringify(call.result ?? "") : "ok"}`);
+    lines.push(`answered at ${formatMs(call.returnedAt)} (after ${formatMs(call.returnedAt - call.calledAt)})`, `result      ${call.operation === "get" ? JSON.stringify(call.result ?? "") : "ok"}`);
   }
   return lines.join("\n");
 }
@@ -1275,7 +1270,7 @@ function drawClients(current: Frame, time: number): void {
       const x1 = x(call.calledAt);
       const x2 = Math.max(x(until), x1 + 3);
       const answered = call.returnedAt !== null;
-      const group = svg("g", { class: `call ${call.text.startsWith("get(") ? "read" : "write"}${answered ? "" : " waiting"}`, "data-client": call.client });
+      const group = svg("g", { class: `call ${call.operation === "get" ? "read" : "write"}${answered ? "" : " waiting"}`, "data-client": call.client });
       const y = top + (CALLS.row - CALLS.bar) / 2;
       group.append(svg("rect", { class: "bar", x: x1.toFixed(1), y, width: (x2 - x1).toFixed(1), height: CALLS.bar, rx: 3 }));
       // The words go in the bar when they fit, else just after it, up to this client's next call.

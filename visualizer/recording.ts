@@ -10,7 +10,7 @@
  * a RunDescription as a live run is: the page plays the recorded frames.
  */
 import type { World } from "../world/world.ts";
-import { callsIn, FrameRecorder, RECENT_EVENTS, type CallFrame, type Frame, type HistoryVerdict, type MessageFrame, type NodeFrame } from "./cluster-frames.ts";
+import { callsIn, FrameRecorder, RECENT_EVENTS, type CallFrame, type Frame, type HistoryVerdict, type MessageFrame, type NodeFrame, type RecentEvent } from "./cluster-frames.ts";
 
 export interface Recording {
   readonly testName: string;
@@ -128,7 +128,7 @@ export class TestRecorder {
 interface CompactFrame extends Omit<Frame, "nodes" | "messages" | "recent"> {
   readonly nodes: readonly (CompactNode | null)[];
   readonly messageIds: readonly number[];
-  readonly recentAdded: readonly string[];
+  readonly recentAdded: readonly RecentEvent[];
 }
 type CompactNode = Omit<NodeFrame, "log"> & { readonly log: NodeFrame["log"] | null };
 
@@ -145,11 +145,13 @@ function sameLog(a: NodeFrame["log"], b: NodeFrame["log"]): boolean {
   return true;
 }
 
-/** How many of `before`'s last lines start `after` (the recent list is a sliding window). */
-function added(before: readonly string[], after: readonly string[]): readonly string[] {
+const sameEvent = (a: RecentEvent, b: RecentEvent): boolean => a.time === b.time && a.node === b.node && a.text === b.text;
+
+/** The events of `after` that `before` did not end with (the recent list is a sliding window). */
+function added(before: readonly RecentEvent[], after: readonly RecentEvent[]): readonly RecentEvent[] {
   for (let kept = Math.min(before.length, after.length); kept > 0; kept--) {
     let same = true;
-    for (let i = 0; i < kept && same; i++) same = before[before.length - kept + i] === after[i];
+    for (let i = 0; i < kept && same; i++) same = sameEvent(before[before.length - kept + i]!, after[i]!);
     if (same) return after.slice(kept);
   }
   return after;

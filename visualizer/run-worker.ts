@@ -21,7 +21,7 @@ import { clerkFile, nodeFile } from "virtual:raft-node";
 import type { ClerkProgram } from "../world/clients.ts";
 import type { CreateNode } from "../world/contract.ts";
 import { watchNodeCalls } from "../world/node-host.ts";
-import { REFUSED, refusedInPage, refusedText } from "../world/refused.ts";
+import { CREATE_NODE_HINT, importRefusedText, missingExportText, REFUSED, refusedInPage, refusedText } from "../world/refused.ts";
 import { ClusterRun, failureText, type RunDescription } from "./cluster-frames.ts";
 import type { FromWorker, Target, ToWorker } from "./protocol.ts";
 
@@ -89,10 +89,7 @@ function refuseGlobals(): void {
 function runFile(file: { readonly code: string; readonly label: string }): Record<string, unknown> {
   const module = { exports: {} as Record<string, unknown> };
   const requireRefused = (name: string): never => {
-    throw new Error(
-      `${file.label} imports "${name}" at run time. A workbook file depends on nothing but the world's types: ` +
-        "write `import type { ... } from \"../../world/contract.ts\"`. Everything else comes through what the world hands your code.",
-    );
+    throw new Error(importRefusedText(file.label, name));
   };
   const run = new Function("exports", "module", "require", `"use strict";\n${file.code}\n//# sourceURL=${file.label}`) as (exports: unknown, module: unknown, require: unknown) => void;
   run(module.exports, module, requireRefused);
@@ -113,9 +110,7 @@ function loadNode(): { createNode?: CreateNode; clerk?: ClerkProgram; problem?: 
   const createNode = exports.createNode;
   if (typeof createNode !== "function") {
     const names = Object.keys(exports);
-    return {
-      problem: `${nodeFile.label} must export a function named createNode (export const createNode: CreateNode = (env, saved) => ... (see world/contract.ts)); it exports ${names.length > 0 ? names.join(", ") : "nothing"}.`,
-    };
+    return { problem: missingExportText(nodeFile.label, "createNode", CREATE_NODE_HINT, names) };
   }
   if (clerkFile === undefined) return { createNode: createNode as CreateNode };
   if (clerkFile.problem !== undefined) return { problem: clerkFile.problem };
@@ -125,8 +120,8 @@ function loadNode(): { createNode?: CreateNode; clerk?: ClerkProgram; problem?: 
   } catch (error) {
     return { problem: `${clerkFile.label} threw while loading: ${failureText(error)}` };
   }
-  const missing = CLERK_FUNCTIONS.filter((name) => typeof clerkExports[name] !== "function");
-  if (missing.length > 0) return { problem: `${clerkFile.label} must export the functions ${missing.join(", ")} (see the chapter's reading).` };
+  const missing = CLERK_FUNCTIONS.find((name) => typeof clerkExports[name] !== "function");
+  if (missing !== undefined) return { problem: missingExportText(clerkFile.label, missing, "see the chapter's reading", Object.keys(clerkExports)) };
   return { createNode: createNode as CreateNode, clerk: clerkExports as unknown as ClerkProgram };
 }
 
@@ -135,15 +130,17 @@ scope.addEventListener("message", (event) => handle(event.data));
 refuseGlobals();
 const loaded = loadNode();
 
-/** The run this worker holds, with its description as it stands now (actions taken included). */
-let current: { readonly key: string; readonly description: RunDescription; readonly run: ClusterRun } | undefined;
+/** The run this worker holds (its description as it stands, actions taken since included, is run.descriptionNow). */
+let current: ClusterRun | undefined;
 
 /** The run wanted, from where this worker is when it can, or from the start. */
 function runTo(description: RunDescription, target: Target): ClusterRun {
-  const key = JSON.stringify(description);
-  const ahead = current !== undefined && current.key === key && ("time" in target ? target.time >= current.run.world.now : target.events >= current.run.events);
-  if (!ahead || current === undefined) current = { key, description, run: new ClusterRun(loaded.createNode!, description, loaded.clerk) };
-  const run = current.run;
+  const ahead =
+    current !== undefined &&
+    JSON.stringify(current.descriptionNow) === JSON.stringify(description) &&
+    ("time" in target ? target.time >= current.world.now : target.events >= current.events);
+  if (!ahead || current === undefined) current = new ClusterRun(loaded.createNode!, description, loaded.clerk);
+  const run = current;
   if ("time" in target) run.runUntilTime(target.time);
   else run.runUntilEvent(target.events);
   return run;
@@ -171,17 +168,15 @@ function handle(request: ToWorker): void {
       }
       case "step": {
         if (current === undefined) return post({ type: "load-error", id: request.id, message: "step before any run: play first" });
-        current.run.stepOnce();
-        post({ type: "frame", id: request.id, frame: current.run.frame() });
+        current.stepOnce();
+        post({ type: "frame", id: request.id, frame: current.frame() });
         return;
       }
       case "act": {
         if (current === undefined) return post({ type: "load-error", id: request.id, message: "an action before any run: play first" });
-        const run = current.run;
+        const run = current;
+        // The run's description now holds the action too (descriptionNow): the next play of it goes on from here.
         const action = run.act(request.action);
-        // The run's description now holds the action too: the next play of it goes on from here.
-        const description = { ...current.description, actions: [...current.description.actions, action] };
-        current = { key: JSON.stringify(description), description, run };
         post({ type: "frame", id: request.id, frame: run.frame(), action, ...(run.notice === undefined ? {} : { notice: run.notice }) });
         return;
       }

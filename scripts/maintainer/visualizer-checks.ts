@@ -19,6 +19,7 @@ import type { CreateNode } from "../../world/contract.ts";
 import { ClusterRun, encodeRun, type Frame, type RunDescription } from "../../visualizer/cluster-frames.ts";
 import { PROJECT_ROOT } from "../shared/chapters.mjs";
 import { findBrowser, NO_BROWSER } from "../learner/diagrams.ts";
+import { PLANTED, plantedSource } from "./planted.ts";
 import { startServer } from "./servers.ts";
 import type { CheckResult } from "./learner-checks.ts";
 
@@ -106,14 +107,11 @@ function difference(a: Frame, b: Frame): string | undefined {
   return `…${x.slice(Math.max(0, i - 80), i + 80)}… against …${y.slice(Math.max(0, i - 80), i + 80)}…`;
 }
 
-/** A Chapter 2 node that never returns when a RequestVote arrives (the planted endless-loop case). */
+/** The planted endless-loop case's node (Chapter 2's, stuck when a RequestVote arrives), as npm run planted grades it. */
 function endlessLoopNode(): string {
   const file = path.join(CACHE, "endless-loop", "node.ts");
   mkdirSync(path.dirname(file), { recursive: true });
-  const receive = "  receive(from: NodeId, message: Message): void {\n";
-  const source = readFileSync(path.join(PROJECT_ROOT, "solutions", "chapter2-request-vote", "node.ts"), "utf8");
-  if (!source.includes(receive)) throw new Error("the Chapter 2 reference has no receive() to plant the loop in");
-  writeFileSync(file, source.replace(receive, `${receive}    if (message.type === "RequestVote") while (true) {}\n`));
+  writeFileSync(file, plantedSource(PLANTED.find((p) => p.name === "endless-loop")!)!);
   return file;
 }
 
