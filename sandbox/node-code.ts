@@ -10,13 +10,14 @@
  * a column, and the line shown under a failure comes from the source this
  * side compiled, never from a file a stack frame names.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { SourceMap } from "node:module";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire, SourceMap } from "node:module";
 import path from "node:path";
 import { getHeapStatistics } from "node:v8";
 import vm from "node:vm";
 import { Worker } from "node:worker_threads";
-import { transformSync, type TransformFailure } from "esbuild";
+import type { TransformFailure, TransformOptions, transformSync as TransformSync } from "esbuild";
 import { clearCallInProgress, didNotReturnText, HarnessError, nodeCallInProgress, type CallInProgress } from "../world/node-host.ts";
 import { importRefusedText, missingExportText } from "../world/refused.ts";
 import { FLAGS } from "./sandbox-realm.ts";
@@ -84,8 +85,12 @@ const compiledFiles = new Map<string, CompiledNodeFile>();
 /**
  * Compile a node file; throws a NodeLoadError that says what is wrong
  * (missing, a syntax error with its line and column) before any test runs.
+ * With `useCache` (a practice run's default), esbuild's output is kept in
+ * the project's compile cache and taken from it next time (see cacheFile);
+ * grading passes false: what a grade runs is compiled from the file itself,
+ * never read from a folder the code under test could have written to.
  */
-export function compileNodeFile(file: string, root: string): CompiledNodeFile {
+export function compileNodeFile(file: string, root: string, useCache = true): CompiledNodeFile {
   const label = path.relative(root, file) || file;
   if (!existsSync(file)) {
     throw new NodeLoadError(
@@ -96,29 +101,119 @@ export function compileNodeFile(file: string, root: string): CompiledNodeFile {
     );
   }
   const stats = statSync(file);
-  const cached = compiledFiles.get(file);
+  // Kept apart by useCache: a grade never reuses what a practice run took from the cache.
+  const key = `${useCache ? "cache" : "fresh"}:${file}`;
+  const cached = compiledFiles.get(key);
   if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size && cached.label === label) return cached;
   const source = readFileSync(file, "utf8");
+  const options = transformOptions(label);
+  const output = (useCache ? compiledBefore(root, source, options) : undefined) ?? compile(file, root, source, options, useCache);
+  const compiled: CompiledNodeFile = { file, label, code: output.code, map: sourceMapOf(output.map), sourceLines: source.split("\n"), mtimeMs: stats.mtimeMs, size: stats.size };
+  compiledFiles.set(key, compiled);
+  return compiled;
+}
+
+/** How every node file is compiled: esbuild's TypeScript loader, CommonJS out. */
+function transformOptions(label: string): TransformOptions {
+  // Dynamic import() becomes require(), which the sandbox refuses with a
+  // plain message (an import() left as it is would reach the host's loader).
+  return { loader: "ts", format: "cjs", target: "es2022", sourcemap: "external", sourcefile: label, supported: { "dynamic-import": false } };
+}
+
+/** Where the compile cache keeps `file` as it reads now (for the cache's own tests). */
+export function compileCacheFile(file: string, root: string): string {
+  return cacheFile(root, readFileSync(file, "utf8"), transformOptions(path.relative(root, file) || file));
+}
+
+function sourceMapOf(text: string): SourceMap | undefined {
   try {
-    // Dynamic import() becomes require(), which the sandbox refuses with a
-    // plain message (an import() left as it is would reach the host's loader).
-    const result = transformSync(source, { loader: "ts", format: "cjs", target: "es2022", sourcemap: "external", sourcefile: label, supported: { "dynamic-import": false } });
-    let map: SourceMap | undefined;
-    try {
-      map = new SourceMap(JSON.parse(result.map) as ConstructorParameters<typeof SourceMap>[0]);
-    } catch {
-      map = undefined;
-    }
-    const compiled: CompiledNodeFile = { file, label, code: result.code, map, sourceLines: source.split("\n"), mtimeMs: stats.mtimeMs, size: stats.size };
-    compiledFiles.set(file, compiled);
-    return compiled;
+    return new SourceMap(JSON.parse(text) as ConstructorParameters<typeof SourceMap>[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What esbuild made of a file: the code and its source map (JSON). */
+interface CompilerOutput {
+  readonly code: string;
+  readonly map: string;
+}
+
+/**
+ * esbuild, loaded the first time a file is not in the compile cache: a
+ * learner who runs a suite again with the same files never starts it
+ * (loading it and its first compile are most of a tenth of a second).
+ */
+let esbuildTransform: typeof TransformSync | undefined;
+
+function compile(file: string, root: string, source: string, options: TransformOptions, remember: boolean): CompilerOutput {
+  esbuildTransform ??= (createRequire(import.meta.url)("esbuild") as { transformSync: typeof TransformSync }).transformSync;
+  let output: CompilerOutput;
+  try {
+    const result = esbuildTransform(source, options);
+    output = { code: result.code, map: result.map };
   } catch (error) {
     const first = (error as TransformFailure).errors?.[0];
     if (!first) throw error;
     const where = first.location;
     const pointer = where ? `\n\n  ${String(where.line).padStart(4)} | ${where.lineText}\n       | ${" ".repeat(where.column)}^` : "";
+    const label = options.sourcefile ?? file;
     throw new NodeLoadError(file, "syntax", `${label}, line ${where?.line ?? "?"}, column ${(where?.column ?? 0) + 1}: ${first.text}${pointer}`);
   }
+  if (remember) rememberCompiled(root, source, options, output);
+  return output;
+}
+
+/**
+ * The compile cache (.workbook-cache/compiled): esbuild's output for a
+ * source, named by a hash of the source, the options (the file's label
+ * among them) and esbuild's version. Only what esbuild made of the very
+ * same text comes back; a file that cannot be read or parsed is compiled
+ * again. Nothing depends on it but speed.
+ */
+function cacheFile(root: string, source: string, options: TransformOptions): string {
+  const key = createHash("sha256").update(JSON.stringify([esbuildVersion(), options, source])).digest("hex");
+  return path.join(root, ".workbook-cache", "compiled", `${key.slice(0, 40)}.json`);
+}
+
+let version: string | undefined;
+function esbuildVersion(): string {
+  version ??= (JSON.parse(readFileSync(createRequire(import.meta.url).resolve("esbuild/package.json"), "utf8")) as { version: string }).version;
+  return version;
+}
+
+function compiledBefore(root: string, source: string, options: TransformOptions): CompilerOutput | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(cacheFile(root, source, options), "utf8")) as Partial<CompilerOutput>;
+    return typeof saved.code === "string" && typeof saved.map === "string" ? { code: saved.code, map: saved.map } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many compiled files the cache keeps: a learner's every edit adds one, so the oldest go. */
+export const COMPILE_CACHE_LIMIT = 200;
+
+function rememberCompiled(root: string, source: string, options: TransformOptions, output: CompilerOutput): void {
+  try {
+    const target = cacheFile(root, source, options);
+    mkdirSync(path.dirname(target), { recursive: true });
+    pruneCompileCache(path.dirname(target));
+    // Written whole, then renamed: a suite running beside this one never reads half a file.
+    const partial = `${target}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify(output));
+    renameSync(partial, target);
+  } catch {
+    // A read-only project still runs; it compiles each time.
+  }
+}
+
+/** Past the limit, the older half goes (by when each was written): one look at the folder per compile, none per run. */
+function pruneCompileCache(dir: string): void {
+  const names = readdirSync(dir).filter((name) => name.endsWith(".json"));
+  if (names.length < COMPILE_CACHE_LIMIT) return;
+  const written = names.map((name) => ({ name, at: statSync(path.join(dir, name)).mtimeMs })).sort((a, b) => a.at - b.at);
+  for (const { name } of written.slice(0, written.length - COMPILE_CACHE_LIMIT / 2)) rmSync(path.join(dir, name), { force: true });
 }
 
 /** How long a node file's own top-level code may take. */

@@ -31,7 +31,8 @@ import { chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
+import { createRequire } from "node:module";
+import type { buildSync as BuildSync } from "esbuild";
 import type { CreateNode, NodeEnvironment, NodeView, PersistentState, ProposeResult, RaftNode } from "../world/contract.ts";
 import type { HostCluster, HostLab } from "../world/lab.ts";
 import { clearCallInProgress, HarnessError, HOST_STATE, markCopiesMessages, nodeCallInProgress, type HostState } from "../world/node-host.ts";
@@ -85,6 +86,8 @@ let programFile: string | undefined;
  */
 function childProgram(): string {
   if (programFile !== undefined && existsSync(programFile)) return programFile;
+  // esbuild is loaded here, when a node first needs a process of its own: a practice run never pays for it.
+  const buildSync = (createRequire(import.meta.url)("esbuild") as { buildSync: typeof BuildSync }).buildSync;
   const built = buildSync({
     entryPoints: [path.join(SANDBOX_DIR, "node-process-child.ts")],
     bundle: true,

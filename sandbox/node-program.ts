@@ -91,8 +91,9 @@ export interface LoadOptions {
  * (missing, a syntax error with its line and column) before any test runs.
  */
 export function loadNodeProgram(file: string, root = process.cwd(), options: LoadOptions = {}): NodeProgram {
-  const compiled = compileNodeFile(file, root);
   const isolated = options.isolated === true;
+  // A grade (a process of its own for node code) compiles from the file itself, never from the cache.
+  const compiled = compileNodeFile(file, root, !isolated);
   return {
     file,
     label: compiled.label,
