@@ -298,7 +298,7 @@ function timedSpeedRun(createNode: CreateNode, everyMs: number | undefined, opti
 }
 
 /** How many timed runs follow the first: the steady speed is their median. */
-const STEADY_RUNS = 3;
+const STEADY_RUNS = 5;
 
 /**
  * Simulated ms per real ms for five nodes over ten simulated minutes, with
@@ -307,7 +307,8 @@ const STEADY_RUNS = 3;
  * node's code to machine code (what a short test run sees); `steady` is
  * the median of the runs after it (what a long run, like Figure 16's ten
  * thousand trials or the soak, sees). This machine's speed wanders from
- * run to run, so one run says less than the median of three.
+ * run to run, and the second run is often still compiling: an idle run
+ * takes a tenth of a second, so the median of five says what one cannot.
  */
 export function measureSpeed(createNode: CreateNode, everyMs: number | undefined, options: SpeedOptions = {}): { first: SpeedRun; steady: SpeedRun } {
   const first = timedSpeedRun(createNode, everyMs, options);

@@ -6,13 +6,13 @@
  *     every guarantee checked after every event (persistence from Chapter 6,
  *     saved state bounded by snapshots from Chapter 9; Chapter 5's reference, as
  *     `npm run experiment -- speed`, and the last chapter's): steady (the
- *     median of three runs after a first) and the first run, the events
+ *     median of five runs after a first) and the first run, the events
  *     the world runs per real second, and how much slower busy is than
  *     idle; and, for the busy run, the real time of its first simulated
  *     minute and of its tenth (a world whose cost per event grows with
  *     the run's history shows it there);
- *   - each chapter's suite through `npm run test:solutions`, wall time,
- *     with node code in the test process and in a process of its own (as
+ *   - each chapter's suite through `npm run test:solutions`, wall time
+ *     (in the test process, the median of five runs), with node code in the test process and in a process of its own (as
  *     grading runs it), each as a multiple of a bare vitest run of one
  *     trivial test, and a whole grade of the last chapter with the
  *     regression section;
@@ -52,14 +52,14 @@ function worldSpeed(createNode: CreateNode, everyMs: number | undefined, options
 
 /**
  * The real ms each simulated minute of a busy speed run takes (after one
- * whole run to compile the code): for each minute, the median of three
+ * whole run to compile the code): for each minute, the median of five
  * runs, since one minute is a few dozen ms here and a single garbage
  * collection can double it.
  */
 function minuteByMinute(createNode: CreateNode, everyMs: number, options: SpeedOptions): number[] {
   runWithRealTimeLimit(300_000, () => speedWorld(createNode, everyMs, options).runFor(SPEED_RUN_MS));
   const runs: number[][] = [];
-  for (let run = 0; run < 3; run++) {
+  for (let run = 0; run < 5; run++) {
     const w = speedWorld(createNode, everyMs, options);
     const minutes: number[] = [];
     for (let m = 0; m < SPEED_RUN_MS / MINUTE_MS; m++) {
@@ -69,14 +69,28 @@ function minuteByMinute(createNode: CreateNode, everyMs: number, options: SpeedO
     }
     runs.push(minutes);
   }
-  return runs[0]!.map((_, m) => runs.map((r) => r[m]!).sort((a, b) => a - b)[1]!);
+  return runs[0]!.map((_, m) => runs.map((r) => r[m]!).sort((a, b) => a - b)[2]!);
 }
 
-function wallTime(command: string, args: readonly string[]): { seconds: number; ok: boolean } {
-  const started = performance.now();
-  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  return { seconds: (performance.now() - started) / 1000, ok: result.status === 0 };
+/**
+ * The wall time of a command, the median of `times` runs (a run of half a
+ * second here wanders by a tenth of one from one try to the next); ok if
+ * every run passed.
+ */
+function wallTime(command: string, args: readonly string[], times = 1): { seconds: number; ok: boolean } {
+  const seconds: number[] = [];
+  let ok = true;
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    seconds.push((performance.now() - started) / 1000);
+    ok &&= result.status === 0;
+  }
+  return { seconds: seconds.sort((a, b) => a - b)[Math.floor(times / 2)]!, ok };
 }
+
+/** How many times the bare run and each suite's practice run are timed (their median is reported). */
+const SUITE_RUNS = 5;
 
 /** Every Jepsen history with a known verdict, checked four times: the first run, and the median of three more. */
 function linearizabilityBench(): { histories: number; first: number; steady: number; agreed: number } {
@@ -102,7 +116,7 @@ async function main(): Promise<number> {
   const chapters = listChapters();
   const nodes = [chapters.find((c) => c.number === 5)!, chapters.at(-1)!];
   console.log("The world, five nodes, ten simulated minutes, every guarantee checked after every event");
-  console.log("(simulated ms per real ms: steady is the median of three runs after a first one, which also compiles the code):");
+  console.log("(simulated ms per real ms: steady is the median of five runs after a first one, which also compiles the code):");
   for (const chapter of nodes) {
     const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapter.dir, "node.ts"), PROJECT_ROOT).instantiate();
     const steady: number[] = [];
@@ -120,10 +134,10 @@ async function main(): Promise<number> {
     const tenth = minutes.at(-1)!;
     console.log(
       `  ${`${chapter.short} reference, busy against idle:`.padEnd(50)} ${(steady[1]! / steady[0]!).toFixed(3)} of the idle speed; ` +
-        `the busy run's first simulated minute ${first.toFixed(0)} ms, its tenth ${tenth.toFixed(0)} ms (${(tenth / first).toFixed(1)} times the first; each the median of three runs)`,
+        `the busy run's first simulated minute ${first.toFixed(0)} ms, its tenth ${tenth.toFixed(0)} ms (${(tenth / first).toFixed(1)} times the first; each the median of five runs)`,
     );
   }
-  console.log("\nEach chapter's suite against its reference, wall time: node code in the test process (npm run test:solutions -- chapterN),");
+  console.log(`\nEach chapter's suite against its reference, wall time (the median of ${SUITE_RUNS} runs): node code in the test process (npm run test:solutions -- chapterN),`);
   console.log("as a multiple of a bare vitest run, and in a process of its own, as grading runs it (the same with --isolated):");
   const trivialDir = path.join(PROJECT_ROOT, ".workbook-cache", "bench");
   mkdirSync(trivialDir, { recursive: true });
@@ -131,22 +145,22 @@ async function main(): Promise<number> {
   // A config of its own: without one vitest takes the workbook's vitest.config.ts, finds no
   // test under it, and exits at once, a "bare run" that never started a test worker.
   writeFileSync(path.join(trivialDir, "vitest.config.mjs"), "export default {};\n");
-  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir, "--config", path.join(trivialDir, "vitest.config.mjs")]);
+  const bare = wallTime(process.execPath, [path.join("node_modules", "vitest", "vitest.mjs"), "run", "--root", trivialDir, "--config", path.join(trivialDir, "vitest.config.mjs")], SUITE_RUNS);
   if (!bare.ok) throw new Error(`the bare vitest run in ${trivialDir} failed: the suites' multiples would mean nothing`);
   const times = (seconds: number): string => `${(seconds / bare.seconds).toFixed(1)}×`.padStart(6);
   let inProcess = 0;
   let isolated = 0;
   for (const chapter of chapters) {
-    const run = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "test", chapter.short, "--solutions"]);
+    const run = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "test", chapter.short, "--solutions"], SUITE_RUNS);
     const apart = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "test", chapter.short, "--solutions", "--isolated"]);
     inProcess += run.seconds;
     isolated += apart.seconds;
-    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(1).padStart(5)} s ${times(run.seconds)} bare   isolated ${apart.seconds.toFixed(1).padStart(5)} s${run.ok && apart.ok ? "" : pc.red("  (failed)")}`);
+    console.log(`  ${chapter.short.padEnd(10)} ${run.seconds.toFixed(2).padStart(5)} s ${times(run.seconds)} bare   isolated ${apart.seconds.toFixed(1).padStart(5)} s${run.ok && apart.ok ? "" : pc.red("  (failed)")}`);
   }
   console.log(`  ${"all".padEnd(10)} ${inProcess.toFixed(1).padStart(5)} s   isolated ${isolated.toFixed(1).padStart(5)} s (${(isolated / inProcess).toFixed(1)} times as long)`);
   const graded = wallTime(process.execPath, [path.join("scripts", "learner", "suites.mjs"), "grade", chapters.at(-1)!.short, "--solutions", "--with-earlier", "--out", path.join(PROJECT_ROOT, ".workbook-cache", "bench-results.json")]);
   console.log(`  grading ${chapters.at(-1)!.short} --with-earlier (every suite, isolated, as the autograder does): ${graded.seconds.toFixed(1)} s`);
-  console.log(`  ${"(bare vitest, one trivial test, run before the suites; ×: each suite's time over it)".padEnd(10)} ${bare.seconds.toFixed(1).padStart(5)} s`);
+  console.log(`  ${`(bare vitest, one trivial test, run before the suites, the median of ${SUITE_RUNS} runs; ×: each suite's time over it)`.padEnd(10)} ${bare.seconds.toFixed(2).padStart(5)} s`);
   const createNode = loadNodeProgram(path.join(PROJECT_ROOT, "solutions", chapters.at(-1)!.dir, "node.ts"), PROJECT_ROOT).instantiate();
   const started = performance.now();
   const result = figure16Experiment(createNode, 1000, LATENCY_MS);
