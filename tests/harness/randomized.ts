@@ -124,7 +124,9 @@ export function checkRandomizedRuns<C>(
   } catch (error) {
     // A step not written yet fails every case alike: nothing about this case to tell.
     if (error instanceof Error && /^Chapter \d+, step \d+ is not written yet/.test(error.message)) throw error;
-    if (error instanceof Error) error.message = `A randomized run failed (run ${details.numRuns} of ${numRuns}; fast-check shrank it in ${details.numShrinks} steps). The case:\n  ${describe(c)}\n\n${error.message}`;
+    // A replay runs the one case its path names: no run count or shrinking to tell of then.
+    const how = path ? `the case fast-check's seed ${details.seed} and path ${path} name, replayed` : `run ${details.numRuns} of ${numRuns}; fast-check shrank it in ${details.numShrinks} step${details.numShrinks === 1 ? "" : "s"}`;
+    if (error instanceof Error) error.message = `A randomized run failed (${how}). The case:\n  ${describe(c)}\n\n${error.message}`;
     throw error;
   }
   throw new Error(`A randomized run failed but passed when run again: ${describe(c)}\n${String(details.errorInstance ?? "")}`);
