@@ -84,6 +84,12 @@ export interface ExperimentModule {
 export interface LoadOptions {
   /** Run the node's code in a process of its own with no rights (see sandbox/node-process.ts). */
   readonly isolated?: boolean;
+  /**
+   * Compile from the file itself, never from the compile cache (a grade;
+   * isolated implies it, and so does a grade on a platform that cannot
+   * isolate).
+   */
+  readonly fresh?: boolean;
 }
 
 /**
@@ -92,8 +98,7 @@ export interface LoadOptions {
  */
 export function loadNodeProgram(file: string, root = process.cwd(), options: LoadOptions = {}): NodeProgram {
   const isolated = options.isolated === true;
-  // A grade (a process of its own for node code) compiles from the file itself, never from the cache.
-  const compiled = compileNodeFile(file, root, !isolated);
+  const compiled = compileNodeFile(file, root, !(isolated || options.fresh === true));
   return {
     file,
     label: compiled.label,

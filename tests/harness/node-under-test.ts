@@ -50,7 +50,7 @@ export function freshNodesForNextTest(): void {
  * node's processes had is noted for the grade's notes (isolation.txt in
  * the progress folder: written here, in the test process, never by node code).
  */
-function loadOptions(): { isolated: boolean } {
+function loadOptions(): { isolated: boolean; fresh: boolean } {
   const { isolated, progressDir } = readSettings();
   const available = isolated && isolationAvailable();
   if (isolated && progressDir !== undefined && !noted) {
@@ -60,7 +60,8 @@ function loadOptions(): { isolated: boolean } {
       available ? `${isolationDescription()}.` : "node code ran in the test process: this platform cannot give it a process of its own (the grade is what the node earned, but it does not hold against code that gets out of node:vm).",
     );
   }
-  return { isolated: available };
+  // A grade compiles node files from the files themselves, never from the compile cache.
+  return { isolated: available, fresh: isolated };
 }
 let noted = false;
 

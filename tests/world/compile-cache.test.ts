@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync
 import path from "node:path";
 import { afterAll, beforeEach, expect, test } from "vitest";
 import { COMPILE_CACHE_LIMIT, compileCacheFile, compileNodeFile, NodeLoadError } from "../../sandbox/node-code.ts";
+import { loadNodeProgram } from "../../sandbox/node-program.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..", ".workbook-cache", "compile-cache-tests");
 const CACHE = path.join(ROOT, ".workbook-cache", "compiled");
@@ -54,6 +55,18 @@ test("an entry is used only for the very text it was made from, and a grade (no 
   // Another text is another entry.
   write(SOURCE.replace("42", "7"));
   expect(compileNodeFile(FILE, ROOT).code).toContain("answer = 7");
+});
+
+test("a file loaded for a grade (fresh) runs the code compiled from it; a practice load runs the cache's", () => {
+  write("export function answer(): number {\n  return 42;\n}\n");
+  compileNodeFile(FILE, ROOT);
+  const entry = compileCacheFile(FILE, ROOT);
+  const kept = JSON.parse(readFileSync(entry, "utf8")) as { code: string; map: string };
+  writeFileSync(entry, JSON.stringify({ ...kept, code: kept.code.replace("42", "43") }));
+  write("export function answer(): number {\n  return 42;\n}\n");
+  const answer = (fresh: boolean): unknown => loadNodeProgram(FILE, ROOT, { fresh }).instantiateExperiment(["answer"]).call("answer", []);
+  expect(answer(true)).toBe(42);
+  expect(answer(false)).toBe(43);
 });
 
 test("a broken entry is compiled again, and mended", () => {
