@@ -13,7 +13,7 @@
  *   Replay:       the command that runs exactly this again and draws it
  *   Last events before the failure
  */
-import { appendFileSync, writeFileSync } from "node:fs";
+import { openSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
 import { InvariantViolation, NODE_RULES } from "../../world/invariants.ts";
@@ -107,6 +107,12 @@ let replayArgsOfThisTest: string | undefined;
 let stepOfThisTest: number | undefined;
 /** When a runaway's repeating exchange began: a replay's timeline keeps that moment. */
 let runawayBeganAt: number | undefined;
+/**
+ * The step line a stop in this test would show (the same for every world
+ * the test builds, so worked out once per test: a many-seed test notes
+ * how to replay each of its worlds).
+ */
+let stopStepLineOfThisTest: { readonly line: string | undefined } | undefined;
 
 /**
  * "Step:  2, Answer a RequestVote (chapters/…/README.md); a hint: npm run hint -- chapter2 2".
@@ -166,7 +172,10 @@ export function world(options: WorldOptions): World {
   seedOfThisTest = options.seed;
   // Noted at once: if node code takes the test process down (out of
   // memory), the launcher still tells how to replay what it was running.
-  if (nameOfThisTest !== undefined) noteProgress({ event: "replay", test: nameOfThisTest, lines: replayLines(stepLine(new OutOfMemory())) });
+  if (nameOfThisTest !== undefined && settings.progressDir !== undefined) {
+    stopStepLineOfThisTest ??= { line: stepLine(new OutOfMemory()) };
+    noteProgress({ event: "replay", test: nameOfThisTest, lines: replayLines(stopStepLineOfThisTest.line) });
+  }
   let built: World;
   try {
     built = new World(options);
@@ -476,6 +485,7 @@ export function graded(points: number, name: string, options: GradedOptions, bod
   test(shownName, { meta: { points, step: options.step } }, async (context) => {
     worldsOfThisTest = [];
     stepOfThisTest = options.step;
+    stopStepLineOfThisTest = undefined;
     runawayBeganAt = undefined;
     seedOfThisTest = undefined;
     replayArgsOfThisTest = undefined;
@@ -526,7 +536,19 @@ export function graded(points: number, name: string, options: GradedOptions, bod
  */
 function noteProgress(note: Record<string, unknown>): void {
   const dir = settings.progressDir;
+  if (dir === undefined) return;
   const testPath = expect.getState().testPath;
-  if (dir === undefined || testPath === undefined) return;
-  appendFileSync(path.join(dir, `${path.basename(testPath).replace(/\.test\.ts$/, "")}.jsonl`), `${JSON.stringify(note)}\n`);
+  if (testPath === undefined) return;
+  const file = path.join(dir, `${path.basename(testPath).replace(/\.test\.ts$/, "")}.jsonl`);
+  // Opened once, appended to at each note (a many-seed test notes every world it builds): each
+  // write reaches the file before the next line of the test runs, whatever becomes of this process.
+  let descriptor = progressFiles.get(file);
+  if (descriptor === undefined) {
+    descriptor = openSync(file, "a");
+    progressFiles.set(file, descriptor);
+  }
+  writeSync(descriptor, `${JSON.stringify(note)}\n`);
 }
+
+/** The progress notes' files this process has open, by path. */
+const progressFiles = new Map<string, number>();
