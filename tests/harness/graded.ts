@@ -493,8 +493,9 @@ export function graded(points: number, name: string, options: GradedOptions, bod
     nameOfThisTest = name;
     recorderOfThisTest = recordingModule === undefined ? undefined : new recordingModule.TestRecorder();
     noteProgress({ event: "start", test: name });
-    // Shown beside the test in vitest's browser UI (npm test -- chapterN --ui).
-    await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
+    // Shown beside the test in vitest's browser UI (npm test -- chapterN --ui), and only
+    // there: an annotation is a round trip to vitest's main process, each test, for nothing else.
+    if (settings.pointsInNames) await context.annotate(`${points} point${points === 1 ? "" : "s"}`, "points");
     const limit = aTestWasStopped ? REAL_TIME_LIMIT_AFTER_A_HANG_MS : REAL_TIME_LIMIT_MS;
     let failedHere = false;
     try {
