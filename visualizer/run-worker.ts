@@ -98,28 +98,30 @@ function runFile(file: { readonly code: string; readonly label: string }): Recor
 
 const CLERK_FUNCTIONS = ["newClerk", "clerkCall", "clerkReceive", "clerkTimeout"] as const;
 
+/** A compiled file's exports, or why it has none (it did not compile, or threw as it loaded). */
+function loadFile(file: { readonly code: string; readonly label: string; readonly problem?: string }): { exports: Record<string, unknown> } | { problem: string } {
+  if (file.problem !== undefined) return { problem: file.problem };
+  try {
+    return { exports: runFile(file) };
+  } catch (error) {
+    return { problem: `${file.label} threw while loading: ${failureText(error)}` };
+  }
+}
+
 /** The node file's createNode (and the clerk, from Chapter 8 on), or what is wrong with them (in the terminal's words where it has them). */
 function loadNode(): { createNode?: CreateNode; clerk?: ClerkProgram; problem?: string } {
-  if (nodeFile.problem !== undefined) return { problem: nodeFile.problem };
-  let exports: Record<string, unknown>;
-  try {
-    exports = runFile(nodeFile);
-  } catch (error) {
-    return { problem: `${nodeFile.label} threw while loading: ${failureText(error)}` };
-  }
+  const node = loadFile(nodeFile);
+  if ("problem" in node) return node;
+  const exports = node.exports;
   const createNode = exports.createNode;
   if (typeof createNode !== "function") {
     const names = Object.keys(exports);
     return { problem: missingExportText(nodeFile.label, "createNode", CREATE_NODE_HINT, names) };
   }
   if (clerkFile === undefined) return { createNode: createNode as CreateNode };
-  if (clerkFile.problem !== undefined) return { problem: clerkFile.problem };
-  let clerkExports: Record<string, unknown>;
-  try {
-    clerkExports = runFile(clerkFile);
-  } catch (error) {
-    return { problem: `${clerkFile.label} threw while loading: ${failureText(error)}` };
-  }
+  const clerk = loadFile(clerkFile);
+  if ("problem" in clerk) return clerk;
+  const clerkExports = clerk.exports;
   const missing = CLERK_FUNCTIONS.find((name) => typeof clerkExports[name] !== "function");
   if (missing !== undefined) return { problem: missingExportText(clerkFile.label, missing, "see the chapter's reading", Object.keys(clerkExports)) };
   return { createNode: createNode as CreateNode, clerk: clerkExports as unknown as ClerkProgram };

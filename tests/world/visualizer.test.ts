@@ -6,7 +6,6 @@
  * The page itself is tested in headless Chromium by the check
  * (scripts/maintainer/visualizer-checks.ts).
  */
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
 import type { ClerkProgram } from "../../world/clients.ts";
@@ -15,15 +14,11 @@ import { World } from "../../world/world.ts";
 import { loadNodeProgram } from "../../sandbox/node-program.ts";
 import { ClusterRun, decodeRun, encodeRun, nodeFrame, nodesNamed, type RunDescription } from "../../visualizer/cluster-frames.ts";
 import { compactRecording, expandRecording, TestRecorder } from "../../visualizer/recording.ts";
+import { referenceNode, ROOT } from "./reference-nodes.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-function reference(chapterDir: string): CreateNode | undefined {
-  const file = path.join(ROOT, "solutions", chapterDir, "node.ts");
-  return existsSync(file) ? loadNodeProgram(file, ROOT).instantiate() : undefined;
-}
-const chapter5Node = reference("chapter5-log-replication");
-const chapter8Node = reference("chapter8-key-value-service");
-const chapter9Node = reference("chapter9-snapshots");
+const chapter5Node = referenceNode("chapter5-log-replication");
+const chapter8Node = referenceNode("chapter8-key-value-service");
+const chapter9Node = referenceNode("chapter9-snapshots");
 const withReferences = test.skipIf(chapter5Node === undefined || chapter8Node === undefined || chapter9Node === undefined);
 
 /** Chapter 8's reference clerk, as the page's clients use it. */

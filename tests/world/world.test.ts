@@ -10,21 +10,14 @@ import { electionDiary, runawayDiagnosis } from "../../world/diagnosis.ts";
 import { formatTimeline, formatTrace, type TraceEvent } from "../../world/trace.ts";
 import { NodeFailure, RunawayNode, World, worldOfFailedBoot } from "../../world/world.ts";
 import { HarnessError } from "../../world/node-host.ts";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { loadNodeProgram } from "../../sandbox/node-program.ts";
+import { referenceNode } from "./reference-nodes.ts";
 
 /**
  * Two reference nodes, loaded as the suites load them. A student edition
  * of the workbook has no solutions/, and skips the tests that need them.
  */
-const ROOT = path.resolve(import.meta.dirname, "../..");
-function reference(chapterDir: string): CreateNode | undefined {
-  const file = path.join(ROOT, "solutions", chapterDir, "node.ts");
-  return existsSync(file) ? loadNodeProgram(file, ROOT).instantiate() : undefined;
-}
-const chapter1Node = reference("chapter1-timers-and-roles");
-const chapter5Node = reference("chapter5-log-replication");
+const chapter1Node = referenceNode("chapter1-timers-and-roles");
+const chapter5Node = referenceNode("chapter5-log-replication");
 const withReferences = test.skipIf(chapter1Node === undefined || chapter5Node === undefined);
 
 /** A node whose behaviour the test writes inline, with state it can poke. */
